@@ -1,0 +1,178 @@
+"""An OpenFeature provider whose flag definitions live in the Dapr configuration store.
+
+Every service reads flags through the OpenFeature API with this provider. It loads the definitions at
+start, follows the store's change stream so a flip reaches every replica within moments, and re-reads
+everything periodically in case the stream was interrupted. Until the store answers (or for a flag it
+does not hold) the defaults from `flags/defaults.json` apply, so a missing store degrades to defaults,
+never to errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dapr.proto.runtime.v1 import dapr_pb2 as api_v1
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
+from openfeature.provider import AbstractProvider, Metadata
+from pydantic import ValidationError
+
+from helpdesk.dapr.sidecar import Sidecar
+from helpdesk.flags import CONFIG_KEY_PREFIX, FlagDefinition, config_key, evaluate, parse_definition
+from helpdesk.logging import get_logger
+from helpdesk.telemetry import FLAG_EVALUATIONS
+from helpdesk.topics import Component
+
+_log = get_logger(__name__)
+
+
+class FlagTable:
+    """The current definitions, defaults overlaid by what the store holds."""
+
+    def __init__(self, defaults: dict[str, FlagDefinition]) -> None:
+        self.defaults = dict(defaults)
+        self.stored: dict[str, FlagDefinition] = {}
+
+    def apply(self, items: dict[str, str]) -> list[str]:
+        changed = []
+        for key, raw in items.items():
+            name = key.removeprefix(CONFIG_KEY_PREFIX)
+            if not raw:
+                if self.stored.pop(name, None) is not None:
+                    changed.append(name)
+                continue
+            try:
+                definition = parse_definition(raw)
+            except (ValidationError, ValueError):
+                _log.warning("flag_definition_invalid", flag=name)
+                continue
+            if self.stored.get(name) != definition:
+                self.stored[name] = definition
+                changed.append(name)
+        return changed
+
+    def get(self, name: str) -> FlagDefinition | None:
+        return self.stored.get(name) or self.defaults.get(name)
+
+
+class ConfigStoreFlagProvider(AbstractProvider):
+    def __init__(self, service: str, table: FlagTable) -> None:
+        super().__init__()
+        self._service = service
+        self.table = table
+
+    def get_metadata(self) -> Metadata:
+        return Metadata(name="dapr-configstore")
+
+    def _resolve(
+        self,
+        flag_key: str,
+        default_value: Any,
+        context: EvaluationContext | None,
+        kind: type | tuple[type, ...],
+    ) -> FlagResolutionDetails[Any]:
+        definition = self.table.get(flag_key)
+        if definition is None:
+            return FlagResolutionDetails(
+                value=default_value, reason=Reason.ERROR, error_code=ErrorCode.FLAG_NOT_FOUND
+            )
+        result = evaluate(flag_key, definition, context.targeting_key if context else None)
+        if not isinstance(result.value, kind) or (kind is int and isinstance(result.value, bool)):
+            return FlagResolutionDetails(
+                value=default_value, reason=Reason.ERROR, error_code=ErrorCode.TYPE_MISMATCH
+            )
+        FLAG_EVALUATIONS.labels(self._service, flag_key, result.variant).inc()
+        reason = Reason.SPLIT if result.reason == "SPLIT" else Reason.STATIC
+        return FlagResolutionDetails(value=result.value, variant=result.variant, reason=reason)
+
+    def resolve_boolean_details(
+        self, flag_key: str, default_value: bool, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[bool]:
+        return self._resolve(flag_key, default_value, evaluation_context, bool)
+
+    def resolve_string_details(
+        self, flag_key: str, default_value: str, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[str]:
+        return self._resolve(flag_key, default_value, evaluation_context, str)
+
+    def resolve_integer_details(
+        self, flag_key: str, default_value: int, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[int]:
+        return self._resolve(flag_key, default_value, evaluation_context, int)
+
+    def resolve_float_details(
+        self, flag_key: str, default_value: float, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[float]:
+        return self._resolve(flag_key, default_value, evaluation_context, (int, float))
+
+    def resolve_object_details(
+        self,
+        flag_key: str,
+        default_value: Sequence[FlagValueType] | Mapping[str, FlagValueType],
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[Sequence[FlagValueType] | Mapping[str, FlagValueType]]:
+        return self._resolve(flag_key, default_value, evaluation_context, (list, dict))
+
+
+class ConfigStoreFollower:
+    """Keeps a `FlagTable` in step with the configuration store: change stream plus periodic re-read."""
+
+    def __init__(self, sidecar: Sidecar, table: FlagTable, refresh_seconds: float) -> None:
+        self._sidecar = sidecar
+        self._table = table
+        self._refresh = refresh_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+        self.keys = [config_key(name) for name in table.defaults]
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._tasks = [asyncio.create_task(self._poll()), asyncio.create_task(self._follow())]
+
+    async def refresh(self) -> None:
+        try:
+            response = await self._sidecar.client.get_configuration(Component.CONFIGSTORE.value, self.keys)
+        except Exception as exc:
+            _log.warning("flags_refresh_failed", error_type=type(exc).__name__)
+            return
+        changed = self._table.apply({key: item.value for key, item in response.items.items()})
+        if changed:
+            _log.info("flags_changed", flags=changed, via="read")
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh)
+            await self.refresh()
+
+    async def _follow(self) -> None:
+        # The SDK's aio subscribe_configuration iterates a stream synchronously in a thread
+        # (python-sdk#819), so the generated async stub is used directly.
+        request = api_v1.SubscribeConfigurationRequest(  # type: ignore[attr-defined]
+            store_name=Component.CONFIGSTORE.value, keys=self.keys
+        )
+        delay = 1.0
+        while True:
+            try:
+                stream = self._sidecar.client._stub.SubscribeConfiguration(request)
+                async for response in stream:
+                    delay = 1.0
+                    if response.items:
+                        changed = self._table.apply({k: v.value for k, v in response.items.items()})
+                        if changed:
+                            _log.info("flags_changed", flags=changed, via="stream")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.debug("flags_stream_interrupted", error_type=type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,238 @@
+"""Subscription routes: the thin adapter between a Dapr delivery and a service's handler.
+
+Each route checks the app API token, unwraps the CloudEvent, validates the payload against its contract,
+continues the trace from the envelope, binds the turn id to the logs, calls the handler and answers Dapr
+with SUCCESS, RETRY or DROP. An invalid payload is never retried and never silently dropped: it is
+answered DROP, which Dapr routes to the subscription's dead-letter topic, and counted. A route the
+sidecar knows must always exist: Dapr treats a 404 as "drop", so a renamed route would lose traffic
+(the contract tests guard the route table).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+import structlog
+from dapr.ext.fastapi import DaprApp
+from fastapi import APIRouter, Depends, FastAPI, Request
+from opentelemetry.trace import SpanKind
+from pydantic import BaseModel, SecretStr, ValidationError
+from starlette.responses import Response
+
+from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
+from helpdesk.errors import Problem
+from helpdesk.logging import get_logger
+from helpdesk.telemetry import (
+    EVENT_LAG,
+    EVENT_SECONDS,
+    EVENTS_HANDLED,
+    EVENTS_REJECTED,
+    extract_context,
+    tracer,
+)
+from helpdesk.topics import AppId, Component, Topic, all_dead_letter_topics, dead_letter_topic, live_topic
+
+E = TypeVar("E", bound=BaseModel)
+
+_log = get_logger(__name__)
+
+APP_TOKEN_HEADER = "dapr-api-token"  # noqa: S105 - a header name
+
+
+class Drop(Exception):
+    """The delivery can never succeed (it is malformed or refers to nothing): dead-letter it."""
+
+
+class Retry(Exception):
+    """The delivery may succeed later: let Dapr redeliver it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the envelope says about one delivery, for handlers that need more than the payload."""
+
+    id: str
+    topic: str
+    pubsub: str
+    published_at: datetime | None
+    envelope: dict[str, Any] = field(repr=False)
+
+
+Handler = Callable[[E, Delivery], Awaitable[None]]
+RawHandler = Callable[[dict[str, Any], Delivery], Awaitable[None]]
+
+_SUCCESS = Response(content=b'{"status":"SUCCESS"}', media_type="application/json")
+_RETRY = Response(content=b'{"status":"RETRY"}', media_type="application/json")
+_DROP = Response(content=b'{"status":"DROP"}', media_type="application/json")
+
+
+def app_token_guard(token: SecretStr | None) -> Callable[[Request], Awaitable[None]]:
+    """A dependency that refuses calls into the app that do not carry the sidecar's app API token."""
+    expected = token.get_secret_value().encode() if token is not None else None
+
+    async def verify(request: Request) -> None:
+        if expected is None:
+            return
+        given = request.headers.get(APP_TOKEN_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise Problem(
+                401,
+                "Calls into this route must come from the Dapr sidecar.",
+                kind="app-token",
+                headers={"WWW-Authenticate": 'DaprApiToken realm="sidecar"'},
+            )
+
+    return verify
+
+
+def _published_at(envelope: dict[str, Any]) -> datetime | None:
+    value = envelope.get("time")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _payload(envelope: dict[str, Any]) -> Any:
+    data = envelope.get("data")
+    if isinstance(data, str | bytes) and str(envelope.get("datacontenttype", "")).endswith("json"):
+        return orjson.loads(data)
+    return data
+
+
+class Subscriptions:
+    """The subscription table of one app, served to the sidecar at `/dapr/subscribe`."""
+
+    def __init__(self, app_id: AppId, app_token: SecretStr | None) -> None:
+        self.app_id = app_id
+        self.router = APIRouter(dependencies=[Depends(app_token_guard(app_token))], include_in_schema=False)
+        self._dapr = DaprApp(self.router)  # type: ignore[arg-type]
+        self.routes: dict[tuple[str, str], str] = {}
+
+    def on(
+        self, topic: Topic, model: type[E], *, pubsub: Component = Component.PUBSUB
+    ) -> Callable[[Handler[E]], Handler[E]]:
+        """Register `handler(event, delivery)` for `topic` on `pubsub`.
+
+        Subscriptions on the shared `pubsub` get this app's dead-letter topic; fan-out subscriptions on
+        `broadcast` do not (their handlers only touch memory and always succeed).
+        """
+
+        def decorate(handler: Handler[E]) -> Handler[E]:
+            async def parse(envelope: dict[str, Any]) -> BaseModel:
+                return model.model_validate(_payload(envelope))
+
+            name = live_topic(topic) if pubsub is Component.BROADCAST else topic.value
+            self._register(name, pubsub, parse, handler)
+            return handler
+
+        return decorate
+
+    def on_dead_letters(self, handler: RawHandler) -> RawHandler:
+        """Receive every dead-letter topic's messages as raw envelopes (the recorder's job)."""
+
+        async def keep_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+            return envelope
+
+        for name in all_dead_letter_topics():
+            self._register(name, Component.PUBSUB, keep_envelope, handler, dead_letter=False)
+        return handler
+
+    def _register(
+        self,
+        topic: str,
+        pubsub: Component,
+        parse: Callable[[dict[str, Any]], Awaitable[Any]],
+        handler: Callable[[Any, Delivery], Awaitable[None]],
+        *,
+        dead_letter: bool = True,
+    ) -> None:
+        route = f"/events/{pubsub.value}/{topic}"
+        service = self.app_id.value
+        dlq = (
+            dead_letter_topic(self.app_id, Topic(topic))
+            if dead_letter and pubsub is Component.PUBSUB
+            else None
+        )
+
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                envelope = orjson.loads(await request.body())
+                if not isinstance(envelope, dict):
+                    raise TypeError("envelope is not an object")
+            except (orjson.JSONDecodeError, TypeError):
+                EVENTS_REJECTED.labels(service, topic, "envelope").inc()
+                EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
+                _log.warning("delivery_rejected", topic=topic, reason="envelope")
+                return _DROP
+            delivery = Delivery(
+                id=str(envelope.get("id", "")),
+                topic=topic,
+                pubsub=pubsub.value,
+                published_at=_published_at(envelope),
+                envelope=envelope,
+            )
+            if delivery.published_at is not None:
+                lag = (datetime.now(UTC) - delivery.published_at).total_seconds()
+                EVENT_LAG.labels(service, topic).observe(max(lag, 0.0))
+            carrier = {k: v for k in ("traceparent", "tracestate") if isinstance(v := envelope.get(k), str)}
+            with tracer().start_as_current_span(
+                f"{topic} process", context=extract_context(carrier), kind=SpanKind.CONSUMER
+            ) as span:
+                span.set_attribute("messaging.destination.name", topic)
+                span.set_attribute("messaging.message.id", delivery.id)
+                try:
+                    event = await parse(envelope)
+                except (ValidationError, ValueError, TypeError) as exc:
+                    EVENTS_REJECTED.labels(service, topic, "schema").inc()
+                    EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
+                    _log.warning(
+                        "delivery_rejected",
+                        topic=topic,
+                        reason="schema",
+                        error_type=type(exc).__name__,
+                        event_id=delivery.id,
+                        dead_letter_topic=dlq,
+                    )
+                    return _DROP
+                turn_id = getattr(event, "turn_id", None)
+                with structlog.contextvars.bound_contextvars(
+                    turn_id=str(turn_id) if turn_id else None, topic=topic
+                ):
+                    outcome, response = await _run(handler, event, delivery)
+            EVENTS_HANDLED.labels(service, pubsub.value, topic, outcome).inc()
+            EVENT_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
+            return response
+
+        endpoint.__name__ = f"on_{pubsub.value}_{topic}".replace(".", "_")
+        self._dapr.subscribe(pubsub=pubsub.value, topic=topic, route=route, dead_letter_topic=dlq)(endpoint)
+        self.routes[(pubsub.value, topic)] = route
+
+    def install(self, app: FastAPI) -> None:
+        app.include_router(self.router)
+
+
+async def _run(
+    handler: Callable[[Any, Delivery], Awaitable[None]], event: Any, delivery: Delivery
+) -> tuple[str, Response]:
+    try:
+        await handler(event, delivery)
+    except Drop as exc:
+        _log.warning("delivery_dropped", reason=str(exc))
+        return "drop", _DROP
+    except (Retry, SidecarUnavailable, ETagMismatch) as exc:
+        _log.warning("delivery_retry", reason=str(exc), error_type=type(exc).__name__)
+        return "retry", _RETRY
+    except Exception as exc:
+        _log.error("delivery_failed", error_type=type(exc).__name__, exc_info=exc)
+        return "retry", _RETRY
+    return "success", _SUCCESS

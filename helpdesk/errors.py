@@ -1,0 +1,127 @@
+"""The one error format: RFC 9457 problem details (`application/problem+json`).
+
+Every error body has `type, title, status, detail, correlation_id` and nothing else a client could use
+against us: no stack trace, no echo of the input. Validation errors name the offending field and why,
+never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from helpdesk.logging import get_logger
+from helpdesk.telemetry import current_trace_id
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://helpdesk.dev/problems/"
+
+_log = get_logger(__name__)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
+        self.title = title or _TITLES.get(status, "Error")
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def correlation_id(request: Request | None = None) -> str:
+    trace_id = current_trace_id()
+    if trace_id:
+        return trace_id
+    if request is not None:
+        return str(getattr(request.state, "correlation_id", "")) or "none"
+    return "none"
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + problem.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "correlation_id": correlation_id(request),
+        **problem.extra,
+    }
+    return Response(
+        content=orjson.dumps(body),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def describe_validation_errors(errors: list[Any]) -> list[dict[str, str]]:
+    """Field paths and reasons only; pydantic's `input` and `ctx` would echo what the client sent."""
+    described = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
+        described.append({"field": ".".join(loc) or "body", "reason": str(err.get("msg", "invalid"))})
+    return described
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = describe_validation_errors(list(exc.errors()))
+        return problem_response(
+            Problem(
+                422, "The request does not match the schema.", kind="validation", extra={"errors": errors}
+            ),
+            request,
+        )
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+        return problem_response(Problem(exc.status_code, detail, headers=exc.headers), request)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        _log.error("unhandled_error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
+        return problem_response(Problem(500, "Something went wrong on our side."), request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

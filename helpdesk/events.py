@@ -1,0 +1,258 @@
+"""Event contracts between the services (pydantic v2).
+
+Every event is about one chat turn and carries what any consumer needs to act on it without asking
+another service: `turn_id` (the idempotency key, assigned once by the gateway), `conversation_id`,
+`occurred_at` and the channel reference needed to answer. Consumers ignore fields they do not know, so
+a producer can add optional fields without a coordinated release; removing or retyping a field needs a
+new `schema_version`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk.topics import Topic
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_CHARS = 4000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Contract(BaseModel):
+    """Base of every event payload: immutable, unknown fields ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
+
+
+class Channel(StrEnum):
+    API = "api"
+    WEB = "web"
+    TEAMS = "teams"
+
+
+class ChannelRef(Contract):
+    """Where the turn came from and how to answer it.
+
+    For Teams this holds the validated `service_url` and the conversation reference of the incoming
+    activity, so that whichever gateway replica handles the answer can send the proactive reply.
+    """
+
+    channel: Channel
+    user_id: str = Field(min_length=1, max_length=256)
+    service_url: str | None = None
+    conversation_ref: dict[str, Any] | None = None
+    locale: str | None = None
+
+
+class TurnEvent(Contract):
+    topic: ClassVar[Topic]
+
+    schema_version: Literal[1] = 1
+    turn_id: UUID
+    conversation_id: UUID
+    occurred_at: datetime = Field(default_factory=utcnow)
+    channel: ChannelRef
+
+
+class ChatRequested(TurnEvent):
+    topic: ClassVar[Topic] = Topic.CHAT_REQUESTED
+
+    text: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    locale_hint: str | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+    """When the gateway accepted the turn; end-to-end latency is measured from here."""
+
+
+class Language(StrEnum):
+    EN = "en"
+    JA = "ja"
+    OTHER = "other"
+
+
+class IntentScore(Contract):
+    name: str
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class Intent(Contract):
+    name: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    alternatives: list[IntentScore] = Field(default_factory=list)
+
+
+OUT_OF_SCOPE = "out_of_scope"
+
+
+class EntityType(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    URL = "url"
+    DATE = "date"
+    TIME = "time"
+    TICKET_ID = "ticket_id"
+    CARD_NUMBER = "card_number"
+    IBAN = "iban"
+    MY_NUMBER = "my_number"
+
+
+class Entity(Contract):
+    """A span found in the normalised text. Sensitive kinds carry no `text`: only their placeholder."""
+
+    type: EntityType
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str | None = None
+    value: str | None = None
+
+
+class ChatAnalyzed(ChatRequested):
+    topic: ClassVar[Topic] = Topic.CHAT_ANALYZED
+
+    language: Language
+    normalised_text: str
+    tokens: list[str]
+    intent: Intent
+    out_of_scope: bool
+    entities: list[Entity] = Field(default_factory=list)
+    redacted_text: str
+    """The only form of the user's words that may reach an LLM, logs or stored evaluation records."""
+    injection_suspected: bool = False
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class AnswerMode(StrEnum):
+    FAQ = "faq"
+    LLM = "llm"
+    FALLBACK = "fallback"
+    SMALLTALK = "smalltalk"
+    CLARIFY = "clarify"
+    HANDOFF = "handoff"
+
+
+class Variant(Contract):
+    prompt: str = "none"
+    """`prompt id@version`, or "none" when no prompt was involved (FAQ and template answers)."""
+    model: str = "none"
+    name: str = "default"
+    """The A/B arm this user was assigned to."""
+
+
+class Usage(Contract):
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    cost_usd: float = Field(default=0.0, ge=0.0)
+    cached: bool = False
+
+
+class Choice(Contract):
+    """One option of a clarification question."""
+
+    faq_id: str
+    question: str
+
+
+class ChatAnswered(TurnEvent):
+    topic: ClassVar[Topic] = Topic.CHAT_ANSWERED
+
+    language: Language
+    question: str
+    """The redacted question."""
+    answer: str
+    mode: AnswerMode
+    cited_faq_ids: list[str] = Field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)
+    intent: str | None = None
+    confidence: float | None = None
+    kb_version: str | None = None
+    variant: Variant = Field(default_factory=Variant)
+    usage: Usage = Field(default_factory=Usage)
+    received_at: datetime | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class EscalationReason(StrEnum):
+    LOW_CONFIDENCE = "low_confidence"
+    USER_ASKED = "user_asked"
+    POLICY = "policy"
+
+
+class ChatEscalated(TurnEvent):
+    topic: ClassVar[Topic] = Topic.CHAT_ESCALATED
+
+    language: Language
+    reason: EscalationReason
+    question: str
+    """The redacted question."""
+    summary: str
+    message: str
+    """What the user is told (in their language) while an agent takes over."""
+    received_at: datetime | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class HandoffReplied(TurnEvent):
+    topic: ClassVar[Topic] = Topic.HANDOFF_REPLIED
+
+    operator_id: str = Field(min_length=1, max_length=256)
+    answer: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    question: str | None = None
+    """The redacted question the agent answered, so the evaluator can draft a FAQ candidate."""
+    language: Language | None = None
+
+
+class Rating(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class FeedbackSubmitted(TurnEvent):
+    topic: ClassVar[Topic] = Topic.FEEDBACK_SUBMITTED
+
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class KbUpdated(Contract):
+    """The knowledge base changed; every dialogue replica re-indexes. Not about a chat turn."""
+
+    topic: ClassVar[Topic] = Topic.KB_UPDATED
+
+    schema_version: Literal[1] = 1
+    update_id: UUID
+    occurred_at: datetime = Field(default_factory=utcnow)
+    kb_version: str
+    added: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    entries: list[dict[str, Any]] = Field(default_factory=list)
+    """The added or changed entries themselves, so a replica need not read another service's keys."""
+    actor: str = "system"
+
+
+Event = (
+    ChatRequested
+    | ChatAnalyzed
+    | ChatAnswered
+    | ChatEscalated
+    | HandoffReplied
+    | FeedbackSubmitted
+    | KbUpdated
+)
+
+EVENT_TYPES: dict[Topic, type[Contract]] = {
+    Topic.CHAT_REQUESTED: ChatRequested,
+    Topic.CHAT_ANALYZED: ChatAnalyzed,
+    Topic.CHAT_ANSWERED: ChatAnswered,
+    Topic.CHAT_ESCALATED: ChatEscalated,
+    Topic.HANDOFF_REPLIED: HandoffReplied,
+    Topic.FEEDBACK_SUBMITTED: FeedbackSubmitted,
+    Topic.KB_UPDATED: KbUpdated,
+}

@@ -1,0 +1,157 @@
+"""The common shape of a service process: lifespan with the runtime, health, readiness, metrics,
+request telemetry and the one error format. Each service's `create_app()` builds on `ServiceHost`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from opentelemetry.trace import SpanKind
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from helpdesk.dapr.subscriptions import Subscriptions
+from helpdesk.errors import install_problem_handlers
+from helpdesk.logging import configure_logging, get_logger
+from helpdesk.runtime import Runtime, open_dapr_runtime
+from helpdesk.settings import ServiceSettings
+from helpdesk.telemetry import HTTP_REQUESTS, HTTP_SECONDS, configure_tracing, extract_context, tracer
+from helpdesk.topics import AppId, Component
+
+_log = get_logger(__name__)
+
+Hook = Callable[[Runtime], Awaitable[None]]
+
+_UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class RequestTelemetry:
+    """Pure ASGI middleware: continue the caller's trace, time and count the request, bind ids to logs."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _UNTRACED:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        carrier = {k: headers[k] for k in ("traceparent", "tracestate") if k in headers}
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with (
+            tracer().start_as_current_span(
+                f"{scope['method']} {scope['path']}", context=extract_context(carrier), kind=SpanKind.SERVER
+            ),
+            structlog.contextvars.bound_contextvars(
+                request_id=headers.get("x-request-id") or uuid.uuid4().hex
+            ),
+        ):
+            try:
+                await self.app(scope, receive, send_with_status)
+            finally:
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                HTTP_REQUESTS.labels(self.service, path, scope["method"], str(status)).inc()
+                HTTP_SECONDS.labels(self.service, path).observe(time.perf_counter() - started)
+
+
+class ServiceHost:
+    """Owns one service process's runtime and builds its FastAPI app."""
+
+    def __init__(
+        self,
+        app_id: AppId,
+        settings: ServiceSettings,
+        components: Sequence[Component],
+        runtime: Runtime | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self.settings = settings
+        self.components = list(components)
+        self._given_runtime = runtime
+        self._runtime: Runtime | None = runtime
+        self.subscriptions = Subscriptions(app_id, settings.app_api_token)
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError(f"{self.app_id} is not started")
+        return self._runtime
+
+    def build(
+        self,
+        *,
+        title: str,
+        description: str,
+        routers: Sequence[APIRouter] = (),
+        on_start: Sequence[Hook] = (),
+        on_stop: Sequence[Hook] = (),
+        middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
+    ) -> FastAPI:
+        configure_logging(self.app_id.value, self.settings.replica, self.settings.log_level)
+        configure_tracing(self.app_id.value, self.settings.replica, self.settings.otlp_endpoint)
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            if self._given_runtime is None:
+                self._runtime = await open_dapr_runtime(self.settings, self.app_id.value, self.components)
+            for hook in on_start:
+                await hook(self.runtime)
+            _log.info("service_started", app_id=self.app_id.value)
+            try:
+                yield
+            finally:
+                for hook in on_stop:
+                    await hook(self.runtime)
+                if self._given_runtime is None and self._runtime is not None:
+                    await self._runtime.close()
+                    self._runtime = None
+                _log.info("service_stopped", app_id=self.app_id.value)
+
+        app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+        install_problem_handlers(app)
+        app.include_router(self._health_router())
+        for router in routers:
+            app.include_router(router)
+        self.subscriptions.install(app)
+        for cls, options in middleware:
+            app.add_middleware(cls, **options)
+        app.add_middleware(RequestTelemetry, service=self.app_id.value)
+        app.state.host = self
+        return app
+
+    def _health_router(self) -> APIRouter:
+        router = APIRouter(tags=["health"])
+
+        @router.get("/healthz", summary="The process is alive")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.app_id.value}
+
+        @router.get("/readyz", summary="The sidecar is reachable and the components are loaded")
+        async def readyz() -> Response:
+            if self._runtime is None:
+                return JSONResponse({"status": "starting"}, status_code=503)
+            readiness = await self._runtime.readiness()
+            body = {"status": "ready" if readiness.ready else "not-ready", "detail": readiness.detail}
+            return JSONResponse(body, status_code=200 if readiness.ready else 503)
+
+        @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return router

@@ -1,0 +1,1 @@
+"""dialogue: turns `chat.analyzed` into `chat.answered` or `chat.escalated`, remembering the conversation."""

@@ -1,0 +1,118 @@
+"""Answer one analysed turn exactly once, whatever the pub/sub redelivers."""
+
+from __future__ import annotations
+
+import time
+
+from helpdesk.dapr.ports import ETagMismatch
+from helpdesk.dapr.state import Records
+from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language, Variant
+from helpdesk.logging import get_logger
+from helpdesk.runtime import RuntimeOf
+from helpdesk.telemetry import STAGE_SECONDS
+from services.dialogue.memory import ConversationMemory, RememberedTurn
+from services.dialogue.policy import Answer, AnswerPolicy, Decision
+from services.dialogue.settings import DialogueSettings
+
+_log = get_logger(__name__)
+
+Outcome = ChatAnswered | ChatEscalated
+
+
+def outcome_event(
+    event: ChatAnalyzed, decision: Decision, elapsed_ms: float, kb_version: str | None
+) -> Outcome:
+    language = event.language if event.language is not Language.OTHER else Language.EN
+    timings = {**event.timings_ms, "dialogue": round(elapsed_ms, 3)}
+    common = {
+        "turn_id": event.turn_id,
+        "conversation_id": event.conversation_id,
+        "channel": event.channel,
+        "language": language,
+        "received_at": event.received_at,
+        "timings_ms": timings,
+    }
+    outcome = decision.outcome
+    if isinstance(outcome, Answer):
+        return ChatAnswered(
+            **common,
+            question=event.redacted_text,
+            answer=outcome.text,
+            mode=outcome.mode,
+            cited_faq_ids=list(outcome.cited_faq_ids),
+            choices=list(outcome.choices),
+            intent=event.intent.name,
+            confidence=outcome.confidence,
+            kb_version=kb_version,
+            variant=Variant(),
+        )
+    return ChatEscalated(
+        **common,
+        reason=outcome.reason,
+        question=event.redacted_text,
+        summary=outcome.summary,
+        message=outcome.message,
+    )
+
+
+def stored_outcome(memory: ConversationMemory, event: ChatAnalyzed) -> Outcome | None:
+    stored = memory.outcome_of(event.turn_id)
+    if stored is None:
+        return None
+    model = ChatEscalated if stored.topic == ChatEscalated.topic.value else ChatAnswered
+    return model.model_validate(stored.event)
+
+
+class Responder:
+    def __init__(self, settings: DialogueSettings, runtime: RuntimeOf, policy: AnswerPolicy) -> None:
+        self._settings = settings
+        self._runtime = runtime
+        self.policy = policy
+        self.kb_version: str | None = None
+
+    @property
+    def memories(self) -> Records[ConversationMemory]:
+        return Records(
+            self._runtime().state, ConversationMemory, "conversation", self._settings.conversation_ttl_seconds
+        )
+
+    async def respond(self, event: ChatAnalyzed) -> Outcome | None:
+        """The outcome to publish for this turn (the stored one on a redelivery), or None when the
+        turn was answered so long ago that its outcome is no longer kept (already delivered then)."""
+        for _ in range(8):
+            loaded = await self.memories.load(event.conversation_id)
+            if loaded is None:
+                fresh = ConversationMemory(
+                    conversation_id=event.conversation_id, user_id=event.channel.user_id
+                )
+                await self.memories.create(event.conversation_id, fresh)
+                continue
+            memory, etag = loaded
+            if memory.already_answered(event.turn_id):
+                _log.info("turn_redelivered", conversation_id=str(event.conversation_id))
+                return stored_outcome(memory, event)
+            started = time.perf_counter()
+            decision = self.policy.decide(event, memory)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            STAGE_SECONDS.labels("dialogue", "decide").observe(elapsed_ms / 1000)
+            outcome = outcome_event(event, decision, elapsed_ms, self.kb_version)
+            remembered = RememberedTurn(
+                turn_id=event.turn_id,
+                question=event.redacted_text,
+                answer=outcome.answer if isinstance(outcome, ChatAnswered) else outcome.message,
+                mode=outcome.mode if isinstance(outcome, ChatAnswered) else AnswerMode.HANDOFF,
+                intent=event.intent.name,
+                cited_faq_ids=outcome.cited_faq_ids if isinstance(outcome, ChatAnswered) else [],
+            )
+            updated = memory.after(
+                outcome,
+                remembered=remembered,
+                clarification=decision.clarification,
+                keep_turns=self._settings.recent_turns,
+            )
+            try:
+                await self.memories.save(event.conversation_id, updated, etag=etag)
+            except ETagMismatch:
+                continue
+            return outcome
+        raise ETagMismatch(f"conversation {event.conversation_id} kept changing")

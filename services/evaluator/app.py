@@ -1,0 +1,23 @@
+"""The evaluator service: quality numbers for operators, off the request path."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from helpdesk.runtime import Runtime
+from helpdesk.topics import AppId, Component
+from helpdesk.web import ServiceHost
+from services.evaluator import handlers
+from services.evaluator.settings import EvaluatorSettings
+
+COMPONENTS = [Component.PUBSUB, Component.STATESTORE, Component.CONFIGSTORE, Component.SECRETSTORE]
+
+
+def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or EvaluatorSettings()
+    host = ServiceHost(AppId.EVALUATOR, settings, COMPONENTS, runtime)
+    handlers.register(host.subscriptions, lambda: host.runtime)
+    return host.build(
+        title="Helpdesk evaluator",
+        description="Scores answers, aggregates feedback and experiments, and queues FAQ candidates.",
+    )

@@ -1,0 +1,56 @@
+"""The public HTTP API's request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+
+from helpdesk.events import MAX_MESSAGE_CHARS, AnswerMode, Choice, Language
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace only")
+    return value
+
+
+Message = Annotated[StrictStr, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)]
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    message: Message
+    conversation_id: Annotated[UUID, Field(strict=False)] | None = None
+    locale: (
+        Annotated[StrictStr, Field(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None
+    ) = None
+
+
+class ChatResponse(BaseModel):
+    turn_id: UUID
+    conversation_id: UUID
+    status: str
+    answer: str | None = None
+    mode: AnswerMode | None = None
+    language: Language | None = None
+    citations: list[str] = Field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)
+    escalated: bool = False
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class ConversationTurn(BaseModel):
+    turn_id: UUID
+    status: str
+    question: str
+    answer: str | None = None
+    mode: AnswerMode | None = None
+    citations: list[str] = Field(default_factory=list)
+
+
+class ConversationView(BaseModel):
+    conversation_id: UUID
+    turns: list[ConversationTurn]

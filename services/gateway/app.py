@@ -1,0 +1,41 @@
+"""The gateway service: public HTTP API, web chat and Teams in; answers out to whoever is waiting."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from helpdesk.runtime import Runtime
+from helpdesk.topics import AppId, Component
+from helpdesk.web import ServiceHost
+from services.gateway import handlers
+from services.gateway.api.chat import chat_router
+from services.gateway.auth import API_KEYS_SECRET, ApiKeys
+from services.gateway.desk import FrontDesk
+from services.gateway.settings import GatewaySettings
+
+COMPONENTS = [
+    Component.PUBSUB,
+    Component.BROADCAST,
+    Component.STATESTORE,
+    Component.CONFIGSTORE,
+    Component.SECRETSTORE,
+]
+
+
+def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    host = ServiceHost(AppId.GATEWAY, settings, COMPONENTS, runtime)
+    desk = FrontDesk(settings, lambda: host.runtime)
+    handlers.register(host.subscriptions, desk)
+
+    async def load_api_keys(rt: Runtime) -> None:
+        desk.api_keys = ApiKeys.from_secret(await rt.secrets.get_secret(API_KEYS_SECRET))
+
+    app = host.build(
+        title="Helpdesk gateway",
+        description="Chat with the helpdesk over HTTP; answers come back synchronously or by polling.",
+        routers=[chat_router(desk)],
+        on_start=[load_api_keys],
+    )
+    app.state.desk = desk
+    return app

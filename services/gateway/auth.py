@@ -1,0 +1,86 @@
+"""Who is calling: API keys (stored hashed) with roles, and an anonymous mode for local runs.
+
+Keys are random, high-entropy strings, so a SHA-256 digest is enough to store them safely (no password
+stretching needed); the table of digests comes from the secret store (`gateway-api-keys`), never from
+the repository or the environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from helpdesk.errors import Problem
+
+ANONYMOUS_USER = "anonymous"
+API_KEYS_SECRET = "gateway-api-keys"  # noqa: S105 - a secret name
+
+
+class Role(StrEnum):
+    USER = "user"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: str
+    roles: frozenset[Role] = field(default_factory=lambda: frozenset({Role.USER}))
+    key_id: str | None = None
+    """Which credential was used (the digest prefix), for per-key rate limits and audit logs."""
+
+    @property
+    def is_operator(self) -> bool:
+        return Role.OPERATOR in self.roles
+
+
+def digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+class ApiKeys:
+    """The table of known keys: digest -> principal."""
+
+    def __init__(self, entries: dict[str, Principal] | None = None) -> None:
+        self._entries = dict(entries or {})
+
+    @classmethod
+    def from_secret(cls, raw: str | None) -> ApiKeys:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        entries = {
+            key_digest: Principal(
+                user_id=str(entry["user_id"]),
+                roles=frozenset(Role(r) for r in entry.get("roles", ["user"])),
+                key_id=key_digest[:12],
+            )
+            for key_digest, entry in data.items()
+        }
+        return cls(entries)
+
+    def lookup(self, api_key: str) -> Principal | None:
+        # Looking up the digest, not the key, leaks nothing useful through timing.
+        return self._entries.get(digest(api_key))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="helpdesk"'})
+
+
+def authenticate(authorization: str | None, keys: ApiKeys, allow_anonymous: bool) -> Principal:
+    if not authorization:
+        if allow_anonymous:
+            return Principal(user_id=ANONYMOUS_USER)
+        raise unauthorized("A credential is required: send Authorization: Bearer <api key>.")
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise unauthorized("Use Authorization: Bearer <api key>.")
+    principal = keys.lookup(credential.strip())
+    if principal is None:
+        raise unauthorized("The credential is not valid.")
+    return principal

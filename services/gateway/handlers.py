@@ -1,0 +1,26 @@
+"""The gateway's subscriptions: thin adapters from deliveries to `FrontDesk`."""
+
+from __future__ import annotations
+
+from helpdesk.dapr.subscriptions import Delivery, Subscriptions
+from helpdesk.events import ChatAnswered, ChatEscalated
+from helpdesk.topics import Component, Topic
+from services.gateway.desk import FrontDesk
+
+
+def register(subscriptions: Subscriptions, desk: FrontDesk) -> None:
+    @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered)
+    async def store_answer(event: ChatAnswered, _: Delivery) -> None:
+        await desk.complete(event)
+
+    @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated)
+    async def store_escalation(event: ChatEscalated, _: Delivery) -> None:
+        await desk.complete(event)
+
+    @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered, pubsub=Component.BROADCAST)
+    async def wake_on_answer(event: ChatAnswered, _: Delivery) -> None:
+        desk.wake(event)
+
+    @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated, pubsub=Component.BROADCAST)
+    async def wake_on_escalation(event: ChatEscalated, _: Delivery) -> None:
+        desk.wake(event)

@@ -1,0 +1,93 @@
+"""Turns and conversations as the gateway keeps them: who asked, and what was delivered.
+
+A turn record is created before `chat.requested` is published and completed exactly once by the
+competing `chat.answered` / `chat.escalated` subscription; the etag on the record makes a redelivered or
+duplicated answer a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk.events import (
+    AnswerMode,
+    Channel,
+    ChatAnswered,
+    ChatEscalated,
+    Choice,
+    Language,
+    utcnow,
+)
+
+
+class TurnStatus(StrEnum):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    FAILED = "failed"
+
+
+class Reply(BaseModel):
+    """What the user gets back for a turn, on every channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    mode: AnswerMode
+    language: Language
+    citations: list[str] = Field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)
+    escalated: bool = False
+
+
+def reply_from(event: ChatAnswered | ChatEscalated) -> Reply:
+    if isinstance(event, ChatEscalated):
+        return Reply(text=event.message, mode=AnswerMode.HANDOFF, language=event.language, escalated=True)
+    return Reply(
+        text=event.answer,
+        mode=event.mode,
+        language=event.language,
+        citations=list(event.cited_faq_ids),
+        choices=list(event.choices),
+    )
+
+
+class TurnRecord(BaseModel):
+    turn_id: UUID
+    conversation_id: UUID
+    user_id: str
+    channel: Channel
+    question: str
+    status: TurnStatus = TurnStatus.PENDING
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None
+    reply: Reply | None = None
+    delivered: bool = False
+    """For channels that push (Teams): the reply went out. Recorded so it goes out once."""
+
+    def complete(self, reply: Reply) -> TurnRecord | None:
+        """The record with its reply, or None when it already has one (a redelivery)."""
+        if self.status is not TurnStatus.PENDING and self.status is not TurnStatus.FAILED:
+            return None
+        status = TurnStatus.ESCALATED if reply.escalated else TurnStatus.ANSWERED
+        return self.model_copy(update={"status": status, "reply": reply, "completed_at": utcnow()})
+
+
+class ConversationRecord(BaseModel):
+    conversation_id: UUID
+    user_id: str
+    channel: Channel
+    created_at: datetime = Field(default_factory=utcnow)
+    turn_ids: list[UUID] = Field(default_factory=list)
+
+    MAX_TURNS: ClassVar[int] = 200
+
+    def with_turn(self, turn_id: UUID) -> ConversationRecord | None:
+        if turn_id in self.turn_ids:
+            return None
+        return self.model_copy(update={"turn_ids": [*self.turn_ids, turn_id][-self.MAX_TURNS :]})

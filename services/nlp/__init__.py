@@ -1,0 +1,1 @@
+"""nlp: turns `chat.requested` into `chat.analyzed` (language, tokens, intent, entities, redaction)."""

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from helpdesk.settings import ServiceSettings
+
+
+class NlpSettings(ServiceSettings):
+    pass
