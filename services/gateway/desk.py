@@ -106,6 +106,9 @@ class FrontDesk:
         )
         try:
             await self.turns.create(turn.turn_id, turn)
+            await self.conversations.update(
+                turn.conversation_id, lambda c: c.with_turn(turn.turn_id) if c else None
+            )
         except SidecarUnavailable:
             raise self.unavailable("accept messages") from None
         waiter = self.waiters.register(turn.turn_id) if wait else None
@@ -163,8 +166,15 @@ class FrontDesk:
         ]
         return conversation, turns
 
-    def wake(self, event: ChatAnswered | ChatEscalated) -> None:
-        """Broadcast path: wake the request waiting on this replica, if it is here."""
+    async def wake(self, event: ChatAnswered | ChatEscalated) -> None:
+        """Broadcast path: if the request for this turn waits on this replica, store the reply (so the
+        caller's next read sees it) and wake the request. Other replicas ignore the event."""
+        if not self.waiters.holds(event.turn_id):
+            return
+        try:
+            await self.complete(event)
+        except SidecarUnavailable:
+            _log.warning("reply_not_stored_on_wake", turn_id=str(event.turn_id))
         self.waiters.resolve(event.turn_id, reply_from(event))
 
     async def complete(self, event: ChatAnswered | ChatEscalated) -> bool:

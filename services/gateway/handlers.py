@@ -19,8 +19,8 @@ def register(subscriptions: Subscriptions, desk: FrontDesk) -> None:
 
     @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered, pubsub=Component.BROADCAST)
     async def wake_on_answer(event: ChatAnswered, _: Delivery) -> None:
-        desk.wake(event)
+        await desk.wake(event)
 
     @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated, pubsub=Component.BROADCAST)
     async def wake_on_escalation(event: ChatEscalated, _: Delivery) -> None:
-        desk.wake(event)
+        await desk.wake(event)

@@ -28,6 +28,9 @@ class AnswerWaiters:
         future.set_result(reply)
         return True
 
+    def holds(self, turn_id: UUID) -> bool:
+        return turn_id in self._waiting
+
     def discard(self, turn_id: UUID) -> None:
         future = self._waiting.pop(turn_id, None)
         if future is not None and not future.done():

@@ -6,10 +6,13 @@ import time
 
 from helpdesk.dapr.subscriptions import Delivery, Subscriptions
 from helpdesk.events import ChatAnalyzed, ChatRequested
+from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import STAGE_SECONDS
 from helpdesk.topics import Topic
 from services.nlp.pipeline import Analyzer
+
+_log = get_logger(__name__)
 
 
 def analyzed_event(event: ChatRequested, analyzer: Analyzer) -> ChatAnalyzed:
@@ -34,4 +37,13 @@ def analyzed_event(event: ChatRequested, analyzer: Analyzer) -> ChatAnalyzed:
 def register(subscriptions: Subscriptions, analyzer: Analyzer, runtime: RuntimeOf) -> None:
     @subscriptions.on(Topic.CHAT_REQUESTED, ChatRequested)
     async def analyze(event: ChatRequested, _: Delivery) -> None:
-        await runtime().bus.publish(analyzed_event(event, analyzer))
+        analyzed = analyzed_event(event, analyzer)
+        await runtime().bus.publish(analyzed)
+        _log.info(
+            "turn_analyzed",
+            language=analyzed.language.value,
+            intent=analyzed.intent.name,
+            confidence=round(analyzed.intent.confidence, 3),
+            out_of_scope=analyzed.out_of_scope,
+            injection_suspected=analyzed.injection_suspected,
+        )

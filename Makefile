@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+VENV := .venv/bin
+REPLICAS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help setup setup-test run test lint unit integration contract e2e chaos bench nlu-bench faq-bench eval train clean
+
+help:
+	@echo "make run        start the whole helpdesk locally (REPLICAS=\"nlp=2 dialogue=3\" for more replicas)"
+	@echo "make test       lint, type-check and run the test suite (unit, contract, integration, e2e)"
+	@echo "make chaos      fault-injection suite against the real stack"
+	@echo "make bench      load benchmark against the running stack (after make run)"
+	@echo "make nlu-bench TRAIN=... TEST=...   intent benchmark;  make faq-bench FAQ=... QUERIES=...   retrieval benchmark"
+	@echo "make eval DATASET=...   offline evaluation of a golden set"
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@SETUP_TEST=1 scripts/setup.sh
+
+run: setup
+	@$(VENV)/helpdeskctl up --replicas "$(REPLICAS)"
+
+test: setup-test lint
+	@$(VENV)/pytest -m "not chaos" $(PYTEST_ARGS)
+
+lint:
+	@$(VENV)/ruff check .
+	@$(VENV)/ruff format --check .
+	@$(VENV)/mypy helpdesk services helpdesk_ops
+	@$(VENV)/lint-imports
+
+unit:
+	@$(VENV)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	@$(VENV)/pytest tests/integration $(PYTEST_ARGS)
+
+contract:
+	@$(VENV)/pytest tests/contract $(PYTEST_ARGS)
+
+e2e: setup-test
+	@$(VENV)/pytest tests/e2e $(PYTEST_ARGS)
+
+clean:
+	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh machine: Redis from the OS packages, the Python virtualenv, daprd built
+# once from the Dapr Go module and cached, the trained intent model. Safe to run again: each step
+# checks first and says what it does.
+#   SETUP_TEST=1  also installs what the test suite needs (Chromium for the browser tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  if [[ $apt_updated -eq 0 ]]; then
+    say "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  say "installing $* (Debian packages)"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# 1. Python 3.11+
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "Python 3.11 or newer is required"; exit 1; }
+
+# 2. Redis
+if ! command -v redis-server >/dev/null; then
+  apt_install redis-server
+  # The package starts a system Redis on 6379; the helpdesk runs its own on other ports.
+else
+  say "redis-server present ($(redis-server --version | awk '{print $3}'))"
+fi
+
+# 3. Browser for the browser tests
+if [[ "${SETUP_TEST:-0}" == "1" ]]; then
+  if ! command -v chromium >/dev/null; then
+    apt_install chromium
+  else
+    say "chromium present"
+  fi
+fi
+
+# 4. Python virtualenv, installed against the lock file; re-installed only when they change.
+stamp=".venv/.helpdesk-installed"
+want="$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  say "installing Python dependencies into .venv (requirements.lock)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -c requirements.lock -e ".[gateway,nlp,dialogue,evaluator,ops,dev]"
+  echo "$want" > "$stamp"
+else
+  say "Python dependencies up to date"
+fi
+
+# 5. daprd, built once and cached outside the repository
+DAPRD_PATH="$(scripts/build-daprd.sh | tail -n 1)"
+say "daprd: $DAPRD_PATH"
+
+# 6. The intent model, trained from services/nlp/intents (skipped when up to date)
+if .venv/bin/python -c 'import services.nlp.cli' 2>/dev/null && grep -q "def train" services/nlp/cli.py 2>/dev/null; then
+  .venv/bin/python -m services.nlp.cli train --if-stale
+fi
+
+say "ready"

@@ -1,0 +1,27 @@
+"""Shared fixtures. Integration tests share one real stack per session (Redis + daprd + services)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from helpdesk_ops.devstack import Stack
+from tests.support.stack import running_stack
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """The whole helpdesk on free ports: two gateway replicas (so the answer-routing across replicas is
+    always exercised), one of everything else."""
+    async with running_stack(tmp_path_factory.mktemp("stack"), replicas={"gateway": 2}) as running:
+        yield running

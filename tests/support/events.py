@@ -1,0 +1,37 @@
+"""Building events and CloudEvent envelopes for tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from helpdesk.events import Channel, ChannelRef, ChatRequested, Contract
+
+
+def chat_requested(text: str = "hello", **overrides: Any) -> ChatRequested:
+    fields: dict[str, Any] = {
+        "turn_id": uuid.uuid4(),
+        "conversation_id": uuid.uuid4(),
+        "channel": ChannelRef(channel=Channel.API, user_id="user-1"),
+        "text": text,
+    }
+    fields.update(overrides)
+    return ChatRequested(**fields)
+
+
+def envelope(event: Contract | dict[str, Any], topic: str, pubsub: str = "pubsub") -> dict[str, Any]:
+    """A CloudEvent as daprd delivers it to a subscription route."""
+    data = event if isinstance(event, dict) else event.model_dump(mode="json")
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "tests",
+        "type": "com.dapr.event.sent",
+        "datacontenttype": "application/json",
+        "data": data,
+        "topic": topic,
+        "pubsubname": pubsub,
+        "time": datetime.now(UTC).isoformat(),
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    }
