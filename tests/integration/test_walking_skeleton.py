@@ -90,7 +90,8 @@ async def test_respond_async_returns_202_and_the_answer_can_be_polled(stack: Sta
             return body if body["status"] == "answered" else None
 
         body = await _eventually(answered)
-    assert body and body["answer"]
+    assert body
+    assert body["answer"]
 
 
 async def test_answers_reach_the_waiting_replica_whichever_replica_stores_them(stack: Stack) -> None:
