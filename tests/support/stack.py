@@ -19,7 +19,8 @@ def daprd_path() -> str:
     path = _daprd()
     if not Path(path).exists():
         raise RuntimeError(
-            f"daprd not found at {path}: run `make setup` (or set DAPRD). Integration tests need the real runtime."
+            f"daprd not found at {path}: run `make setup` (or set DAPRD). "
+            "Integration tests need the real runtime."
         )
     return path
 
