@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from helpdesk.auth import API_KEYS_SECRET, ApiKeys
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
 from services.gateway import handlers
 from services.gateway.api.chat import chat_router
-from services.gateway.auth import API_KEYS_SECRET, ApiKeys
 from services.gateway.desk import FrontDesk
 from services.gateway.settings import GatewaySettings
 

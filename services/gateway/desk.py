@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID, uuid4
 
+from helpdesk.auth import ApiKeys, Principal
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.errors import Problem
 from helpdesk.events import ChannelRef, ChatAnswered, ChatEscalated, ChatRequested
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime, RuntimeOf
-from services.gateway.auth import ApiKeys, Principal
 from services.gateway.settings import GatewaySettings
 from services.gateway.turns import ConversationRecord, Reply, TurnRecord, TurnStatus, reply_from
 from services.gateway.waiters import AnswerWaiters

@@ -10,11 +10,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import ValidationError
 
+from helpdesk.auth import Principal, authenticate
 from helpdesk.errors import Problem, describe_validation_errors
 from helpdesk.events import Channel, ChannelRef
 from services.gateway.api.body import read_json
 from services.gateway.api.models import ChatRequest, ChatResponse, ConversationTurn, ConversationView
-from services.gateway.auth import Principal, authenticate
 from services.gateway.desk import FrontDesk
 from services.gateway.turns import Reply, TurnRecord, TurnStatus
 

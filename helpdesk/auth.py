@@ -1,8 +1,9 @@
 """Who is calling: API keys (stored hashed) with roles, and an anonymous mode for local runs.
 
-Keys are random, high-entropy strings, so a SHA-256 digest is enough to store them safely (no password
-stretching needed); the table of digests comes from the secret store (`gateway-api-keys`), never from
-the repository or the environment.
+Shared by the gateway (users and operators) and the evaluator (operators). Keys are random,
+high-entropy strings, so a SHA-256 digest is enough to store them safely (no password stretching
+needed); the tables of digests come from the secret store (`gateway-api-keys`, `operator-keys`:
+JSON `{sha256hex: {"user_id": ..., "roles": [...]}}`), never from the repository or the environment.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from helpdesk.errors import Problem
 
 ANONYMOUS_USER = "anonymous"
 API_KEYS_SECRET = "gateway-api-keys"  # noqa: S105 - a secret name
+OPERATOR_KEYS_SECRET = "operator-keys"  # noqa: S105 - a secret name
 
 
 class Role(StrEnum):
@@ -72,7 +74,11 @@ def unauthorized(detail: str) -> Problem:
     return Problem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="helpdesk"'})
 
 
-def authenticate(authorization: str | None, keys: ApiKeys, allow_anonymous: bool) -> Principal:
+def forbidden(detail: str = "This needs the operator role.") -> Problem:
+    return Problem(403, detail, kind="forbidden")
+
+
+def authenticate(authorization: str | None, keys: ApiKeys, allow_anonymous: bool = False) -> Principal:
     if not authorization:
         if allow_anonymous:
             return Principal(user_id=ANONYMOUS_USER)
@@ -83,4 +89,10 @@ def authenticate(authorization: str | None, keys: ApiKeys, allow_anonymous: bool
     principal = keys.lookup(credential.strip())
     if principal is None:
         raise unauthorized("The credential is not valid.")
+    return principal
+
+
+def require_operator(principal: Principal) -> Principal:
+    if not principal.is_operator:
+        raise forbidden()
     return principal
