@@ -23,5 +23,11 @@ def artifacts() -> Path:
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """The whole helpdesk on free ports: two gateway replicas (so the answer-routing across replicas is
     always exercised), one of everything else."""
-    async with running_stack(tmp_path_factory.mktemp("stack"), replicas={"gateway": 2}) as running:
+    async with running_stack(
+        tmp_path_factory.mktemp("stack"),
+        replicas={"gateway": 2},
+        extra_env={
+            "gateway": {"HELPDESK_RATE_LIMIT_PER_USER": "100000", "HELPDESK_RATE_LIMIT_PER_KEY": "100000"}
+        },
+    ) as running:
         yield running

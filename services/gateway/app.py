@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from helpdesk.auth import API_KEYS_SECRET, ApiKeys
 from helpdesk.runtime import Runtime
@@ -10,7 +11,9 @@ from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
 from services.gateway import handlers
 from services.gateway.api.chat import chat_router
+from services.gateway.api.handoffs import handoff_router
 from services.gateway.desk import FrontDesk
+from services.gateway.security import SecurityHeaders
 from services.gateway.settings import GatewaySettings
 
 COMPONENTS = [
@@ -34,8 +37,21 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
     app = host.build(
         title="Helpdesk gateway",
         description="Chat with the helpdesk over HTTP; answers come back synchronously or by polling.",
-        routers=[chat_router(desk)],
+        routers=[chat_router(desk), handoff_router(desk)],
         on_start=[load_api_keys],
+        middleware=[
+            (SecurityHeaders, {"hsts": settings.environment == "azure"}),
+            (
+                CORSMiddleware,
+                {
+                    "allow_origins": settings.cors_origins,
+                    "allow_methods": ["GET", "POST"],
+                    "allow_headers": ["authorization", "content-type", "idempotency-key", "prefer"],
+                    "expose_headers": ["location", "retry-after", "idempotent-replayed"],
+                    "max_age": 600,
+                },
+            ),
+        ],
     )
     app.state.desk = desk
     return app

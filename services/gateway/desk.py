@@ -1,4 +1,5 @@
-"""The gateway's work, between its routes and the ports: accept a turn, complete it, show it.
+"""The gateway's work, between its routes and the ports: accept a turn, complete it, show it, and keep
+the handoffs.
 
 Routes and subscription handlers stay thin and call into `FrontDesk`; it knows nothing about HTTP
 beyond raising `Problem`s with the right status.
@@ -7,26 +8,58 @@ beyond raising `Problem`s with the right status.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from helpdesk.auth import ApiKeys, Principal
+from helpdesk.auth import ANONYMOUS_USER, ApiKeys, Principal
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.errors import Problem
-from helpdesk.events import ChannelRef, ChatAnswered, ChatEscalated, ChatRequested
+from helpdesk.events import (
+    ChannelRef,
+    ChatAnswered,
+    ChatEscalated,
+    ChatRequested,
+    FeedbackSubmitted,
+    HandoffReplied,
+    Rating,
+)
+from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime, RuntimeOf
+from services.gateway.handoffs import Handoff, HandoffMessage, OpenHandoffs, agent_message, opened_from
+from services.gateway.idempotency import IdempotencyKeys
+from services.gateway.ratelimit import Limit, RateLimiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.turns import ConversationRecord, Reply, TurnRecord, TurnStatus, reply_from
 from services.gateway.waiters import AnswerWaiters
 
 _log = get_logger(__name__)
 
+OPEN_HANDOFFS = "open"
 
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
-    def __init__(self, turn: TurnRecord, reply: Reply | None) -> None:
-        self.turn = turn
-        self.reply = reply
+    turn: TurnRecord
+    reply: Reply | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One user message as a channel hands it over."""
+
+    principal: Principal
+    channel: ChannelRef
+    text: str
+    conversation_id: UUID | None = None
+    locale: str | None = None
+    client_address: str | None = None
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+    turn_id: UUID | None = None
+    """Channels with their own message ids (Teams) derive the turn id from them, for de-duplication."""
 
 
 class FrontDesk:
@@ -35,6 +68,8 @@ class FrontDesk:
         self._runtime_of = runtime_of
         self.waiters = AnswerWaiters()
         self.api_keys = ApiKeys()
+        self.rate_limiter = RateLimiter(settings.rate_limit_window_seconds)
+        self.idempotency = IdempotencyKeys(settings.idempotency_ttl_seconds)
 
     @property
     def runtime(self) -> Runtime:
@@ -50,6 +85,14 @@ class FrontDesk:
             self.runtime.state, ConversationRecord, "conversation", self.settings.turn_retention_seconds
         )
 
+    @property
+    def handoffs(self) -> Records[Handoff]:
+        return Records(self.runtime.state, Handoff, "handoff", self.settings.turn_retention_seconds)
+
+    @property
+    def open_handoffs(self) -> Records[OpenHandoffs]:
+        return Records(self.runtime.state, OpenHandoffs, "handoffs")
+
     def unavailable(self, what: str) -> Problem:
         return Problem(
             503,
@@ -58,76 +101,144 @@ class FrontDesk:
             headers={"Retry-After": str(self.settings.retry_after_seconds)},
         )
 
+    # ---- accepting a message ---------------------------------------------------------------------
+
+    def _limits(self, incoming: Incoming) -> list[Limit]:
+        principal = incoming.principal
+        if principal.user_id == ANONYMOUS_USER:
+            who = f"ip:{incoming.client_address or 'unknown'}"
+        else:
+            who = f"user:{principal.user_id}"
+        limits = [Limit(who, self.settings.rate_limit_per_user)]
+        if principal.key_id:
+            limits.append(Limit(f"key:{principal.key_id}", self.settings.rate_limit_per_key))
+        return limits
+
     async def conversation_for(
         self, principal: Principal, channel: ChannelRef, conversation_id: UUID | None
     ) -> ConversationRecord:
         """The caller's conversation: an existing one of theirs, or a new one under the given id."""
         wanted = conversation_id or uuid4()
-        try:
-            existing = await self.conversations.get(wanted)
-            if existing is None:
-                fresh = ConversationRecord(
-                    conversation_id=wanted, user_id=principal.user_id, channel=channel.channel
-                )
-                if await self.conversations.create(wanted, fresh):
-                    return fresh
-                existing = await self.conversations.get(wanted)
-        except SidecarUnavailable:
-            raise self.unavailable("accept messages") from None
-        if existing is None or existing.user_id != principal.user_id:
+        existing = await self._own_conversation(principal, wanted)
+        if existing is not None:
+            return existing
+        fresh = ConversationRecord(conversation_id=wanted, user_id=principal.user_id, channel=channel.channel)
+        if await self.conversations.create(wanted, fresh):
+            return fresh
+        existing = await self._own_conversation(principal, wanted)
+        if existing is None:
             raise Problem(404, "No such conversation.", kind="not-found")
         return existing
 
-    async def accept(
-        self,
-        principal: Principal,
-        channel: ChannelRef,
-        text: str,
-        conversation_id: UUID | None,
-        locale: str | None,
-        *,
-        wait: bool,
-    ) -> Accepted:
-        """Record the turn, publish `chat.requested`, and (if asked) wait for the reply."""
-        conversation = await self.conversation_for(principal, channel, conversation_id)
-        turn = TurnRecord(
-            turn_id=uuid4(),
-            conversation_id=conversation.conversation_id,
-            user_id=principal.user_id,
-            channel=channel.channel,
-            question=text,
-        )
-        event = ChatRequested(
-            turn_id=turn.turn_id,
-            conversation_id=turn.conversation_id,
-            channel=channel,
-            text=text,
-            locale_hint=locale,
-        )
+    async def _own_conversation(
+        self, principal: Principal, conversation_id: UUID
+    ) -> ConversationRecord | None:
+        """None when it does not exist; 404 when it is someone else's (its existence is not revealed)."""
+        existing = await self.conversations.get(conversation_id)
+        if existing is not None and existing.user_id != principal.user_id:
+            raise Problem(404, "No such conversation.", kind="not-found")
+        return existing
+
+    async def accept(self, incoming: Incoming, *, wait: bool) -> Accepted:
+        """Record the turn and publish `chat.requested` (or hand it to the agent who has the
+        conversation), then, if asked, wait for the reply."""
         try:
-            await self.turns.create(turn.turn_id, turn)
+            if incoming.conversation_id is not None:
+                await self._own_conversation(incoming.principal, incoming.conversation_id)
+            await self.rate_limiter.admit(self.runtime.state, self._limits(incoming))
+            turn_id = incoming.turn_id or uuid4()
+            if incoming.idempotency_key and incoming.fingerprint:
+                claimed = await self.idempotency.claim(
+                    self.runtime.state,
+                    incoming.principal.user_id,
+                    incoming.idempotency_key,
+                    incoming.fingerprint,
+                    turn_id,
+                )
+                if claimed != turn_id:
+                    return await self._replay(incoming.principal, claimed, wait=wait)
+            conversation = await self.conversation_for(
+                incoming.principal, incoming.channel, incoming.conversation_id
+            )
+            turn = TurnRecord(
+                turn_id=turn_id,
+                conversation_id=conversation.conversation_id,
+                user_id=incoming.principal.user_id,
+                channel=incoming.channel.channel,
+                question=incoming.text,
+            )
+            handoff = await self.handoffs.get(conversation.conversation_id)
+            if handoff is not None and handoff.is_open:
+                return await self._to_agent(handoff, turn)
+            if not await self.turns.create(turn.turn_id, turn):
+                return await self._replay(incoming.principal, turn.turn_id, wait=wait)
             await self.conversations.update(
                 turn.conversation_id, lambda c: c.with_turn(turn.turn_id) if c else None
             )
         except SidecarUnavailable:
             raise self.unavailable("accept messages") from None
+        event = ChatRequested(
+            turn_id=turn.turn_id,
+            conversation_id=turn.conversation_id,
+            channel=incoming.channel,
+            text=incoming.text,
+            locale_hint=incoming.locale,
+        )
         waiter = self.waiters.register(turn.turn_id) if wait else None
         try:
             await self.runtime.bus.publish(event)
         except SidecarUnavailable:
             self.waiters.discard(turn.turn_id)
             await self._mark_failed(turn.turn_id)
+            if incoming.idempotency_key:
+                await self._release_key(incoming)
             raise self.unavailable("accept messages") from None
-        _log.info("turn_accepted", turn_id=str(turn.turn_id), channel=channel.channel.value, chars=len(text))
+        _log.info("turn_accepted", turn_id=str(turn.turn_id), channel=incoming.channel.channel.value)
         if waiter is None:
             return Accepted(turn, None)
+        return Accepted(turn, await self._wait(turn.turn_id, waiter))
+
+    async def _wait(self, turn_id: UUID, waiter: asyncio.Future[Reply]) -> Reply | None:
         try:
-            reply = await asyncio.wait_for(waiter, timeout=self.settings.chat_wait_seconds)
+            return await asyncio.wait_for(waiter, timeout=self.settings.chat_wait_seconds)
         except (TimeoutError, asyncio.CancelledError):
-            return Accepted(turn, None)
+            return None
         finally:
-            self.waiters.discard(turn.turn_id)
-        return Accepted(turn, reply)
+            self.waiters.discard(turn_id)
+
+    async def _replay(self, principal: Principal, turn_id: UUID, *, wait: bool) -> Accepted:
+        """A repeat of an earlier request: its turn as it stands, waiting for the reply like the first."""
+        waiter = self.waiters.register(turn_id) if wait and not self.waiters.holds(turn_id) else None
+        turn = await self.turns.get(turn_id)
+        if turn is None or turn.user_id != principal.user_id:
+            if waiter is not None:
+                self.waiters.discard(turn_id)
+            raise Problem(409, "The earlier request with this key is still being recorded.", kind="conflict")
+        if turn.reply is not None or waiter is None:
+            if waiter is not None:
+                self.waiters.discard(turn_id)
+            return Accepted(turn, turn.reply, replayed=True)
+        return Accepted(turn, await self._wait(turn_id, waiter), replayed=True)
+
+    async def _to_agent(self, handoff: Handoff, turn: TurnRecord) -> Accepted:
+        held = turn.model_copy(update={"status": TurnStatus.HANDED_OFF})
+        await self.turns.create(held.turn_id, held)
+        await self.conversations.update(
+            held.conversation_id, lambda c: c.with_turn(held.turn_id) if c else None
+        )
+        message = HandoffMessage(id=held.turn_id, author="user", text=held.question)
+        await self.handoffs.update(handoff.conversation_id, lambda h: h.with_message(message) if h else None)
+        _log.info("turn_held_for_agent", turn_id=str(held.turn_id))
+        return Accepted(held, None)
+
+    async def _release_key(self, incoming: Incoming) -> None:
+        assert incoming.idempotency_key is not None
+        try:
+            await self.idempotency.release(
+                self.runtime.state, incoming.principal.user_id, incoming.idempotency_key
+            )
+        except SidecarUnavailable:
+            _log.warning("idempotency_key_not_released")
 
     async def _mark_failed(self, turn_id: UUID) -> None:
         def fail(current: TurnRecord | None) -> TurnRecord | None:
@@ -140,6 +251,8 @@ class FrontDesk:
         except SidecarUnavailable:
             _log.warning("turn_not_marked_failed", turn_id=str(turn_id))
 
+    # ---- reading --------------------------------------------------------------------------------
+
     async def turn_of(self, principal: Principal, turn_id: UUID) -> TurnRecord:
         try:
             turn = await self.turns.get(turn_id)
@@ -150,21 +263,21 @@ class FrontDesk:
         return turn
 
     async def conversation_of(
-        self, principal: Principal, conversation_id: UUID
-    ) -> tuple[ConversationRecord, list[TurnRecord]]:
+        self, principal: Principal, conversation_id: UUID, *, as_operator: bool = False
+    ) -> tuple[ConversationRecord, list[TurnRecord], Handoff | None]:
         try:
             conversation = await self.conversations.get(conversation_id)
-            if conversation is None or conversation.user_id != principal.user_id:
+            if conversation is None or (conversation.user_id != principal.user_id and not as_operator):
                 raise Problem(404, "No such conversation.", kind="not-found")
-            found = await self.runtime.state.get_many([self.turns.key(t) for t in conversation.turn_ids])
+            keys = [self.turns.key(t) for t in conversation.turn_ids]
+            found = await self.runtime.state.get_many(keys)
+            handoff = await self.handoffs.get(conversation_id)
         except SidecarUnavailable:
             raise self.unavailable("look up conversations") from None
-        turns = [
-            TurnRecord.model_validate_json(found[self.turns.key(t)].value)
-            for t in conversation.turn_ids
-            if self.turns.key(t) in found
-        ]
-        return conversation, turns
+        turns = [TurnRecord.model_validate_json(found[k].value) for k in keys if k in found]
+        return conversation, turns, handoff
+
+    # ---- answers coming back -------------------------------------------------------------------
 
     async def wake(self, event: ChatAnswered | ChatEscalated) -> None:
         """Broadcast path: if the request for this turn waits on this replica, store the reply (so the
@@ -195,8 +308,118 @@ class FrontDesk:
             _log.warning("answer_for_unknown_turn", turn_id=str(event.turn_id))
             return False
         if stored:
-            await self.conversations.update(
-                turn.conversation_id, lambda c: c.with_turn(turn.turn_id) if c else None
-            )
             _log.info("turn_completed", turn_id=str(event.turn_id), status=turn.status.value)
         return stored
+
+    # ---- handoffs -------------------------------------------------------------------------------
+
+    def handoff_enabled(self, user_id: str) -> bool:
+        from openfeature.evaluation_context import EvaluationContext
+
+        return self.runtime.flags.get_boolean_value(Flag.HANDOFF.value, True, EvaluationContext(user_id))
+
+    async def open_handoff(self, event: ChatEscalated) -> None:
+        if not self.handoff_enabled(event.channel.user_id):
+            return
+        opened = await self.handoffs.update(event.conversation_id, lambda h: opened_from(event, h))
+        if opened is not None and opened.is_open:
+            await self.open_handoffs.update(
+                OPEN_HANDOFFS, lambda o: (o or OpenHandoffs()).with_open(event.conversation_id)
+            )
+            _log.info("handoff_opened", conversation_id=str(event.conversation_id), reason=event.reason.value)
+
+    async def list_open_handoffs(self) -> list[Handoff]:
+        try:
+            index = await self.open_handoffs.get(OPEN_HANDOFFS)
+            if index is None:
+                return []
+            found = await self.runtime.state.get_many([self.handoffs.key(c) for c in index.conversation_ids])
+        except SidecarUnavailable:
+            raise self.unavailable("list handoffs") from None
+        handoffs = [Handoff.model_validate_json(v.value) for v in found.values()]
+        return sorted((h for h in handoffs if h.is_open), key=lambda h: h.opened_at)
+
+    async def handoff_of(self, conversation_id: UUID) -> Handoff:
+        try:
+            handoff = await self.handoffs.get(conversation_id)
+        except SidecarUnavailable:
+            raise self.unavailable("look up handoffs") from None
+        if handoff is None:
+            raise Problem(404, "No handoff for this conversation.", kind="not-found")
+        return handoff
+
+    async def reply_as_agent(self, operator: Principal, conversation_id: UUID, text: str) -> HandoffReplied:
+        handoff = await self.handoff_of(conversation_id)
+        if not handoff.is_open:
+            raise Problem(409, "This handoff is closed.", kind="handoff-closed")
+        event = HandoffReplied(
+            turn_id=uuid4(),
+            conversation_id=conversation_id,
+            channel=handoff.channel,
+            operator_id=operator.user_id,
+            answer=text,
+            question=handoff.question,
+            language=handoff.language,
+        )
+        try:
+            await self.runtime.bus.publish(event)
+        except SidecarUnavailable:
+            raise self.unavailable("send the reply") from None
+        _log.info("handoff_reply_published", conversation_id=str(conversation_id))
+        return event
+
+    async def deliver_agent_reply(self, event: HandoffReplied) -> bool:
+        """Competing path for `handoff.replied`: put the agent's message into the conversation once.
+        True when this call added it (the channel delivery then happens once)."""
+        added = False
+
+        def add(current: Handoff | None) -> Handoff | None:
+            nonlocal added
+            if current is None:
+                return None
+            updated = current.with_message(agent_message(event))
+            added = updated is not None
+            return updated
+
+        await self.handoffs.update(event.conversation_id, add)
+        return added
+
+    async def close_handoff(self, operator: Principal, conversation_id: UUID) -> Handoff:
+        try:
+            closed = await self.handoffs.update(
+                conversation_id, lambda h: h.closed(operator.user_id) if h else None
+            )
+            if closed is None:
+                raise Problem(404, "No handoff for this conversation.", kind="not-found")
+            await self.open_handoffs.update(
+                OPEN_HANDOFFS, lambda o: o.without(conversation_id) if o else None
+            )
+        except SidecarUnavailable:
+            raise self.unavailable("close the handoff") from None
+        _log.info("handoff_closed", conversation_id=str(conversation_id))
+        return closed
+
+    # ---- feedback -------------------------------------------------------------------------------
+
+    async def feedback(
+        self, principal: Principal, turn_id: UUID, rating: Rating, comment: str | None
+    ) -> TurnRecord:
+        turn = await self.turn_of(principal, turn_id)
+        if turn.reply is None:
+            raise Problem(409, "This message has no answer to rate yet.", kind="not-answered")
+        channel = ChannelRef(channel=turn.channel, user_id=principal.user_id)
+        event = FeedbackSubmitted(
+            turn_id=turn_id,
+            conversation_id=turn.conversation_id,
+            channel=channel,
+            rating=rating,
+            comment=comment,
+        )
+        try:
+            await self.turns.update(
+                turn_id, lambda t: t.model_copy(update={"feedback": rating}) if t else None
+            )
+            await self.runtime.bus.publish(event)
+        except SidecarUnavailable:
+            raise self.unavailable("record feedback") from None
+        return turn.model_copy(update={"feedback": rating})

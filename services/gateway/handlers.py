@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpdesk.dapr.subscriptions import Delivery, Subscriptions
-from helpdesk.events import ChatAnswered, ChatEscalated
+from helpdesk.events import ChatAnswered, ChatEscalated, HandoffReplied
 from helpdesk.topics import Component, Topic
 from services.gateway.desk import FrontDesk
 
@@ -16,6 +16,11 @@ def register(subscriptions: Subscriptions, desk: FrontDesk) -> None:
     @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated)
     async def store_escalation(event: ChatEscalated, _: Delivery) -> None:
         await desk.complete(event)
+        await desk.open_handoff(event)
+
+    @subscriptions.on(Topic.HANDOFF_REPLIED, HandoffReplied)
+    async def deliver_agent_reply(event: HandoffReplied, _: Delivery) -> None:
+        await desk.deliver_agent_reply(event)
 
     @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered, pubsub=Component.BROADCAST)
     async def wake_on_answer(event: ChatAnswered, _: Delivery) -> None:

@@ -21,6 +21,7 @@ from helpdesk.events import (
     ChatEscalated,
     Choice,
     Language,
+    Rating,
     utcnow,
 )
 
@@ -29,6 +30,8 @@ class TurnStatus(StrEnum):
     PENDING = "pending"
     ANSWERED = "answered"
     ESCALATED = "escalated"
+    HANDED_OFF = "handed_off"
+    """Sent while an agent has the conversation: kept for the agent, not answered by the bot."""
     FAILED = "failed"
 
 
@@ -69,6 +72,7 @@ class TurnRecord(BaseModel):
     reply: Reply | None = None
     delivered: bool = False
     """For channels that push (Teams): the reply went out. Recorded so it goes out once."""
+    feedback: Rating | None = None
 
     def complete(self, reply: Reply) -> TurnRecord | None:
         """The record with its reply, or None when it already has one (a redelivery)."""

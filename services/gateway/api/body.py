@@ -47,7 +47,8 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
+async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
+    """The parsed body and its raw bytes (for fingerprints)."""
     if not _is_json(request.headers.get("content-type", "")):
         raise Problem(415, "Send the body as application/json.", kind="unsupported-media-type")
     raw = await read_body(request, max_bytes)
@@ -61,4 +62,4 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise Problem(400, "The body is not valid JSON.", kind="invalid-json") from None
     if any(_CONTROL.search(s) for s in _strings(data)):
         raise Problem(400, "The body contains control characters.", kind="control-characters")
-    return data
+    return data, raw

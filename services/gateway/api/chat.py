@@ -1,21 +1,30 @@
-"""POST /v1/chat, GET /v1/messages/{id}, GET /v1/conversations/{id}.
+"""POST /v1/chat, GET /v1/messages/{id}, GET /v1/conversations/{id}, POST /v1/feedback.
 
-No `from __future__ import annotations` here: FastAPI must resolve the dependency aliases defined
-inside `chat_router` at runtime.
+No `from __future__ import annotations` here: FastAPI resolves the dependency aliases defined inside
+`chat_router` at runtime.
 """
 
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import ValidationError
 
-from helpdesk.auth import Principal, authenticate
-from helpdesk.errors import Problem, describe_validation_errors
+from helpdesk.auth import Principal
 from helpdesk.events import Channel, ChannelRef
-from services.gateway.api.body import read_json
-from services.gateway.api.models import ChatRequest, ChatResponse, ConversationTurn, ConversationView
-from services.gateway.desk import FrontDesk
+from services.gateway.api.deps import body_as, caller, client_address
+from services.gateway.api.models import (
+    AgentMessage,
+    ChatRequest,
+    ChatResponse,
+    ConversationTurn,
+    ConversationView,
+    FeedbackRequest,
+    FeedbackResponse,
+    HandoffState,
+)
+from services.gateway.desk import FrontDesk, Incoming
+from services.gateway.handoffs import Handoff
+from services.gateway.idempotency import fingerprint, validate_key
 from services.gateway.turns import Reply, TurnRecord, TurnStatus
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -24,6 +33,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         400: "Malformed body",
         401: "Missing or invalid credential",
         404: "Not found (or not yours)",
+        409: "Conflicts with an earlier request",
         413: "Body too large",
         415: "Not JSON",
         422: "Schema violation",
@@ -33,7 +43,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def _view(turn: TurnRecord, reply: Reply | None) -> ChatResponse:
+def chat_view(turn: TurnRecord, reply: Reply | None) -> ChatResponse:
     reply = reply or turn.reply
     status = turn.status.value
     if reply is not None and turn.status is TurnStatus.PENDING:
@@ -55,13 +65,33 @@ def _view(turn: TurnRecord, reply: Reply | None) -> ChatResponse:
     )
 
 
-def chat_router(desk: FrontDesk) -> APIRouter:
+def conversation_turn(turn: TurnRecord) -> ConversationTurn:
+    reply = turn.reply
+    return ConversationTurn(
+        turn_id=turn.turn_id,
+        status=turn.status.value,
+        question=turn.question,
+        answer=reply.text if reply else None,
+        mode=reply.mode if reply else None,
+        citations=list(reply.citations) if reply else [],
+        choices=list(reply.choices) if reply else [],
+        feedback=turn.feedback,
+    )
+
+
+def handoff_state(handoff: Handoff | None) -> HandoffState | None:
+    if handoff is None:
+        return None
+    return HandoffState(status=handoff.status.value, opened_at=handoff.opened_at, closed_at=handoff.closed_at)
+
+
+def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["chat"], responses=PROBLEM_RESPONSES)
 
-    async def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        return authenticate(authorization, desk.api_keys, desk.settings.allow_anonymous)
+    async def who(request: Request) -> Principal:
+        return caller(desk, request)
 
-    Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
+    Caller = Annotated[Principal, Depends(who)]  # noqa: N806 - a type alias
 
     @router.post(
         "/chat",
@@ -69,7 +99,8 @@ def chat_router(desk: FrontDesk) -> APIRouter:
         summary="Ask the helpdesk",
         description=(
             "Waits for the answer up to the configured time and answers 200; otherwise, or with "
-            "`Prefer: respond-async`, answers 202 with `Location: /v1/messages/{turn_id}` to poll."
+            "`Prefer: respond-async`, answers 202 with `Location: /v1/messages/{turn_id}` to poll. "
+            "With `Idempotency-Key`, a retry with the same body returns the first request's turn."
         ),
         openapi_extra={
             "requestBody": {
@@ -79,24 +110,35 @@ def chat_router(desk: FrontDesk) -> APIRouter:
         },
     )
     async def post_chat(
-        request: Request, response: Response, caller: Caller, prefer: Annotated[str | None, Header()] = None
+        request: Request,
+        response: Response,
+        principal: Caller,
+        prefer: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
     ) -> ChatResponse:
-        body = await read_json(request, desk.settings.max_body_bytes)
-        try:
-            chat = ChatRequest.model_validate(body)
-        except ValidationError as exc:
-            raise Problem(
-                422,
-                "The request does not match the schema.",
-                kind="validation",
-                extra={"errors": describe_validation_errors(list(exc.errors()))},
-            ) from None
+        key = validate_key(idempotency_key) if idempotency_key is not None else None
+        chat, raw = await body_as(ChatRequest, desk, request)
         respond_async = prefer is not None and "respond-async" in prefer.lower()
-        channel = ChannelRef(channel=Channel.API, user_id=caller.user_id, locale=chat.locale)
-        accepted = await desk.accept(
-            caller, channel, chat.message, chat.conversation_id, chat.locale, wait=not respond_async
+        web = channel is Channel.WEB or principal.user_id.startswith("web:")
+        ref = ChannelRef(
+            channel=Channel.WEB if web else Channel.API, user_id=principal.user_id, locale=chat.locale
         )
-        view = _view(accepted.turn, accepted.reply)
+        accepted = await desk.accept(
+            Incoming(
+                principal=principal,
+                channel=ref,
+                text=chat.message,
+                conversation_id=chat.conversation_id,
+                locale=chat.locale,
+                client_address=client_address(request),
+                idempotency_key=key,
+                fingerprint=fingerprint(raw) if key else None,
+            ),
+            wait=not respond_async,
+        )
+        view = chat_view(accepted.turn, accepted.reply)
+        if accepted.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
         if accepted.reply is None:
             response.status_code = 202
             response.headers["Location"] = view.links["self"]
@@ -104,25 +146,41 @@ def chat_router(desk: FrontDesk) -> APIRouter:
         return view
 
     @router.get("/messages/{turn_id}", response_model=ChatResponse, summary="The status and answer of a turn")
-    async def get_message(turn_id: UUID, caller: Caller) -> ChatResponse:
-        return _view(await desk.turn_of(caller, turn_id), None)
+    async def get_message(turn_id: UUID, principal: Caller) -> ChatResponse:
+        return chat_view(await desk.turn_of(principal, turn_id), None)
 
-    @router.get("/conversations/{conversation_id}", response_model=ConversationView, summary="A conversation")
-    async def get_conversation(conversation_id: UUID, caller: Caller) -> ConversationView:
-        conversation, turns = await desk.conversation_of(caller, conversation_id)
+    @router.get(
+        "/conversations/{conversation_id}",
+        response_model=ConversationView,
+        summary="A conversation: its turns, and what a human agent wrote",
+    )
+    async def get_conversation(conversation_id: UUID, principal: Caller) -> ConversationView:
+        conversation, turns, handoff = await desk.conversation_of(principal, conversation_id)
         return ConversationView(
             conversation_id=conversation.conversation_id,
-            turns=[
-                ConversationTurn(
-                    turn_id=t.turn_id,
-                    status=t.status.value,
-                    question=t.question,
-                    answer=t.reply.text if t.reply else None,
-                    mode=t.reply.mode if t.reply else None,
-                    citations=list(t.reply.citations) if t.reply else [],
-                )
-                for t in turns
+            turns=[conversation_turn(t) for t in turns],
+            agent_messages=[
+                AgentMessage(id=m.id, text=m.text, at=m.at)
+                for m in (handoff.messages if handoff else [])
+                if m.author == "agent"
             ],
+            handoff=handoff_state(handoff),
         )
+
+    @router.post(
+        "/feedback",
+        response_model=FeedbackResponse,
+        summary="Thumbs up or down on an answer",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": FeedbackRequest.model_json_schema()}},
+            }
+        },
+    )
+    async def post_feedback(request: Request, principal: Caller) -> FeedbackResponse:
+        feedback, _ = await body_as(FeedbackRequest, desk, request)
+        await desk.feedback(principal, feedback.turn_id, feedback.rating, feedback.comment)
+        return FeedbackResponse(turn_id=feedback.turn_id, rating=feedback.rating)
 
     return router

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
-from helpdesk.events import MAX_MESSAGE_CHARS, AnswerMode, Choice, Language
+from helpdesk.events import MAX_MESSAGE_CHARS, AnswerMode, Choice, Language, Rating
 
 
 def _not_blank(value: str) -> str:
@@ -49,8 +50,61 @@ class ConversationTurn(BaseModel):
     answer: str | None = None
     mode: AnswerMode | None = None
     citations: list[str] = Field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)
+    feedback: Rating | None = None
+
+
+class AgentMessage(BaseModel):
+    id: UUID
+    text: str
+    at: datetime
+
+
+class HandoffState(BaseModel):
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None = None
 
 
 class ConversationView(BaseModel):
     conversation_id: UUID
+    turns: list[ConversationTurn]
+    agent_messages: list[AgentMessage] = Field(default_factory=list)
+    handoff: HandoffState | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    turn_id: Annotated[UUID, Field(strict=False)]
+    rating: Annotated[Rating, Field(strict=False)]
+    comment: Annotated[StrictStr, Field(max_length=1000)] | None = None
+
+
+class FeedbackResponse(BaseModel):
+    turn_id: UUID
+    rating: Rating
+
+
+class AgentReplyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    message: Message
+
+
+class HandoffSummary(BaseModel):
+    conversation_id: UUID
+    user_id: str
+    channel: str
+    status: str
+    reason: str
+    question: str
+    summary: str
+    language: str
+    opened_at: datetime
+    waiting_messages: int
+
+
+class HandoffDetail(HandoffSummary):
+    messages: list[dict[str, object]]
     turns: list[ConversationTurn]

@@ -1,0 +1,108 @@
+"""Human handoff, on every channel.
+
+When dialogue escalates a turn, the gateway opens a handoff for the conversation and from then on the
+bot stays silent in it: the user's messages go to the handoff's transcript for an agent instead of to
+`chat.requested`. Operators list open handoffs, read the conversation, reply (published as
+`handoff.replied` and delivered to the user on their channel by whichever replica consumes it) and
+close the handoff, after which the bot answers again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from helpdesk.events import ChannelRef, ChatEscalated, EscalationReason, HandoffReplied, Language, utcnow
+
+
+class HandoffStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class HandoffMessage(BaseModel):
+    id: UUID
+    author: Literal["user", "agent"]
+    text: str
+    at: datetime = Field(default_factory=utcnow)
+    operator_id: str | None = None
+
+
+class Handoff(BaseModel):
+    conversation_id: UUID
+    user_id: str
+    channel: ChannelRef
+    status: HandoffStatus = HandoffStatus.OPEN
+    reason: EscalationReason
+    question: str
+    """The redacted question that was escalated."""
+    summary: str
+    language: Language
+    escalated_turn_id: UUID
+    opened_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    messages: list[HandoffMessage] = Field(default_factory=list)
+
+    MAX_MESSAGES: ClassVar[int] = 500
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is HandoffStatus.OPEN
+
+    def has_message(self, message_id: UUID) -> bool:
+        return any(m.id == message_id for m in self.messages)
+
+    def with_message(self, message: HandoffMessage) -> Handoff | None:
+        if self.has_message(message.id):
+            return None
+        return self.model_copy(update={"messages": [*self.messages, message][-self.MAX_MESSAGES :]})
+
+    def closed(self, operator_id: str) -> Handoff | None:
+        if not self.is_open:
+            return None
+        return self.model_copy(
+            update={"status": HandoffStatus.CLOSED, "closed_at": utcnow(), "closed_by": operator_id}
+        )
+
+
+def opened_from(event: ChatEscalated, current: Handoff | None) -> Handoff | None:
+    """The handoff after an escalation: a new one, a re-opened one, or None when it is already open
+    (a redelivered escalation, or a second one while an agent is on it)."""
+    if current is not None and current.is_open:
+        return None
+    return Handoff(
+        conversation_id=event.conversation_id,
+        user_id=event.channel.user_id,
+        channel=event.channel,
+        reason=event.reason,
+        question=event.question,
+        summary=event.summary,
+        language=event.language,
+        escalated_turn_id=event.turn_id,
+        messages=list(current.messages) if current else [],
+    )
+
+
+def agent_message(event: HandoffReplied) -> HandoffMessage:
+    return HandoffMessage(id=event.turn_id, author="agent", text=event.answer, operator_id=event.operator_id)
+
+
+class OpenHandoffs(BaseModel):
+    """The index operators list from: conversation ids with an open handoff, oldest first."""
+
+    conversation_ids: list[UUID] = Field(default_factory=list)
+
+    def with_open(self, conversation_id: UUID) -> OpenHandoffs | None:
+        if conversation_id in self.conversation_ids:
+            return None
+        return OpenHandoffs(conversation_ids=[*self.conversation_ids, conversation_id])
+
+    def without(self, conversation_id: UUID) -> OpenHandoffs | None:
+        if conversation_id not in self.conversation_ids:
+            return None
+        return OpenHandoffs(conversation_ids=[c for c in self.conversation_ids if c != conversation_id])

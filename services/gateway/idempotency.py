@@ -1,0 +1,73 @@
+"""`Idempotency-Key` on POST /v1/chat: a retried request gets the first one's turn, not a second turn.
+
+The key is scoped to the caller. The first request records (fingerprint of the body, turn id) with
+create-if-absent; a repeat with the same body replays the turn's current state (one publish in all), a
+repeat with a different body is a 409. If the first request could not publish its turn, the record is
+removed so that a retry can go through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from helpdesk.dapr.ports import KeyValueStore
+from helpdesk.dapr.state import Records
+from helpdesk.errors import Problem
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(BaseModel):
+    fingerprint: str
+    turn_id: UUID
+
+
+def fingerprint(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def validate_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise Problem(
+            400, "Idempotency-Key must be 1-255 printable ASCII characters.", kind="idempotency-key"
+        )
+    return key
+
+
+class IdempotencyKeys:
+    def __init__(self, ttl_seconds: int) -> None:
+        self._ttl = ttl_seconds
+
+    def _records(self, store: KeyValueStore) -> Records[IdempotencyRecord]:
+        return Records(store, IdempotencyRecord, "idempotency", ttl_seconds=self._ttl)
+
+    @staticmethod
+    def _ident(user_id: str, key: str) -> str:
+        return hashlib.sha256(f"{user_id}\x00{key}".encode()).hexdigest()
+
+    async def claim(
+        self, store: KeyValueStore, user_id: str, key: str, body_fingerprint: str, turn_id: UUID
+    ) -> UUID:
+        """The turn this request stands for: `turn_id` when first, the earlier turn on a repeat."""
+        records = self._records(store)
+        ident = self._ident(user_id, key)
+        if await records.create(ident, IdempotencyRecord(fingerprint=body_fingerprint, turn_id=turn_id)):
+            return turn_id
+        existing = await records.get(ident)
+        if existing is None:  # expired between the two calls: treat as first
+            return turn_id
+        if existing.fingerprint != body_fingerprint:
+            raise Problem(
+                409,
+                "This Idempotency-Key was used with a different request body.",
+                kind="idempotency-conflict",
+            )
+        return existing.turn_id
+
+    async def release(self, store: KeyValueStore, user_id: str, key: str) -> None:
+        loaded = await self._records(store).load(self._ident(user_id, key))
+        if loaded is not None:
+            await store.delete(self._records(store).key(self._ident(user_id, key)), etag=loaded[1])

@@ -1,0 +1,85 @@
+"""A gateway app on in-memory ports, with an optional stand-in for nlp + dialogue that answers every
+request (through the gateway's own subscription code paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from helpdesk.events import AnswerMode, ChatAnswered, ChatRequested, Contract, Language
+from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from helpdesk.runtime import flag_defaults
+from helpdesk.settings import ServiceSettings
+from helpdesk_ops.seed import local_secrets
+from services.gateway.app import create_app
+from services.gateway.desk import FrontDesk
+from services.gateway.settings import GatewaySettings
+
+APP_TOKEN = "app-token-for-tests"
+USER_KEY = "hd_user_key_for_tests"
+OPERATOR_KEY = "hdop_operator_key_for_tests"
+
+
+@dataclass
+class GatewayUnderTest:
+    client: TestClient
+    bus: MemoryBus
+    state: MemoryStateStore
+    desk: FrontDesk
+
+    def auth(self, key: str = USER_KEY) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"}
+
+    def published(self, kind: type[Contract] | None = None) -> list[Contract]:
+        return [e for _, e in self.bus.published if kind is None or isinstance(e, kind)]
+
+
+def answer_for(request: ChatRequested, text: str = "Here is how.") -> ChatAnswered:
+    return ChatAnswered(
+        turn_id=request.turn_id,
+        conversation_id=request.conversation_id,
+        channel=request.channel,
+        language=Language.EN,
+        question=request.text,
+        answer=text,
+        mode=AnswerMode.FAQ,
+        cited_faq_ids=["kb-001"],
+    )
+
+
+@contextmanager
+def gateway(*, answering: bool = True, **settings: object) -> Iterator[GatewayUnderTest]:
+    bus = MemoryBus()
+    state = MemoryStateStore()
+    defaults = {
+        "chat_wait_seconds": 2.0,
+        "app_api_token": SecretStr(APP_TOKEN),
+        "environment": "test",
+    }
+    gateway_settings = GatewaySettings(**(defaults | settings))  # type: ignore[arg-type]
+    runtime = memory_runtime(
+        "gateway",
+        bus=bus,
+        state=state,
+        flags=flag_defaults(ServiceSettings()),
+        secrets=local_secrets(USER_KEY, OPERATOR_KEY),
+    )
+    app = create_app(gateway_settings, runtime=runtime)
+    desk: FrontDesk = app.state.desk
+
+    if answering:
+
+        async def answer(event: Contract) -> None:
+            assert isinstance(event, ChatRequested)
+            answered = answer_for(event)
+            await desk.complete(answered)
+            await desk.wake(answered)
+
+        bus.subscribe(ChatRequested.topic, answer)
+
+    with TestClient(app) as client:
+        yield GatewayUnderTest(client=client, bus=bus, state=state, desk=desk)
