@@ -159,6 +159,18 @@ class Choice(Contract):
     question: str
 
 
+class Citation(Contract):
+    """A cited FAQ entry as channels show it: enough to render a link or card without the KB."""
+
+    faq_id: str
+    title: str
+    """The entry's question, in the answer's language."""
+    snippet: str | None = None
+    """The start of the entry's answer, for a tooltip or card (also lets the evaluator score
+    groundedness without a copy of the knowledge base)."""
+    url: str | None = None
+
+
 class ChatAnswered(TurnEvent):
     topic: ClassVar[Topic] = Topic.CHAT_ANSWERED
 
@@ -168,6 +180,8 @@ class ChatAnswered(TurnEvent):
     answer: str
     mode: AnswerMode
     cited_faq_ids: list[str] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    """Details of `cited_faq_ids`, same order; may be empty when a producer has none to give."""
     choices: list[Choice] = Field(default_factory=list)
     intent: str | None = None
     confidence: float | None = None
@@ -194,6 +208,8 @@ class ChatEscalated(TurnEvent):
     summary: str
     message: str
     """What the user is told (in their language) while an agent takes over."""
+    variant: Variant = Field(default_factory=Variant)
+    """The A/B arm the user was in, so that handoff rates compare per arm."""
     received_at: datetime | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

@@ -27,6 +27,7 @@ from helpdesk.events import (
 from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime, RuntimeOf
+from services.gateway.delivery import Deliveries
 from services.gateway.handoffs import Handoff, HandoffMessage, OpenHandoffs, agent_message, opened_from
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.ratelimit import Limit, RateLimiter
@@ -69,6 +70,7 @@ class FrontDesk:
         self.waiters = AnswerWaiters()
         self.api_keys = ApiKeys()
         self.rate_limiter = RateLimiter(settings.rate_limit_window_seconds)
+        self.deliveries = Deliveries(retention_seconds=settings.turn_retention_seconds)
         self.idempotency = IdempotencyKeys(settings.idempotency_ttl_seconds)
 
     @property
@@ -311,6 +313,18 @@ class FrontDesk:
             _log.info("turn_completed", turn_id=str(event.turn_id), status=turn.status.value)
         return stored
 
+    async def push(self, event: ChatAnswered | ChatEscalated) -> None:
+        """Competing path, after `complete`: send the reply on channels that push (Teams), once."""
+        sender = self.deliveries.senders.get(event.channel.channel)
+        if sender is None:
+            return
+        reply = reply_from(event)
+
+        async def send() -> None:
+            await sender.send_reply(event.channel, event.turn_id, reply)
+
+        await self.deliveries.once(self.runtime.state, event.turn_id, send)
+
     # ---- handoffs -------------------------------------------------------------------------------
 
     def handoff_enabled(self, user_id: str) -> bool:
@@ -382,6 +396,13 @@ class FrontDesk:
             return updated
 
         await self.handoffs.update(event.conversation_id, add)
+        sender = self.deliveries.senders.get(event.channel.channel)
+        if sender is not None:
+
+            async def send() -> None:
+                await sender.send_agent_message(event.channel, event.turn_id, event.answer)
+
+            await self.deliveries.once(self.runtime.state, event.turn_id, send)
         return added
 
     async def close_handoff(self, operator: Principal, conversation_id: UUID) -> Handoff:

@@ -12,11 +12,13 @@ def register(subscriptions: Subscriptions, desk: FrontDesk) -> None:
     @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered)
     async def store_answer(event: ChatAnswered, _: Delivery) -> None:
         await desk.complete(event)
+        await desk.push(event)
 
     @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated)
     async def store_escalation(event: ChatEscalated, _: Delivery) -> None:
         await desk.complete(event)
         await desk.open_handoff(event)
+        await desk.push(event)
 
     @subscriptions.on(Topic.HANDOFF_REPLIED, HandoffReplied)
     async def deliver_agent_reply(event: HandoffReplied, _: Delivery) -> None:

@@ -20,6 +20,7 @@ from helpdesk.events import (
     ChatAnswered,
     ChatEscalated,
     Choice,
+    Citation,
     Language,
     Rating,
     utcnow,
@@ -44,6 +45,7 @@ class Reply(BaseModel):
     mode: AnswerMode
     language: Language
     citations: list[str] = Field(default_factory=list)
+    sources: list[Citation] = Field(default_factory=list)
     choices: list[Choice] = Field(default_factory=list)
     escalated: bool = False
 
@@ -56,6 +58,7 @@ def reply_from(event: ChatAnswered | ChatEscalated) -> Reply:
         mode=event.mode,
         language=event.language,
         citations=list(event.cited_faq_ids),
+        sources=list(event.citations),
         choices=list(event.choices),
     )
 

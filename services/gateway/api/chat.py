@@ -56,6 +56,7 @@ def chat_view(turn: TurnRecord, reply: Reply | None) -> ChatResponse:
         mode=reply.mode if reply else None,
         language=reply.language if reply else None,
         citations=list(reply.citations) if reply else [],
+        sources=list(reply.sources) if reply else [],
         choices=list(reply.choices) if reply else [],
         escalated=reply.escalated if reply else False,
         links={
@@ -74,6 +75,7 @@ def conversation_turn(turn: TurnRecord) -> ConversationTurn:
         answer=reply.text if reply else None,
         mode=reply.mode if reply else None,
         citations=list(reply.citations) if reply else [],
+        sources=list(reply.sources) if reply else [],
         choices=list(reply.choices) if reply else [],
         feedback=turn.feedback,
     )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
-from helpdesk.events import MAX_MESSAGE_CHARS, AnswerMode, Choice, Language, Rating
+from helpdesk.events import MAX_MESSAGE_CHARS, AnswerMode, Choice, Citation, Language, Rating
 
 
 def _not_blank(value: str) -> str:
@@ -38,6 +38,7 @@ class ChatResponse(BaseModel):
     mode: AnswerMode | None = None
     language: Language | None = None
     citations: list[str] = Field(default_factory=list)
+    sources: list[Citation] = Field(default_factory=list)
     choices: list[Choice] = Field(default_factory=list)
     escalated: bool = False
     links: dict[str, str] = Field(default_factory=dict)
@@ -50,6 +51,7 @@ class ConversationTurn(BaseModel):
     answer: str | None = None
     mode: AnswerMode | None = None
     citations: list[str] = Field(default_factory=list)
+    sources: list[Citation] = Field(default_factory=list)
     choices: list[Choice] = Field(default_factory=list)
     feedback: Rating | None = None
 
