@@ -1,0 +1,323 @@
+"""Grounded answers from the model, or a clear reason to give the FAQ answer instead.
+
+The contract the dialogue policy relies on:
+
+    generator = await Generator.open(settings.generation, runtime.state, runtime.secrets)
+    sticky = EvaluationContext(targeting_key=event.channel.user_id)
+    arm = runtime.flags.get_string_details(Flag.PROMPT_VARIANT, "grounded", sticky)
+    model = runtime.flags.get_string_value(Flag.MODEL, "gpt-4o-mini", sticky)
+    result = await generator.generate(GenerationRequest.for_turn(
+        event,                                 # ChatAnalyzed: only its redacted_text is sent
+        [FaqContext(id, question, answer), ...],   # the retrieved entries, best first
+        prompt=arm.value,                      # a prompt id ("grounded") or pinned ("grounded@1")
+        model=model,
+        kb_version=<knowledge-base version>,
+    ))
+    match result:
+        case Generated(): answer with result.text, mode llm, cited result.cited_ids,
+                          variant result.variant(arm.variant), usage result.usage;
+                          when not result.answerable, offer a human.
+        case Fallback():  answer from the FAQ (mode fallback), still recording result.usage (tokens
+                          spent on a refused output are real) and result.variant(arm.variant).
+
+`generate` never raises for an endpoint or content problem and returns within the configured deadline
+(`deadline_seconds`, retries included); it raises only on programming errors. A redelivered turn asks
+again but hits the response cache. Nothing here logs user or model text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+from helpdesk.dapr.ports import KeyValueStore, SecretSource, SidecarUnavailable
+from helpdesk.events import ChatAnalyzed, Language, Usage, Variant
+from helpdesk.logging import get_logger
+from services.dialogue.generation.breaker import CircuitOpen, EndpointBreaker
+from services.dialogue.generation.budgets import TokenBudgets, utc_today
+from services.dialogue.generation.cache import CachedAnswer, ResponseCache, cache_key
+from services.dialogue.generation.llm import ChatModel, Completion, EndpointFailed, connect
+from services.dialogue.generation.metrics import LLM_ANSWERS, LLM_CALLS, LLM_COST, LLM_TOKENS
+from services.dialogue.generation.pricing import DEFAULT_PRICE_TABLE, PriceTable
+from services.dialogue.generation.prompts import (
+    DEFAULT_PROMPTS_DIR,
+    FaqContext,
+    Prompt,
+    PromptLibrary,
+    PromptNotFound,
+)
+from services.dialogue.generation.settings import GenerationSettings
+from services.dialogue.generation.validation import Rejection, check
+
+_log = get_logger(__name__)
+
+
+class FallbackReason(StrEnum):
+    NOT_CONFIGURED = "not_configured"
+    NO_CONTEXT = "no_context"
+    INJECTION_SUSPECTED = "injection_suspected"
+    PROMPT_MISSING = "prompt_missing"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    BUDGET_UNAVAILABLE = "budget_unavailable"
+    BREAKER_OPEN = "breaker_open"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    ENDPOINT_ERROR = "endpoint_error"
+    CANARY_LEAK = Rejection.CANARY_LEAK.value
+    PROMPT_LEAK = Rejection.PROMPT_LEAK.value
+    INVALID_OUTPUT = Rejection.INVALID_OUTPUT.value
+    UNCITED = Rejection.UNCITED.value
+    UNKNOWN_CITATION = Rejection.UNKNOWN_CITATION.value
+
+
+_ENDPOINT_REASONS = {
+    "timeout": FallbackReason.TIMEOUT,
+    "rate_limited": FallbackReason.RATE_LIMITED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    question: str
+    """The PII-redacted text (`ChatAnalyzed.redacted_text`); never the raw message."""
+    language: Language
+    context: Sequence[FaqContext]
+    prompt: str
+    """The prompt_variant flag's value: a prompt id, optionally pinned (`grounded@1`)."""
+    model: str
+    user_id: str
+    conversation_id: str
+    kb_version: str | None = None
+    injection_suspected: bool = False
+
+    @classmethod
+    def for_turn(
+        cls,
+        event: ChatAnalyzed,
+        context: Sequence[FaqContext],
+        *,
+        prompt: str,
+        model: str,
+        kb_version: str | None,
+    ) -> GenerationRequest:
+        """The request for an analysed turn: its redacted text (never `text` or `normalised_text`), its
+        language (English when undetected), its user and conversation."""
+        return cls(
+            question=event.redacted_text,
+            language=event.language if event.language is not Language.OTHER else Language.EN,
+            context=tuple(context),
+            prompt=prompt,
+            model=model,
+            user_id=event.channel.user_id,
+            conversation_id=str(event.conversation_id),
+            kb_version=kb_version,
+            injection_suspected=event.injection_suspected,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    text: str
+    cited_ids: tuple[str, ...]
+    answerable: bool
+    """False: the model said the FAQ does not answer this (and offered a human); offer a handoff."""
+    prompt: str
+    """`id@version` of the prompt used."""
+    model: str
+    usage: Usage
+
+    def variant(self, arm: str) -> Variant:
+        return Variant(prompt=self.prompt, model=self.model, name=arm)
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    reason: FallbackReason
+    prompt: str = "none"
+    model: str = "none"
+    usage: Usage = field(default_factory=Usage)
+
+    def variant(self, arm: str) -> Variant:
+        return Variant(prompt=self.prompt, model=self.model, name=arm)
+
+
+Result = Generated | Fallback
+
+
+class Generator:
+    def __init__(
+        self,
+        model: ChatModel | None,
+        prompts: PromptLibrary,
+        store: KeyValueStore,
+        settings: GenerationSettings,
+        prices: PriceTable | None = None,
+        *,
+        canary: str | None = None,
+        today: Callable[[], date] = utc_today,
+    ) -> None:
+        self.model = model
+        self.prompts = prompts
+        self.settings = settings
+        self.prices = prices or PriceTable()
+        self.canary = canary or f"HDK-CANARY-{secrets.token_hex(8)}"
+        """Random per process: it appears only in the system prompt, so seeing it in an output proves a
+        leak."""
+        self.cache = ResponseCache(store, settings.cache_ttl_seconds)
+        self.budgets = TokenBudgets(
+            store,
+            per_conversation=settings.conversation_token_budget,
+            per_user_daily=settings.user_daily_token_budget,
+            conversation_ttl_seconds=settings.conversation_budget_ttl_seconds,
+            today=today,
+        )
+        self.breaker = EndpointBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds)
+
+    @classmethod
+    async def open(
+        cls, settings: GenerationSettings, store: KeyValueStore, secrets: SecretSource
+    ) -> Generator:
+        """Build from settings: endpoint (None when offline), prompts and price table from files."""
+        prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
+        prices = Path(settings.price_table_path) if settings.price_table_path else DEFAULT_PRICE_TABLE
+        return cls(
+            await connect(settings, secrets),
+            PromptLibrary.load(prompts_dir),
+            store,
+            settings,
+            PriceTable.load(prices),
+        )
+
+    @property
+    def configured(self) -> bool:
+        return self.model is not None
+
+    async def close(self) -> None:
+        if self.model is not None:
+            await self.model.close()
+
+    async def generate(self, request: GenerationRequest) -> Result:
+        started = time.monotonic()
+        result = await self._generate(request, started + self.settings.deadline_seconds)
+        if isinstance(result, Generated):
+            LLM_ANSWERS.labels("generated", "cached" if result.usage.cached else "model").inc()
+        else:
+            LLM_ANSWERS.labels("fallback", result.reason.value).inc()
+        _log.info(
+            "llm_generation",
+            result="generated" if isinstance(result, Generated) else "fallback",
+            reason=result.reason.value if isinstance(result, Fallback) else None,
+            prompt=result.prompt,
+            model=result.model,
+            prompt_tokens=result.usage.prompt_tokens,
+            completion_tokens=result.usage.completion_tokens,
+            cached=result.usage.cached,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return result
+
+    async def _generate(self, request: GenerationRequest, deadline: float) -> Result:
+        if self.model is None:
+            return Fallback(FallbackReason.NOT_CONFIGURED)
+        if not request.context:
+            return Fallback(FallbackReason.NO_CONTEXT)
+        try:
+            prompt = self.prompts.resolve(request.prompt, request.language)
+        except PromptNotFound:
+            _log.warning("prompt_missing", prompt=request.prompt, language=request.language.value)
+            return Fallback(FallbackReason.PROMPT_MISSING, model=request.model)
+        ref, model = prompt.ref, request.model
+        if request.injection_suspected and self.settings.on_injection_suspected == "faq":
+            return Fallback(FallbackReason.INJECTION_SUSPECTED, prompt=ref, model=model)
+
+        provided = [entry.id for entry in request.context]
+        key = cache_key(
+            request.question, request.language, request.kb_version, prompt.ref, request.model, provided
+        )
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                cached = await self.cache.get(key)
+                if cached is not None and set(cached.cited_ids) <= set(provided):
+                    return Generated(
+                        cached.text,
+                        tuple(cached.cited_ids),
+                        cached.answerable,
+                        usage=Usage(cached=True),
+                        prompt=ref,
+                        model=model,
+                    )
+                budget = await self.budgets.check(request.user_id, request.conversation_id)
+                if not budget.allowed:
+                    _log.info("token_budget_exhausted", budget=budget.exhausted)
+                    return Fallback(FallbackReason.BUDGET_EXHAUSTED, prompt=ref, model=model)
+        except SidecarUnavailable:
+            return Fallback(FallbackReason.BUDGET_UNAVAILABLE, prompt=ref, model=model)
+        except TimeoutError:
+            return Fallback(FallbackReason.TIMEOUT, prompt=ref, model=model)
+
+        messages = prompt.messages(request.question, request.language, request.context, self.canary)
+        try:
+            async with self.breaker.guard():
+                completion = await self.model.complete(
+                    messages,
+                    model=request.model,
+                    temperature=prompt.temperature,
+                    max_tokens=prompt.max_tokens,
+                    deadline=deadline,
+                )
+        except CircuitOpen:
+            LLM_CALLS.labels("breaker_open").inc()
+            return Fallback(FallbackReason.BREAKER_OPEN, prompt=ref, model=model)
+        except EndpointFailed as exc:
+            return Fallback(
+                _ENDPOINT_REASONS.get(exc.outcome, FallbackReason.ENDPOINT_ERROR), prompt=ref, model=model
+            )
+
+        usage = await self._account(request, prompt, completion)
+        checked = check(
+            completion.content,
+            provided_ids=set(provided),
+            canary=self.canary,
+            system_prompt=messages[0]["content"],
+        )
+        if checked.answer is None:
+            assert checked.rejection is not None
+            _log.warning("llm_output_rejected", reason=checked.rejection.value, prompt=prompt.ref)
+            return Fallback(FallbackReason(checked.rejection.value), usage=usage, prompt=ref, model=model)
+        answer = checked.answer
+        await self.cache.put(
+            key,
+            CachedAnswer(
+                text=answer.answer,
+                cited_ids=answer.citations,
+                answerable=answer.answerable,
+                prompt=prompt.ref,
+                model=request.model,
+            ),
+        )
+        return Generated(
+            answer.answer, tuple(answer.citations), answer.answerable, usage=usage, prompt=ref, model=model
+        )
+
+    async def _account(self, request: GenerationRequest, prompt: Prompt, completion: Completion) -> Usage:
+        """Tokens and estimated cost of a call: metrics, the budgets, and the usage the answer records."""
+        cost = self.prices.cost(request.model, completion.prompt_tokens, completion.completion_tokens)
+        LLM_TOKENS.labels(request.model, prompt.ref, "prompt").inc(completion.prompt_tokens)
+        LLM_TOKENS.labels(request.model, prompt.ref, "completion").inc(completion.completion_tokens)
+        LLM_COST.labels(request.model, prompt.ref).inc(cost)
+        await self.budgets.charge(
+            request.user_id,
+            request.conversation_id,
+            completion.prompt_tokens + completion.completion_tokens,
+        )
+        return Usage(
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=cost,
+        )
