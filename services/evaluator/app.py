@@ -8,6 +8,9 @@ from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
 from services.evaluator import handlers
+from services.evaluator.api import operator_router
+from services.evaluator.dashboard.routes import dashboard_router
+from services.evaluator.service import Evaluator
 from services.evaluator.settings import EvaluatorSettings
 
 COMPONENTS = [Component.PUBSUB, Component.STATESTORE, Component.CONFIGSTORE, Component.SECRETSTORE]
@@ -16,8 +19,16 @@ COMPONENTS = [Component.PUBSUB, Component.STATESTORE, Component.CONFIGSTORE, Com
 def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or EvaluatorSettings()
     host = ServiceHost(AppId.EVALUATOR, settings, COMPONENTS, runtime)
-    handlers.register(host.subscriptions, lambda: host.runtime)
-    return host.build(
+    evaluator = Evaluator(settings, lambda: host.runtime)
+    handlers.register(host.subscriptions, lambda: host.runtime, evaluator)
+    dashboard, static = dashboard_router(evaluator)
+    app = host.build(
         title="Helpdesk evaluator",
         description="Scores answers, aggregates feedback and experiments, and queues FAQ candidates.",
+        routers=[operator_router(evaluator), dashboard],
+        on_start=[evaluator.start],
+        on_stop=[evaluator.stop],
     )
+    app.mount("/dashboard/static", static, name="dashboard-static")
+    app.state.evaluator = evaluator
+    return app

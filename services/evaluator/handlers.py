@@ -1,40 +1,69 @@
-"""The evaluator's subscriptions."""
+"""The evaluator's subscriptions: thin adapters from deliveries to the evaluator's domain code."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from helpdesk.dapr.state import Records
-from helpdesk.dapr.subscriptions import Delivery, Subscriptions
+from helpdesk.dapr.subscriptions import Delivery, Drop, Retry, Subscriptions
 from helpdesk.events import ChatAnswered, ChatEscalated, FeedbackSubmitted, HandoffReplied
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import DEAD_LETTERS
 from helpdesk.topics import Topic
 from services.evaluator.deadletters import DeadLetter, describe
+from services.evaluator.evaluation import UnknownTurn
+from services.evaluator.ledger import NotYetCounted
+from services.evaluator.service import Evaluator
 
 _log = get_logger(__name__)
 
 
-def register(subscriptions: Subscriptions, runtime: RuntimeOf) -> None:
+def register(subscriptions: Subscriptions, runtime: RuntimeOf, evaluator: Evaluator) -> None:
     def dead_letters() -> Records[DeadLetter]:
         return Records(runtime().state, DeadLetter, "deadletter")
 
     @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered)
     async def score_answer(event: ChatAnswered, _: Delivery) -> None:
-        _log.info("answer_seen", mode=event.mode.value)
+        try:
+            record = await evaluator.turns.answered(event)
+        except NotYetCounted as exc:
+            raise Retry(str(exc)) from exc
+        if record is not None:
+            evaluator.judge.offer(record)
+            _log.info(
+                "answer_scored",
+                mode=record.mode.value,
+                variant=record.variant.name,
+                relevance=record.relevance,
+            )
 
     @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated)
-    async def note_escalation(event: ChatEscalated, _: Delivery) -> None:
-        _log.info("escalation_seen", reason=event.reason.value)
+    async def score_escalation(event: ChatEscalated, _: Delivery) -> None:
+        try:
+            record = await evaluator.turns.escalated(event)
+        except NotYetCounted as exc:
+            raise Retry(str(exc)) from exc
+        if record is not None:
+            _log.info("escalation_scored", reason=event.reason.value, variant=record.variant.name)
 
     @subscriptions.on(Topic.HANDOFF_REPLIED, HandoffReplied)
-    async def note_handoff_reply(event: HandoffReplied, _: Delivery) -> None:
-        _log.info("handoff_reply_seen")
+    async def learn_from_handoff(event: HandoffReplied, _: Delivery) -> None:
+        candidate = await evaluator.candidates.from_handoff(event)
+        if candidate is None:
+            _log.info("handoff_reply_without_question")
+            return
+        _log.info("faq_candidate_drafted", candidate_id=candidate.id, status=candidate.status.value)
 
     @subscriptions.on(Topic.FEEDBACK_SUBMITTED, FeedbackSubmitted)
-    async def note_feedback(event: FeedbackSubmitted, _: Delivery) -> None:
-        _log.info("feedback_seen", rating=event.rating.value)
+    async def record_feedback(event: FeedbackSubmitted, _: Delivery) -> None:
+        try:
+            counted = await evaluator.turns.rated(event)
+        except NotYetCounted as exc:
+            raise Retry(str(exc)) from exc
+        except UnknownTurn as exc:
+            raise Drop("feedback for a turn that was never evaluated") from exc
+        _log.info("feedback_recorded", rating=event.rating.value, counted=counted)
 
     @subscriptions.on_dead_letters
     async def record_dead_letter(envelope: dict[str, Any], delivery: Delivery) -> None:

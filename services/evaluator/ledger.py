@@ -1,0 +1,553 @@
+"""The aggregate ledger: rolling totals per (hour, variant) that a redelivery never counts twice.
+
+Why this shape. At hundreds of answers a second, a read-modify-write of one aggregate key per event
+would serialise every replica on that key's etag. Computing aggregates from the per-turn records on
+read is impossible through Dapr's state API (it cannot list keys). So:
+
+- Every fact (an answer's evaluation, a thumbs rating, a judge verdict) is a record of its own, written
+  once with create-if-absent: that write is the idempotency gate, and the record carries its *ledger
+  position*: which aggregate shard it is folded into and in which batch (`seq`).
+- Each replica folds facts into memory and writes them in batches (group commit, every
+  `flush_seconds`) to a shard only it writes: `aggshard:{day}:{random id}`, which holds the cumulative
+  totals of that replica for that day and `flushed_seq`, the last batch it contains. The handler
+  acknowledges the delivery only after its batch is written, so a crash loses nothing that was
+  acknowledged. One writer per shard means no etag contention; readers sum the shards of a day, listed
+  in `aggindex:{day}` (touched once per shard, not per event).
+- A fact is counted exactly when its shard's `flushed_seq >= seq`. A redelivered fact (its record
+  exists) therefore either is counted already (done), or is waiting in this replica's own open batch
+  (wait for it), or was lost with a replica that died before writing that batch. In the last case the
+  shard is *sealed* (written with its etag, so it races safely with a slow owner: exactly one of the
+  two writes wins); a sealed shard never takes another batch, and the fact is re-folded into a current
+  shard, its record's position moved with the record's etag. An owner that finds its shard sealed
+  fails its waiting batches (their deliveries are retried and re-folded) and opens a new shard.
+
+The totals are plain sums (`Tally.counts`) and histograms (`Tally.hist`), so they merge by addition
+and the statistics (rates, means, percentiles, rank tests) are computed from them on read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, Field
+
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore, SidecarUnavailable
+from helpdesk.events import utcnow
+from helpdesk.logging import get_logger
+
+_log = get_logger(__name__)
+
+RECENT_PER_SHARD = 25
+
+
+class NotYetCounted(Exception):
+    """The fact exists but its batch may still be written by its owner: try the delivery again later."""
+
+
+@dataclass
+class Tally:
+    """An additive contribution to the totals of one bucket."""
+
+    counts: dict[str, float] = field(default_factory=dict)
+    hist: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, name: str, value: float = 1.0) -> None:
+        self.counts[name] = self.counts.get(name, 0.0) + value
+
+    def observe(self, name: str, bin_label: str, count: int = 1) -> None:
+        bins = self.hist.setdefault(name, {})
+        bins[bin_label] = bins.get(bin_label, 0) + count
+
+    def merge(self, other: Tally) -> None:
+        for name, value in other.counts.items():
+            self.counts[name] = self.counts.get(name, 0.0) + value
+        for name, bins in other.hist.items():
+            mine = self.hist.setdefault(name, {})
+            for label, count in bins.items():
+                mine[label] = mine.get(label, 0) + count
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": self.counts, "hist": self.hist}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        return cls(
+            counts={k: float(v) for k, v in data.get("counts", {}).items()},
+            hist={k: {b: int(c) for b, c in v.items()} for k, v in data.get("hist", {}).items()},
+        )
+
+
+def bucket_key(hour: str, variant: str) -> str:
+    return f"{hour}|{variant}"
+
+
+def split_bucket(key: str) -> tuple[str, str]:
+    hour, _, variant = key.partition("|")
+    return hour, variant
+
+
+def hour_of(moment: datetime) -> str:
+    """`2026-11-22T04`: the hour bucket (UTC) a fact belongs to; naive times are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+class LedgerPosition(BaseModel):
+    shard: str
+    seq: int
+
+
+class LedgerFact(BaseModel):
+    """Base of every record that contributes to the totals."""
+
+    recorded_at: datetime = Field(default_factory=utcnow)
+    position: LedgerPosition | None = None
+
+
+F = TypeVar("F", bound=LedgerFact)
+
+
+@dataclass
+class ShardDoc:
+    id: str
+    day: str
+    flushed_seq: int = 0
+    sealed: bool = False
+    updated_at: float = 0.0
+    buckets: dict[str, Tally] = field(default_factory=dict)
+    recent: list[dict[str, Any]] = field(default_factory=list)
+
+    def dumps(self) -> bytes:
+        return orjson.dumps(
+            {
+                "id": self.id,
+                "day": self.day,
+                "flushed_seq": self.flushed_seq,
+                "sealed": self.sealed,
+                "updated_at": self.updated_at,
+                "buckets": {k: t.to_json() for k, t in self.buckets.items()},
+                "recent": self.recent,
+            }
+        )
+
+    @classmethod
+    def loads(cls, raw: bytes) -> ShardDoc:
+        data = orjson.loads(raw)
+        return cls(
+            id=data["id"],
+            day=data["day"],
+            flushed_seq=int(data.get("flushed_seq", 0)),
+            sealed=bool(data.get("sealed", False)),
+            updated_at=float(data.get("updated_at", 0.0)),
+            buckets={k: Tally.from_json(v) for k, v in data.get("buckets", {}).items()},
+            recent=list(data.get("recent", [])),
+        )
+
+
+@dataclass
+class _Batch:
+    seq: int
+    buckets: dict[str, Tally] = field(default_factory=dict)
+    recent: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
+    in_flight: int = 0
+    closed: bool = False
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    written: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def add(self, bucket: str, tally: Tally, recent: dict[str, Any] | None) -> None:
+        self.buckets.setdefault(bucket, Tally()).merge(tally)
+        if recent is not None:
+            self.recent.append(recent)
+        self.size += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        if self.closed and self.in_flight == 0:
+            self.settled.set()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.in_flight == 0:
+            self.settled.set()
+
+
+@dataclass
+class _OpenShard:
+    doc: ShardDoc
+    etag: str | None = None
+    current: _Batch | None = None
+    queued: deque[_Batch] = field(default_factory=deque)
+    registered: bool = False
+
+    def batch(self) -> _Batch:
+        if self.current is None:
+            last = self.queued[-1].seq if self.queued else self.doc.flushed_seq
+            self.current = _Batch(seq=last + 1)
+        return self.current
+
+    def pending(self, seq: int) -> _Batch | None:
+        if self.current is not None and self.current.seq == seq:
+            return self.current
+        return next((b for b in self.queued if b.seq == seq), None)
+
+
+class Ledger:
+    """Folds facts into per-replica aggregate shards exactly once; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Callable[[], KeyValueStore],
+        *,
+        flush_seconds: float = 0.05,
+        batch_size: int = 256,
+        stale_seconds: float = 10.0,
+        patience_seconds: float = 20.0,
+        settle_seconds: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._flush_seconds = flush_seconds
+        self._batch_size = batch_size
+        self._stale = stale_seconds
+        self._patience = patience_seconds
+        self._settle = settle_seconds
+        self._clock = clock
+        self._open: dict[str, _OpenShard] = {}
+        self._by_day: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._flush_seconds)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.warning("ledger_flush_failed", error_type=type(exc).__name__)
+
+    # ---- folding -----------------------------------------------------------------------------------
+
+    async def fold(
+        self,
+        key: str,
+        fact: F,
+        tally: Tally,
+        bucket: str,
+        *,
+        recent: dict[str, Any] | None = None,
+        ttl_seconds: int | None = None,
+    ) -> bool:
+        """Create the fact's record and count its tally once. True when this call counted it.
+
+        Returns only once the batch holding the tally is written; raises `NotYetCounted` (retry later)
+        when the fact exists but its owner may still write it, and `SidecarUnavailable` on outages.
+        """
+        day = split_bucket(bucket)[0][:10]
+        shard, batch = self._reserve(day)
+        try:
+            placed = fact.model_copy(
+                update={
+                    "position": LedgerPosition(shard=shard.doc.id, seq=batch.seq),
+                    "recorded_at": datetime.fromtimestamp(self._clock(), UTC),
+                }
+            )
+            created = await self._store().create(
+                key, placed.model_dump_json().encode(), ttl_seconds=ttl_seconds
+            )
+            if created:
+                batch.add(bucket, tally, recent)
+                self._nudge(batch)
+        finally:
+            batch.release()
+        if created:
+            await self._await_written(batch)
+            return True
+        return await self._settle_existing(key, type(fact), tally, bucket, recent, ttl_seconds)
+
+    def _reserve(self, day: str) -> tuple[_OpenShard, _Batch]:
+        shard_id = self._by_day.get(day)
+        shard = self._open.get(shard_id) if shard_id else None
+        if shard is None:
+            shard = _OpenShard(doc=ShardDoc(id=f"{day}:{uuid.uuid4().hex[:16]}", day=day))
+            self._open[shard.doc.id] = shard
+            self._by_day[day] = shard.doc.id
+        batch = shard.batch()
+        batch.in_flight += 1
+        return shard, batch
+
+    def _nudge(self, batch: _Batch) -> None:
+        if batch.size >= self._batch_size:
+            self._wake.set()
+
+    async def _await_written(self, batch: _Batch) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(batch.written), self._patience)
+        except TimeoutError as exc:
+            raise NotYetCounted("the aggregate batch was not written in time") from exc
+
+    async def _settle_existing(
+        self,
+        key: str,
+        model: type[F],
+        tally: Tally,
+        bucket: str,
+        recent: dict[str, Any] | None,
+        ttl_seconds: int | None,
+    ) -> bool:
+        store = self._store()
+        deadline = time.monotonic() + self._settle
+        for _ in range(64):
+            stored = await store.get(key)
+            if stored is None:
+                raise NotYetCounted(f"{key} vanished while settling")
+            existing = model.model_validate_json(stored.value)
+            position = existing.position
+            if position is not None:
+                own = self._open.get(position.shard)
+                if own is not None:
+                    if position.seq <= own.doc.flushed_seq:
+                        return False
+                    pending = own.pending(position.seq)
+                    if pending is not None:
+                        await self._await_written(pending)
+                        return False
+                doc_etag = await self._load_doc(position.shard)
+                doc, etag = doc_etag if doc_etag else (None, None)
+                if doc is not None and doc.flushed_seq >= position.seq:
+                    return False
+                try:
+                    if not await self._seal(position.shard, doc, etag, existing.recorded_at):
+                        continue
+                except NotYetCounted:
+                    # Most likely a concurrent duplicate whose owner is about to write: give it a moment.
+                    if time.monotonic() >= deadline:
+                        raise
+                    await asyncio.sleep(self._flush_seconds)
+                    continue
+            shard, batch = self._reserve(split_bucket(bucket)[0][:10])
+            try:
+                moved = existing.model_copy(
+                    update={"position": LedgerPosition(shard=shard.doc.id, seq=batch.seq)}
+                )
+                try:
+                    await store.save(
+                        key, moved.model_dump_json().encode(), etag=stored.etag, ttl_seconds=ttl_seconds
+                    )
+                except ETagMismatch:
+                    continue
+                batch.add(bucket, tally, recent)
+                self._nudge(batch)
+            finally:
+                batch.release()
+            _log.info("ledger_refolded", lost_shard=position.shard if position else None)
+            await self._await_written(batch)
+            return True
+        raise NotYetCounted(f"{key} kept changing while settling")
+
+    async def _seal(
+        self, shard_id: str, doc: ShardDoc | None, etag: str | None, recorded_at: datetime
+    ) -> bool:
+        """Close a shard whose owner is presumed gone. True when it is sealed now (by us or before)."""
+        if doc is not None and doc.sealed:
+            return True
+        now = self._clock()
+        last_sign_of_life = doc.updated_at if doc is not None else recorded_at.timestamp()
+        if now - last_sign_of_life < self._stale:
+            raise NotYetCounted("the fact's aggregate shard may still be written by its owner")
+        store = self._store()
+        if doc is None:
+            day = shard_id.split(":", 1)[0]
+            sealed = ShardDoc(id=shard_id, day=day, sealed=True, updated_at=now)
+            return await store.create(_shard_key(shard_id), sealed.dumps())
+        doc.sealed = True
+        doc.updated_at = now
+        try:
+            await store.save(_shard_key(shard_id), doc.dumps(), etag=etag)
+        except ETagMismatch:
+            return False
+        _log.warning("ledger_shard_sealed", shard=shard_id, flushed_seq=doc.flushed_seq)
+        return True
+
+    async def _load_doc(self, shard_id: str) -> tuple[ShardDoc, str] | None:
+        stored = await self._store().get(_shard_key(shard_id))
+        if stored is None:
+            return None
+        return ShardDoc.loads(stored.value), stored.etag
+
+    # ---- writing -----------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write every closed batch of every open shard (the background task calls this)."""
+        async with self._flush_lock:
+            for shard in list(self._open.values()):
+                if shard.current is not None and (shard.current.size or shard.current.in_flight):
+                    shard.current.close()
+                    shard.queued.append(shard.current)
+                    shard.current = None
+                if shard.queued:
+                    await self._write(shard)
+
+    async def _write(self, shard: _OpenShard) -> None:
+        batches = list(shard.queued)
+        for batch in batches:
+            await asyncio.wait_for(batch.settled.wait(), self._patience)
+        doc = shard.doc
+        updated = ShardDoc(
+            id=doc.id,
+            day=doc.day,
+            flushed_seq=shard.queued[-1].seq,
+            updated_at=self._clock(),
+            buckets={
+                k: Tally(dict(t.counts), {n: dict(b) for n, b in t.hist.items()})
+                for k, t in doc.buckets.items()
+            },
+            recent=list(doc.recent),
+        )
+        for batch in shard.queued:
+            for name, tally in batch.buckets.items():
+                updated.buckets.setdefault(name, Tally()).merge(tally)
+            updated.recent.extend(batch.recent)
+        updated.recent = updated.recent[-RECENT_PER_SHARD:]
+        store = self._store()
+        try:
+            if not shard.registered:
+                await self._register(doc.id, doc.day)
+                shard.registered = True
+            if shard.etag is None:
+                if not await store.create(_shard_key(doc.id), updated.dumps()):
+                    raise ETagMismatch(doc.id)
+            else:
+                await store.save(_shard_key(doc.id), updated.dumps(), etag=shard.etag)
+        except ETagMismatch:
+            await self._lost(shard, "sealed")
+            return
+        except (SidecarUnavailable, TimeoutError) as exc:
+            if not await self._landed(shard, updated.flushed_seq):
+                _log.warning("ledger_write_deferred", shard=doc.id, error_type=type(exc).__name__)
+                return
+        else:
+            loaded = await self._load_doc(doc.id)
+            if loaded is None or loaded[0].flushed_seq != updated.flushed_seq:
+                await self._lost(shard, "overwritten")
+                return
+            shard.etag = loaded[1]
+            if loaded[0].sealed:
+                self._resolve(shard, updated)
+                await self._lost(shard, "sealed after the write")
+                return
+        self._resolve(shard, updated)
+
+    @staticmethod
+    def _resolve(shard: _OpenShard, written: ShardDoc) -> None:
+        shard.doc = written
+        for batch in shard.queued:
+            if not batch.written.done():
+                batch.written.set_result(None)
+        shard.queued.clear()
+
+    async def _landed(self, shard: _OpenShard, seq: int) -> bool:
+        """After an ambiguous failure: did the write happen? Keeps the etag in step when it did."""
+        try:
+            loaded = await self._load_doc(shard.doc.id)
+        except SidecarUnavailable:
+            return False
+        if loaded is None or loaded[0].flushed_seq < seq:
+            return False
+        shard.etag = loaded[1]
+        return True
+
+    async def _lost(self, shard: _OpenShard, why: str) -> None:
+        """Someone sealed this shard: its unwritten batches fail (and are retried elsewhere)."""
+        _log.warning("ledger_shard_lost", shard=shard.doc.id, why=why)
+        self._open.pop(shard.doc.id, None)
+        if self._by_day.get(shard.doc.day) == shard.doc.id:
+            del self._by_day[shard.doc.day]
+        batches = list(shard.queued)
+        if shard.current is not None:
+            batches.append(shard.current)
+        for batch in batches:
+            if not batch.written.done():
+                batch.written.set_exception(NotYetCounted(f"aggregate shard {shard.doc.id} was sealed"))
+                batch.written.exception()  # retrieved here, so an unawaited batch logs nothing
+
+    async def _register(self, shard_id: str, day: str) -> None:
+        store = self._store()
+        key = _index_key(day)
+        for _ in range(16):
+            stored = await store.get(key)
+            ids: list[str] = orjson.loads(stored.value) if stored else []
+            if shard_id in ids:
+                return
+            ids.append(shard_id)
+            try:
+                if stored is None:
+                    if await store.create(key, orjson.dumps(ids)):
+                        return
+                else:
+                    await store.save(key, orjson.dumps(ids), etag=stored.etag)
+                    return
+            except ETagMismatch:
+                continue
+        raise ETagMismatch(f"{key} kept changing")
+
+    # ---- reading -----------------------------------------------------------------------------------
+
+    async def shards(self, days: Iterable[str]) -> list[ShardDoc]:
+        """Every written shard of these days (each replica's, and sealed ones)."""
+        store = self._store()
+        ids: list[str] = []
+        for day in days:
+            stored = await store.get(_index_key(day))
+            if stored is not None:
+                ids.extend(orjson.loads(stored.value))
+        if not ids:
+            return []
+        found = await store.get_many([_shard_key(i) for i in ids])
+        return [ShardDoc.loads(s.value) for s in found.values()]
+
+    async def totals(self, days: Iterable[str]) -> dict[str, Tally]:
+        """Bucket -> summed tally over every shard of these days."""
+        out: dict[str, Tally] = {}
+        for doc in await self.shards(days):
+            for name, tally in doc.buckets.items():
+                out.setdefault(name, Tally()).merge(tally)
+        return out
+
+
+def _shard_key(shard_id: str) -> str:
+    return f"aggshard:{shard_id}"
+
+
+def _index_key(day: str) -> str:
+    return f"aggindex:{day}"

@@ -1,0 +1,1 @@
+"""Per-answer quality numbers that need no LLM: overlap proxies, citation validity, latency, cost."""

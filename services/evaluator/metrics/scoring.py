@@ -1,0 +1,168 @@
+"""Scoring one turn: from the event to its evaluation record and its contribution to the totals."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Language, Variant
+from helpdesk.text import terms
+from services.evaluator.knowledge import KnowledgeCopy
+from services.evaluator.ledger import Tally
+from services.evaluator.metrics.overlap import groundedness, relevance
+from services.evaluator.records import ANSWER_KEEP_CHARS, EvaluationRecord, JudgeScores
+
+GROUNDED_MODES = frozenset({AnswerMode.FAQ, AnswerMode.LLM})
+LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
+SCORE_BINS = 10
+"""Proxy scores in [0, 1] are kept as 11 bins (0.0, 0.1, ... 1.0) for rank tests and distributions."""
+
+END_TO_END = "end_to_end"
+
+
+def _language(language: Language) -> Language:
+    return language if language in (Language.EN, Language.JA) else Language.EN
+
+
+def latency_bin(ms: float) -> str:
+    for bound in LATENCY_BOUNDS_MS:
+        if ms <= bound:
+            return str(bound)
+    return "inf"
+
+
+def score_bin(value: float) -> str:
+    return str(round(min(max(value, 0.0), 1.0) * SCORE_BINS))
+
+
+def _timings(
+    timings_ms: dict[str, float], occurred_at: datetime, received_at: datetime | None
+) -> dict[str, float]:
+    out = {
+        k: float(v)
+        for k, v in timings_ms.items()
+        if isinstance(v, int | float) and math.isfinite(v) and v >= 0
+    }
+    if received_at is not None:
+        out[END_TO_END] = max((occurred_at - received_at).total_seconds() * 1000, 0.0)
+    return out
+
+
+def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
+    """The evaluation of one answer, without an LLM: overlap proxies, citations, latency, cost."""
+    language = _language(event.language)
+    question_terms = terms(event.question, language)
+    answer_terms = terms(event.answer, language)
+    cited = [kb.get(i) for i in event.cited_faq_ids]
+    known = [entry for entry in cited if entry is not None]
+    unknown = [i for i, entry in zip(event.cited_faq_ids, cited, strict=True) if entry is None]
+    rel = grd = validity = None
+    if event.mode in GROUNDED_MODES:
+        cited_questions = frozenset().union(*(e.question_terms(language) for e in known))
+        cited_all = cited_questions.union(*(e.answer_terms(language) for e in known))
+        # Entries this copy does not know yet still ground the answer through the snippets they travel with.
+        for citation in event.citations:
+            if citation.faq_id in unknown:
+                title = frozenset(terms(citation.title, language))
+                cited_questions |= title
+                cited_all |= title | frozenset(terms(citation.snippet or "", language))
+        rel = relevance(question_terms, answer_terms, cited_questions)
+        grd = groundedness(answer_terms, cited_all) if cited_all else (0.0 if answer_terms else None)
+        validity = len(known) / len(event.cited_faq_ids) if event.cited_faq_ids else 0.0
+    return EvaluationRecord(
+        turn_id=event.turn_id,
+        conversation_id=event.conversation_id,
+        occurred_at=event.occurred_at,
+        language=event.language,
+        mode=event.mode,
+        variant=event.variant,
+        intent=event.intent,
+        confidence=event.confidence,
+        kb_version=event.kb_version,
+        question=event.question,
+        answer=event.answer[:ANSWER_KEEP_CHARS],
+        cited_faq_ids=list(event.cited_faq_ids),
+        unknown_citations=unknown,
+        relevance=rel,
+        groundedness=grd,
+        citation_validity=validity,
+        timings_ms=_timings(event.timings_ms, event.occurred_at, event.received_at),
+        prompt_tokens=event.usage.prompt_tokens,
+        completion_tokens=event.usage.completion_tokens,
+        cost_usd=event.usage.cost_usd,
+        cached=event.usage.cached,
+    )
+
+
+def evaluate_escalation(event: ChatEscalated, variant: Variant) -> EvaluationRecord:
+    return EvaluationRecord(
+        turn_id=event.turn_id,
+        conversation_id=event.conversation_id,
+        occurred_at=event.occurred_at,
+        language=event.language,
+        mode=AnswerMode.HANDOFF,
+        variant=variant,
+        escalated=True,
+        escalation_reason=event.reason.value,
+        question=event.question,
+        answer=event.message[:ANSWER_KEEP_CHARS],
+        timings_ms=_timings(event.timings_ms, event.occurred_at, event.received_at),
+    )
+
+
+def question_terms(record: EvaluationRecord) -> list[str]:
+    return terms(record.question, _language(record.language))
+
+
+def turn_tally(record: EvaluationRecord, session_delta: dict[str, float]) -> Tally:
+    """What one turn adds to its (hour, variant) bucket."""
+    tally = Tally()
+    tally.add("turns")
+    tally.add(f"mode.{record.mode.value}")
+    tally.add(f"language.{record.language.value}")
+    if record.escalated or record.mode is AnswerMode.HANDOFF:
+        tally.add("handoff_turns")
+    for name, value in (
+        ("relevance", record.relevance),
+        ("groundedness", record.groundedness),
+        ("citation_validity", record.citation_validity),
+    ):
+        if value is not None:
+            tally.add(f"{name}.sum", value)
+            tally.add(f"{name}.n")
+            tally.observe(name, score_bin(value))
+    for stage, ms in record.timings_ms.items():
+        tally.add(f"latency.{stage}.sum", ms)
+        tally.add(f"latency.{stage}.n")
+        tally.observe(f"latency.{stage}", latency_bin(ms))
+    tally.add("prompt_tokens", record.prompt_tokens)
+    tally.add("completion_tokens", record.completion_tokens)
+    tally.add("cost_usd", record.cost_usd)
+    if record.cached:
+        tally.add("cached")
+    for name, value in session_delta.items():
+        tally.add(name, value)
+    return tally
+
+
+def rating_tally(up: bool, with_comment: bool, session_delta: dict[str, float]) -> Tally:
+    tally = Tally()
+    tally.add("ratings")
+    tally.add("thumbs_up" if up else "thumbs_down")
+    if with_comment:
+        tally.add("comments")
+    for name, value in session_delta.items():
+        tally.add(name, value)
+    return tally
+
+
+def judge_tally(scores: JudgeScores) -> Tally:
+    tally = Tally()
+    tally.add("judged")
+    tally.add("judge.cost_usd", scores.cost_usd)
+    for criterion in ("groundedness", "relevance", "coherence"):
+        value = getattr(scores, criterion)
+        tally.add(f"judge.{criterion}.sum", value)
+        tally.add(f"judge.{criterion}.n")
+        tally.observe(f"judge.{criterion}", str(value))
+    return tally

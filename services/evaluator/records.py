@@ -1,0 +1,99 @@
+"""What the evaluator keeps: one record per evaluated turn, per rating, per judge verdict, per session.
+
+Text in these records is redacted: questions arrive redacted by nlp, and comments and agents' answers
+are redacted here before they are stored (reliability checklist A15).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from helpdesk.events import AnswerMode, Language, Rating, Variant, utcnow
+from services.evaluator.ledger import LedgerFact
+
+ANSWER_KEEP_CHARS = 2000
+
+
+class JudgeScores(BaseModel):
+    prompt: str
+    """`judge@version` of the prompt that produced these scores."""
+    model: str
+    groundedness: int = Field(ge=1, le=5)
+    relevance: int = Field(ge=1, le=5)
+    coherence: int = Field(ge=1, le=5)
+    reason: str = ""
+    cost_usd: float = 0.0
+
+
+class TurnFeedback(BaseModel):
+    rating: Rating
+    comment: str | None = None
+    """Redacted."""
+    at: datetime
+
+
+class EvaluationRecord(LedgerFact):
+    turn_id: UUID
+    conversation_id: UUID
+    occurred_at: datetime
+    language: Language
+    mode: AnswerMode
+    variant: Variant
+    escalated: bool = False
+    escalation_reason: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    kb_version: str | None = None
+    question: str
+    answer: str
+    cited_faq_ids: list[str] = Field(default_factory=list)
+    unknown_citations: list[str] = Field(default_factory=list)
+    relevance: float | None = None
+    groundedness: float | None = None
+    citation_validity: float | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    reasked: bool = False
+    feedback: TurnFeedback | None = None
+    judge: JudgeScores | None = None
+
+
+class FeedbackFact(LedgerFact):
+    """A rating counted in the totals (keyed by turn: one rating per turn counts, the first)."""
+
+    turn_id: UUID
+    rating: Rating
+    variant: str
+
+
+class JudgementFact(LedgerFact):
+    turn_id: UUID
+    variant: str
+    scores: JudgeScores
+
+
+class RememberedQuestion(BaseModel):
+    turn_id: UUID
+    terms: list[str]
+
+
+class SessionRecord(BaseModel):
+    """One conversation, as far as session metrics need it.
+
+    `deltas` remembers what each turn or rating contributed, so that a redelivered event recomputes the
+    very same contribution (and the ledger then counts it once).
+    """
+
+    conversation_id: UUID
+    variant: str = "default"
+    questions: list[RememberedQuestion] = Field(default_factory=list)
+    handed_off: bool = False
+    unresolved: bool = False
+    deltas: dict[str, dict[str, float]] = Field(default_factory=dict)
+    updated_at: datetime = Field(default_factory=utcnow)
