@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dapr.proto.runtime.v1 import dapr_pb2 as api_v1
+from dapr.proto.runtime.v1 import configuration_pb2
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
@@ -150,7 +150,7 @@ class ConfigStoreFollower:
     async def _follow(self) -> None:
         # The SDK's aio subscribe_configuration iterates a stream synchronously in a thread
         # (python-sdk#819), so the generated async stub is used directly.
-        request = api_v1.SubscribeConfigurationRequest(  # type: ignore[attr-defined]
+        request = configuration_pb2.SubscribeConfigurationRequest(
             store_name=Component.CONFIGSTORE.value, keys=self.keys
         )
         delay = 1.0
