@@ -54,10 +54,10 @@ class TokenBudgets:
         self._users = Records(store, TokenSpend, "budget:user", _DAY_TTL_SECONDS)
         self.per_conversation = per_conversation
         self.per_user_daily = per_user_daily
-        self._today = today
+        self.today = today
 
     def _user_key(self, user_id: str) -> str:
-        return f"{self._today().isoformat()}:{user_id}"
+        return f"{self.today().isoformat()}:{user_id}"
 
     async def check(self, user_id: str, conversation_id: str) -> BudgetCheck:
         """Whether a model call may start. Raises `SidecarUnavailable` when the counters cannot be read."""

@@ -111,11 +111,19 @@ def retry_after_seconds(exc: BaseException | None) -> float | None:
 class ChatModel:
     """One configured endpoint. `complete` is the only call the generator makes."""
 
-    def __init__(self, client: AsyncOpenAI, settings: GenerationSettings) -> None:
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        settings: GenerationSettings,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.client = client
         self._settings = settings
+        self._on_close = on_close
         self._backoff = wait_exponential_jitter(
-            initial=settings.backoff_initial_seconds, max=settings.backoff_max_seconds
+            multiplier=settings.backoff_initial_seconds,
+            jitter=settings.backoff_initial_seconds,
+            max=settings.backoff_max_seconds,
         )
 
     @property
@@ -210,16 +218,22 @@ class ChatModel:
 
     async def close(self) -> None:
         await self.client.close()
+        if self._on_close is not None:
+            await self._on_close()
 
 
 TokenProvider = Callable[[], Awaitable[str]]
 
 
-def _managed_identity_token(settings: GenerationSettings) -> TokenProvider:
+def _managed_identity_token(
+    settings: GenerationSettings,
+) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
+    """Entra ID tokens for Azure OpenAI from the app's managed identity (or the default credential chain
+    elsewhere), refreshed by the SDK as they expire; the second item closes the credential."""
     from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
 
     credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
-    return get_bearer_token_provider(credential, AZURE_SCOPE)
+    return get_bearer_token_provider(credential, AZURE_SCOPE), credential.close
 
 
 async def connect(settings: GenerationSettings, secrets: SecretSource) -> ChatModel | None:
@@ -232,9 +246,10 @@ async def connect(settings: GenerationSettings, secrets: SecretSource) -> ChatMo
     timeout = openai.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
     if settings.azure_endpoint:
         token_provider: TokenProvider | None = None
+        close_credential: Callable[[], Awaitable[None]] | None = None
         key: str | None = None
         if settings.azure_auth == "managed_identity":
-            token_provider = _managed_identity_token(settings)
+            token_provider, close_credential = _managed_identity_token(settings)
         else:
             key = await secrets.get_secret(settings.azure_api_key_secret)
             if not key:
@@ -249,7 +264,7 @@ async def connect(settings: GenerationSettings, secrets: SecretSource) -> ChatMo
             max_retries=0,
         )
         _log.info("llm_configured", provider="azure", auth=settings.azure_auth)
-        return ChatModel(client, settings)
+        return ChatModel(client, settings, close_credential)
     key = await secrets.get_secret(settings.openai_api_key_secret)
     if settings.provider is None and not key:
         _log.info("llm_not_configured")

@@ -1,11 +1,12 @@
 """Versioned prompts, read from `prompts/*.yaml` (never strings inside code).
 
-A prompt file holds one (id, version, language): the system template (the rules, with a `${canary}`
+An answer prompt file (`kind: answer`; other kinds, such as the evaluator's judge, live beside them and
+are not read here) holds one (id, version, language): the system template (the rules, with a `${canary}`
 placeholder), the user template (the retrieved FAQ entries and the question, each inside its own tags,
 marked as data rather than instructions) and the template of one FAQ entry. Templates use
 `string.Template` (`${name}`), so the JSON shown to the model needs no escaping.
 
-What goes into the tags is escaped (`<`, `>`, `&`, quotes), so neither a user nor a FAQ entry can close
+What goes into the tags is escaped (`<`, `>`, `&`; quotes too inside the id attribute), so neither a user nor a FAQ entry can close
 a tag and write outside the data section. A prompt is named in flags by its id ("grounded", the newest
 version) or pinned with a version ("grounded@1"); every answer records `id@version`.
 """
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from helpdesk.events import Language
 
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[3] / "prompts"
+
+ANSWER_KIND = "answer"
 
 LANGUAGE_NAMES: dict[Language, dict[Language, str]] = {
     Language.EN: {Language.EN: "English", Language.JA: "Japanese"},
@@ -56,6 +60,7 @@ def _placeholders(template: str) -> set[str]:
 class Prompt(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["answer"] = "answer"
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: int = Field(ge=1)
     language: Language
@@ -104,15 +109,17 @@ class Prompt(BaseModel):
         entries = "\n".join(
             Template(self.faq_entry).substitute(
                 id=html.escape(entry.id, quote=True),
-                question=html.escape(entry.question, quote=True),
-                answer=html.escape(entry.answer, quote=True),
+                question=html.escape(entry.question, quote=False),
+                answer=html.escape(entry.answer, quote=False),
             )
             for entry in context
         )
         system = Template(self.system).substitute(
             canary=canary, language_name=names.get(language, names[self.language])
         )
-        user = Template(self.user).substitute(faq_context=entries, question=html.escape(question, quote=True))
+        user = Template(self.user).substitute(
+            faq_context=entries, question=html.escape(question, quote=False)
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -136,7 +143,7 @@ class PromptLibrary:
         prompts = []
         for path in sorted(directory.glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and "system" in data:
+            if isinstance(data, dict) and data.get("kind") == ANSWER_KIND:
                 try:
                     prompts.append(Prompt.model_validate(data))
                 except ValueError as exc:
