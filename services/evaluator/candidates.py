@@ -101,25 +101,28 @@ _GREETING = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(
-    r"\s*(?:(?:best(?: regards)?|kind regards|regards|thanks|thank you|cheers)\b[^\n]*"
+    r"(?:^|(?<=[.!?。！]))\s*"
+    r"(?:(?:best(?: regards)?|kind regards|regards|many thanks|thanks|thank you|cheers)\b[^\n]*"
     r"|(?:よろしくお願い(?:いた|致)?します|以上です)[。!！]?)\s*$",
     re.IGNORECASE,
 )
+MAX_NAME_LINES = 2
 
 
 def clean_answer(answer: str) -> str:
-    """The agent's answer as a FAQ answer: greeting and sign-off dropped, personal data redacted."""
-    text = (
-        normalise(answer)
-        if "\n" not in answer
-        else "\n".join(normalise(line) for line in answer.splitlines())
-    )
-    text = _GREETING.sub("", text, count=1)
-    previous = None
-    while previous != text:
-        previous = text
-        text = _SIGN_OFF.sub("", text).rstrip()
-    return redact(text.strip() or answer.strip())
+    """The agent's answer as a FAQ answer: greeting and sign-off (with the name under it) dropped,
+    personal data redacted."""
+    lines = [normalise(line) for line in answer.splitlines()]
+    lines = [line for line in lines if line]
+    if lines:
+        lines[0] = _GREETING.sub("", lines[0], count=1)
+    for index in range(len(lines) - 1, max(len(lines) - 2 - MAX_NAME_LINES, -1), -1):
+        if index > 0 and _SIGN_OFF.fullmatch(lines[index]):
+            lines = lines[:index]
+            break
+    text = " ".join(line for line in lines if line)
+    text = _SIGN_OFF.sub("", text).rstrip()
+    return redact(text.strip() or normalise(answer))
 
 
 class ExtractiveDrafter:

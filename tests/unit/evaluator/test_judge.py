@@ -1,0 +1,117 @@
+"""LLM-as-a-judge: versioned prompt, verdict parsing, flag, budget; never on the request path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.evaluator.judge import Completion, JudgeWorker, Prices, RateLimit, load_prompt, parse_verdict
+from services.evaluator.metrics.scoring import evaluate_answer
+from services.evaluator.records import EvaluationRecord, JudgeScores
+from tests.unit.evaluator.conftest import answered, knowledge
+
+PROMPTS = Path(__file__).resolve().parents[3] / "prompts"
+
+
+class FakeModel:
+    name = "gpt-4o-mini"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.calls: list[tuple[str, str]] = []
+
+    async def complete(self, system: str, user: str, *, temperature: float, max_tokens: int) -> Completion:
+        self.calls.append((system, user))
+        return Completion(self.reply, prompt_tokens=1000, completion_tokens=100)
+
+
+def worker(
+    model: FakeModel | None, enabled: bool = True, budget: float = 1.0
+) -> tuple[JudgeWorker, list[JudgeScores]]:
+    verdicts: list[JudgeScores] = []
+
+    async def record(_: EvaluationRecord, scores: JudgeScores) -> None:
+        verdicts.append(scores)
+
+    return (
+        JudgeWorker(
+            load_prompt(PROMPTS),
+            lambda: model,
+            lambda: enabled,
+            knowledge,
+            record,
+            Prices.load(PROMPTS / "prices.yaml"),
+            per_minute=60,
+            daily_budget_usd=budget,
+            queue_size=2,
+        ),
+        verdicts,
+    )
+
+
+def test_the_judge_prompt_is_versioned() -> None:
+    prompt = load_prompt(PROMPTS)
+    assert prompt.ref == "judge@1"
+    rendered = prompt.render(evaluate_answer(answered(), knowledge()), knowledge())
+    assert '<faq id="password-reset">' in rendered
+    assert "How do I reset my password?" in rendered
+
+
+def test_verdicts_are_parsed_strictly() -> None:
+    assert parse_verdict('Sure! {"groundedness": 5, "relevance": 4, "coherence": 5, "reason": "ok"}') == {
+        "groundedness": 5,
+        "relevance": 4,
+        "coherence": 5,
+        "reason": "ok",
+    }
+    assert parse_verdict('{"groundedness": 9, "relevance": 4, "coherence": 5}') is None
+    assert parse_verdict("no json here") is None
+    assert parse_verdict('{"groundedness": true, "relevance": 4, "coherence": 5}') is None
+
+
+async def test_an_answer_is_judged_and_costed() -> None:
+    model = FakeModel('{"groundedness": 4, "relevance": 5, "coherence": 5, "reason": "cites the entry"}')
+    judge, verdicts = worker(model)
+    scores = await judge.judge(evaluate_answer(answered(), knowledge()))
+    assert scores is not None
+    assert scores.prompt == "judge@1"
+    assert scores.model == "gpt-4o-mini"
+    assert (scores.groundedness, scores.relevance, scores.coherence) == (4, 5, 5)
+    assert scores.cost_usd > 0
+    assert verdicts == [scores]
+
+
+async def test_nothing_is_judged_when_the_flag_is_off_or_no_model_is_configured() -> None:
+    record = evaluate_answer(answered(), knowledge())
+    model = FakeModel("{}")
+    off, _ = worker(model, enabled=False)
+    assert not off.offer(record)
+    assert await off.judge(record) is None
+    unconfigured, _ = worker(None)
+    assert not unconfigured.offer(record)
+    assert model.calls == []
+
+
+async def test_the_queue_is_bounded_and_offers_never_wait() -> None:
+    judge, _ = worker(FakeModel("{}"))
+    record = evaluate_answer(answered(), knowledge())
+    assert [judge.offer(record) for _ in range(4)] == [True, True, False, False]
+
+
+async def test_the_daily_budget_stops_judging() -> None:
+    model = FakeModel('{"groundedness": 4, "relevance": 5, "coherence": 5}')
+    judge, verdicts = worker(model, budget=0.0001)
+    record = evaluate_answer(answered(), knowledge())
+    assert await judge.judge(record) is not None
+    assert await judge.judge(record) is None
+    assert len(model.calls) == 1
+    assert len(verdicts) == 1
+
+
+def test_the_rate_limit_spaces_calls() -> None:
+    now = [0.0]
+    limit = RateLimit(2, clock=lambda: now[0])
+    assert limit.wait_seconds() == 0
+    assert limit.wait_seconds() == 0
+    assert limit.wait_seconds() > 0
+    now[0] += 30
+    assert limit.wait_seconds() == 0
