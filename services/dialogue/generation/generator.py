@@ -19,6 +19,8 @@ The contract the dialogue policy relies on:
                           when not result.answerable, offer a human.
         case Fallback():  answer from the FAQ (mode fallback), still recording result.usage (tokens
                           spent on a refused output are real) and result.variant(arm.variant).
+                          reason BUDGET_EXHAUSTED: the budget_exhausted flag chooses between a
+                          marked FAQ-only answer and refusing the turn.
 
 `generate` never raises for an endpoint or content problem and returns within the configured deadline
 (`deadline_seconds`, retries included); it raises only on programming errors. A redelivered turn asks

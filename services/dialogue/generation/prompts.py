@@ -6,9 +6,10 @@ placeholder), the user template (the retrieved FAQ entries and the question, eac
 marked as data rather than instructions) and the template of one FAQ entry. Templates use
 `string.Template` (`${name}`), so the JSON shown to the model needs no escaping.
 
-What goes into the tags is escaped (`<`, `>`, `&`; quotes too inside the id attribute), so neither a user nor a FAQ entry can close
-a tag and write outside the data section. A prompt is named in flags by its id ("grounded", the newest
-version) or pinned with a version ("grounded@1"); every answer records `id@version`.
+What goes into the tags is escaped (`<`, `>`, `&`; quotes too inside the id attribute), so neither a
+user nor a FAQ entry can close a tag and write outside the data section. A prompt is named in flags by
+its id ("grounded", the newest version) or pinned with a version ("grounded@1"); every answer records
+`id@version`.
 """
 
 from __future__ import annotations
