@@ -20,7 +20,7 @@ def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | Non
     settings = settings or EvaluatorSettings()
     host = ServiceHost(AppId.EVALUATOR, settings, COMPONENTS, runtime)
     evaluator = Evaluator(settings, lambda: host.runtime)
-    handlers.register(host.subscriptions, lambda: host.runtime, evaluator)
+    subscribed = handlers.register(host.subscriptions, lambda: host.runtime, evaluator)
     dashboard, static = dashboard_router(evaluator)
     app = host.build(
         title="Helpdesk evaluator",
@@ -31,4 +31,5 @@ def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | Non
     )
     app.mount("/dashboard/static", static, name="dashboard-static")
     app.state.evaluator = evaluator
+    app.state.handlers = subscribed
     return app

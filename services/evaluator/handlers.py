@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from helpdesk.dapr.state import Records
@@ -19,7 +20,12 @@ from services.evaluator.service import Evaluator
 _log = get_logger(__name__)
 
 
-def register(subscriptions: Subscriptions, runtime: RuntimeOf, evaluator: Evaluator) -> None:
+Handlers = dict[Topic, Callable[[Any, Delivery], Awaitable[None]]]
+
+
+def register(subscriptions: Subscriptions, runtime: RuntimeOf, evaluator: Evaluator) -> Handlers:
+    """Subscribe the evaluator's handlers; returns them by topic (the throughput benchmark calls them)."""
+
     def dead_letters() -> Records[DeadLetter]:
         return Records(runtime().state, DeadLetter, "deadletter")
 
@@ -77,3 +83,10 @@ def register(subscriptions: Subscriptions, runtime: RuntimeOf, evaluator: Evalua
                 consumer=letter.consumer,
                 turn_id=letter.turn_id,
             )
+
+    return {
+        Topic.CHAT_ANSWERED: score_answer,
+        Topic.CHAT_ESCALATED: score_escalation,
+        Topic.HANDOFF_REPLIED: learn_from_handoff,
+        Topic.FEEDBACK_SUBMITTED: record_feedback,
+    }

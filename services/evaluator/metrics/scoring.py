@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import lru_cache
 
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Language, Variant
 from helpdesk.text import terms
@@ -51,7 +52,7 @@ def _timings(
 def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
     """The evaluation of one answer, without an LLM: overlap proxies, citations, latency, cost."""
     language = _language(event.language)
-    question_terms = terms(event.question, language)
+    asked = _question_terms(event.question, language)
     answer_terms = terms(event.answer, language)
     cited = [kb.get(i) for i in event.cited_faq_ids]
     known = [entry for entry in cited if entry is not None]
@@ -66,7 +67,7 @@ def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
                 title = frozenset(terms(citation.title, language))
                 cited_questions |= title
                 cited_all |= title | frozenset(terms(citation.snippet or "", language))
-        rel = relevance(question_terms, answer_terms, cited_questions)
+        rel = relevance(asked, answer_terms, cited_questions)
         grd = groundedness(answer_terms, cited_all) if cited_all else (0.0 if answer_terms else None)
         validity = len(known) / len(event.cited_faq_ids) if event.cited_faq_ids else 0.0
     return EvaluationRecord(
@@ -111,7 +112,13 @@ def evaluate_escalation(event: ChatEscalated, variant: Variant) -> EvaluationRec
 
 
 def question_terms(record: EvaluationRecord) -> list[str]:
-    return terms(record.question, _language(record.language))
+    return list(_question_terms(record.question, _language(record.language)))
+
+
+@lru_cache(maxsize=4096)
+def _question_terms(question: str, language: Language) -> tuple[str, ...]:
+    """Cached: an answer's question is tokenised for scoring and again for session tracking."""
+    return tuple(terms(question, language))
 
 
 def turn_tally(record: EvaluationRecord, session_delta: dict[str, float]) -> Tally:

@@ -1,0 +1,194 @@
+"""Evaluator throughput: synthetic `chat.answered` deliveries scored through the real handler code.
+
+    .venv/bin/python -m bench.evaluator_throughput [--events 5000] [--concurrency 32] [--via handler|route]
+
+Builds the evaluator app on the in-memory runtime (no sidecar: this measures the evaluator's own
+cost, i.e. parsing, language-aware scoring, session tracking, the record write and the group-committed
+aggregate ledger) and feeds it CloudEvents, keeping `concurrency` deliveries in flight as the sidecar
+does (pubsub.yaml: concurrency 32):
+- `--via handler` (default): each envelope is parsed into its contract and handed to the subscribed
+  handler, as the subscription adapter does, without the HTTP framing;
+- `--via route`: each envelope is POSTed to the subscription route over ASGI (adds FastAPI, the request
+  middleware, tracing spans and the in-process HTTP client).
+Half the events are Japanese, a tenth are redelivered duplicates, and the variants split 50/50. At the
+end it checks that the totals count every distinct turn exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from helpdesk.dapr.subscriptions import Delivery, Retry
+from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant
+from helpdesk.inprocess import memory_runtime
+from helpdesk.topics import Topic
+from services.evaluator.app import create_app
+from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.summary import days_back
+
+QUESTIONS = {
+    Language.EN: [
+        (
+            "How do I reset my password?",
+            "Open the self-service portal, choose Forgot password and follow the code.",
+        ),
+        (
+            "The VPN does not connect from home",
+            "Install the VPN client, sign in with your account and pick a gateway.",
+        ),
+        (
+            "How many days of paid leave do I have?",
+            "Your remaining paid leave is shown in the HR portal under Absence.",
+        ),
+    ],
+    Language.JA: [
+        (
+            "パスワードをリセットしたい",
+            "セルフサービスポータルを開き、「パスワードを忘れた」を選んでください。",
+        ),
+        (
+            "自宅からVPNに接続できません",
+            "VPNクライアントをインストールし、アカウントでサインインしてください。",
+        ),
+        ("有給休暇は何日残っていますか", "残りの有給休暇はHRポータルの休暇画面で確認できます。"),
+    ],
+}
+
+
+def synthetic(count: int, seed: int = 7) -> list[ChatAnswered]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    events = []
+    for index in range(count):
+        language = Language.JA if index % 2 else Language.EN
+        question, answer = rng.choice(QUESTIONS[language])
+        events.append(
+            ChatAnswered(
+                turn_id=uuid.uuid4(),
+                conversation_id=uuid.uuid4(),
+                channel=ChannelRef(channel=Channel.API, user_id=f"user-{index % 500}"),
+                language=language,
+                question=question,
+                answer=answer,
+                mode=rng.choice([AnswerMode.FAQ, AnswerMode.LLM]),
+                cited_faq_ids=["password-reset"],
+                variant=Variant(
+                    name="a" if index % 2 == 0 else "b", prompt="grounded@1", model="gpt-4o-mini"
+                ),
+                usage=Usage(
+                    prompt_tokens=rng.randint(200, 900),
+                    completion_tokens=rng.randint(20, 200),
+                    cost_usd=0.0003,
+                ),
+                received_at=now - timedelta(milliseconds=rng.randint(20, 900)),
+                occurred_at=now,
+                timings_ms={"nlp": rng.uniform(1, 10), "dialogue": rng.uniform(2, 600)},
+            )
+        )
+    return events
+
+
+def envelope(event: ChatAnswered) -> bytes:
+    data = event.model_dump_json()
+    return (
+        '{"specversion":"1.0","id":"' + str(uuid.uuid4()) + '","source":"bench","type":"com.dapr.event.sent",'
+        '"datacontenttype":"application/json","topic":"chat.answered","pubsubname":"pubsub","data":'
+        + data
+        + "}"
+    ).encode()
+
+
+async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
+    runtime = memory_runtime("evaluator")
+    app = create_app(EvaluatorSettings(log_level="WARNING"), runtime)
+    distinct = synthetic(events)
+    duplicates = distinct[: events // 10]
+    bodies = [envelope(e) for e in distinct + duplicates]
+    random.Random(3).shuffle(bodies)
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    statuses: dict[str, int] = {}
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as client:
+            headers = {"content-type": "application/cloudevents+json"}
+
+            handler = app.state.handlers[Topic.CHAT_ANSWERED]
+
+            async def post(body: bytes) -> str:
+                response = await client.post("/events/pubsub/chat.answered", content=body, headers=headers)
+                return str(response.json().get("status", response.status_code))
+
+            async def handle(body: bytes) -> str:
+                envelope = orjson.loads(body)
+                event = ChatAnswered.model_validate(envelope["data"])
+                delivery = Delivery(envelope["id"], "chat.answered", "pubsub", None, envelope)
+                try:
+                    await handler(event, delivery)
+                except Retry:
+                    return "RETRY"
+                return "SUCCESS"
+
+            deliver = post if via == "route" else handle
+
+            async def worker() -> None:
+                while not queue.empty():
+                    status = await deliver(queue.get_nowait())
+                    statuses[status] = statuses.get(status, 0) + 1
+
+            # warm-up: tokenisers and dictionaries load on first use
+            await client.post(
+                "/events/pubsub/chat.answered", content=envelope(synthetic(1, seed=99)[0]), headers=headers
+            )
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        evaluator = app.state.evaluator
+        await evaluator.ledger.flush()
+        totals = await evaluator.ledger.totals(days_back(2))
+    turns = int(sum(t.counts.get("turns", 0) for t in totals.values()))
+    return {
+        "deliveries": len(bodies),
+        "distinct_turns": events,
+        "counted_turns": turns - 1,
+        "statuses": statuses,
+        "seconds": round(elapsed, 3),
+        "deliveries_per_second": round(len(bodies) / elapsed, 1),
+        "concurrency": concurrency,
+        "via": via,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--via", choices=("handler", "route"), default="handler")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.events, args.concurrency, args.via))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    if result["counted_turns"] != result["distinct_turns"]:
+        print("FAIL: the totals do not count every distinct turn exactly once", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
