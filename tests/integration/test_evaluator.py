@@ -1,0 +1,214 @@
+"""The evaluator in the real stack: chats become evaluation records, thumbs join their turns, a split
+gets per-variant numbers with a verdict, and an agent's reply becomes a published FAQ entry."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from helpdesk.events import (
+    AnswerMode,
+    Channel,
+    ChannelRef,
+    ChatAnswered,
+    FeedbackSubmitted,
+    HandoffReplied,
+    Language,
+    Rating,
+    Variant,
+)
+from helpdesk_ops.devstack import Stack
+from tests.support.stack import client_for
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.25) -> T:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(interval)
+
+
+def operator_api(stack: Stack) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=stack.of("evaluator")[0].url,
+        headers={"authorization": f"Bearer {stack.operator_key}"},
+        timeout=10.0,
+    )
+
+
+async def publish(stack: Stack, topic: str, event: Any) -> None:
+    """Publish through a sidecar's HTTP API, as another service would."""
+    sidecar = stack.of("gateway")[0]
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
+        headers={"dapr-api-token": stack.dapr_api_token},
+    ) as client:
+        response = await client.post(
+            f"/v1.0/publish/pubsub/{topic}",
+            content=event.model_dump_json(),
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code == 204, response.text
+
+
+async def evaluation_of(api: httpx.AsyncClient, turn_id: str) -> dict[str, Any] | None:
+    response = await api.get(f"/v1/evaluations/{turn_id}")
+    return response.json() if response.status_code == 200 else None
+
+
+async def test_chats_are_evaluated_and_thumbs_are_joined(stack: Stack) -> None:
+    async with client_for(stack) as chat:
+        answered = await chat.post("/v1/chat", json={"message": "How do I reset my password?"})
+        assert answered.status_code == 200, answered.text
+        body = answered.json()
+        japanese = await chat.post("/v1/chat", json={"message": "パスワードを忘れました"})
+        assert japanese.status_code == 200
+    async with operator_api(stack) as api:
+        assert (
+            await api.get("/v1/evaluations/summary", headers={"authorization": "Bearer nope"})
+        ).status_code == 401
+        record = await eventually(lambda: evaluation_of(api, body["turn_id"]))
+        assert record, "the answer must be evaluated"
+        assert record["turn_id"] == body["turn_id"]
+        assert record["mode"] == body.get("mode", record["mode"])
+        assert "end_to_end" in record["timings_ms"]
+        ja_record = await eventually(lambda: evaluation_of(api, japanese.json()["turn_id"]))
+        assert ja_record
+        assert ja_record["language"] == "ja"
+
+        feedback = FeedbackSubmitted(
+            turn_id=uuid.UUID(body["turn_id"]),
+            conversation_id=uuid.UUID(body["conversation_id"]),
+            channel=ChannelRef(channel=Channel.API, user_id="local-user"),
+            rating=Rating.UP,
+            comment="Thanks! write me at someone@example.com",
+        )
+        await publish(stack, "feedback.submitted", feedback)
+
+        async def joined() -> dict[str, Any] | None:
+            found = await evaluation_of(api, body["turn_id"])
+            return found if found and found.get("feedback") else None
+
+        rated = await eventually(joined)
+        assert rated, "the rating must be joined to its turn"
+        assert rated["feedback"]["rating"] == "up"
+        assert rated["feedback"]["comment"] == "Thanks! write me at [EMAIL]"
+
+        async def summarised() -> dict[str, Any] | None:
+            summary = (await api.get("/v1/evaluations/summary")).json()
+            return (
+                summary if summary["overall"]["turns"] >= 2 and summary["overall"]["ratings"] >= 1 else None
+            )
+
+        summary = await eventually(summarised)
+        assert summary
+        assert summary["overall"]["thumbs_up"] >= 1
+        assert summary["series"]
+
+
+async def test_a_fifty_fifty_split_gets_per_variant_numbers_and_a_verdict(stack: Stack) -> None:
+    now = datetime.now(UTC)
+    for index in range(40):
+        variant = "split-a" if index % 2 else "split-b"
+        good = variant == "split-a"
+        event = ChatAnswered(
+            turn_id=uuid.uuid4(),
+            conversation_id=uuid.uuid4(),
+            channel=ChannelRef(channel=Channel.API, user_id=f"user-{index}"),
+            language=Language.EN,
+            question="How do I reset my password?",
+            answer="Go to the self-service portal and choose Forgot password."
+            if good
+            else "Please try again later.",
+            mode=AnswerMode.FAQ if good else AnswerMode.FALLBACK,
+            cited_faq_ids=["it-password-reset"] if good else [],
+            variant=Variant(name=variant, prompt="grounded@1"),
+            received_at=now,
+            occurred_at=now,
+        )
+        await publish(stack, "chat.answered", event)
+        rating = FeedbackSubmitted(
+            turn_id=event.turn_id,
+            conversation_id=event.conversation_id,
+            channel=event.channel,
+            rating=Rating.UP if good else Rating.DOWN,
+        )
+        await publish(stack, "feedback.submitted", rating)
+
+    async with operator_api(stack) as api:
+
+        async def reported() -> dict[str, Any] | None:
+            report = (await api.get("/v1/experiments")).json()
+            arms = {arm["variant"]: arm for arm in report["arms"]}
+            ready = all(
+                name in arms and arms[name]["rates"]["thumbs_up_rate"]["n"] >= 20
+                for name in ("split-a", "split-b")
+            )
+            return report if ready else None
+
+        report = await eventually(reported, timeout=40)
+        assert report, "both arms must be reported with their ratings"
+        arms = {arm["variant"]: arm for arm in report["arms"]}
+        assert arms["split-a"]["rates"]["thumbs_up_rate"]["value"] == 1.0
+        assert arms["split-b"]["rates"]["thumbs_up_rate"]["value"] == 0.0
+        assert all(arm["verdict"] for arm in report["arms"])
+        page = await api.get("/v1/evaluations/summary")
+        assert {"split-a", "split-b"} <= set(page.json()["variants"])
+
+
+async def test_an_agents_reply_becomes_a_candidate_and_approval_publishes_it(stack: Stack) -> None:
+    import redis.asyncio as aioredis
+
+    question = f"How do I order a standing desk for office {uuid.uuid4().hex[:6]}?"
+    reply = HandoffReplied(
+        turn_id=uuid.uuid4(),
+        conversation_id=uuid.uuid4(),
+        channel=ChannelRef(channel=Channel.WEB, user_id="local-user"),
+        operator_id="agent-1",
+        answer=(
+            "Hi! Order it in the facilities portal under Furniture; it arrives within two weeks. Regards, Sam"
+        ),
+        question=question,
+        language=Language.EN,
+    )
+    await publish(stack, "handoff.replied", reply)
+    async with operator_api(stack) as api:
+
+        async def drafted() -> dict[str, Any] | None:
+            listing = (await api.get("/v1/faq-candidates", params={"status": "pending"})).json()["candidates"]
+            return next((c for c in listing if c["question"] == question), None)
+
+        candidate = await eventually(drafted)
+        assert candidate, "the reply must yield a pending candidate"
+        assert (
+            candidate["answer"]
+            == "Order it in the facilities portal under Furniture; it arrives within two weeks."
+        )
+        approved = await api.post(
+            f"/v1/faq-candidates/{candidate['id']}/approve", json={"category": "facilities"}
+        )
+        assert approved.status_code == 200, approved.text
+        faq_id = approved.json()["faq_id"]
+
+    client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
+    try:
+
+        async def published() -> bool:
+            entries = await client.xrange("kb.updated")
+            return any(faq_id.encode() in b"".join(fields.values()) for _, fields in entries)
+
+        assert await eventually(published), "approval must publish kb.updated with the entry"
+    finally:
+        await client.aclose()
