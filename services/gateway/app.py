@@ -12,6 +12,7 @@ from helpdesk.web import ServiceHost
 from services.gateway import handlers
 from services.gateway.api.chat import chat_router
 from services.gateway.api.handoffs import handoff_router
+from services.gateway.channels.teams import TeamsChannel
 from services.gateway.desk import FrontDesk
 from services.gateway.security import SecurityHeaders
 from services.gateway.settings import GatewaySettings
@@ -30,6 +31,8 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
     host = ServiceHost(AppId.GATEWAY, settings, COMPONENTS, runtime)
     desk = FrontDesk(settings, lambda: host.runtime)
     handlers.register(host.subscriptions, desk)
+    teams = TeamsChannel(settings.teams, desk)
+    desk.deliveries.register(teams.sender)
 
     async def load_api_keys(rt: Runtime) -> None:
         desk.api_keys = ApiKeys.from_secret(await rt.secrets.get_secret(API_KEYS_SECRET))
@@ -37,8 +40,9 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
     app = host.build(
         title="Helpdesk gateway",
         description="Chat with the helpdesk over HTTP; answers come back synchronously or by polling.",
-        routers=[chat_router(desk), handoff_router(desk)],
+        routers=[chat_router(desk), handoff_router(desk), teams.router()],
         on_start=[load_api_keys],
+        on_stop=[teams.close],
         middleware=[
             (SecurityHeaders, {"hsts": settings.environment == "azure"}),
             (

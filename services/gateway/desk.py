@@ -172,7 +172,7 @@ class FrontDesk:
             handoff = await self.handoffs.get(conversation.conversation_id)
             if handoff is not None and handoff.is_open:
                 return await self._to_agent(handoff, turn)
-            if not await self.turns.create(turn.turn_id, turn):
+            if not await self.turns.create(turn.turn_id, turn) and not await self._retry_failed(incoming):
                 return await self._replay(incoming.principal, turn.turn_id, wait=wait)
             await self.conversations.update(
                 turn.conversation_id, lambda c: c.with_turn(turn.turn_id) if c else None
@@ -232,6 +232,25 @@ class FrontDesk:
         await self.handoffs.update(handoff.conversation_id, lambda h: h.with_message(message) if h else None)
         _log.info("turn_held_for_agent", turn_id=str(held.turn_id))
         return Accepted(held, None)
+
+    async def _retry_failed(self, incoming: Incoming) -> bool:
+        """A channel that names its own turn ids (Teams) resends a message whose publish failed under the
+        same id: take the failed turn back to pending so it is published this time. True when taken."""
+        if incoming.turn_id is None:
+            return False
+        retried = False
+
+        def retry(current: TurnRecord | None) -> TurnRecord | None:
+            nonlocal retried
+            retried = (
+                current is not None
+                and current.status is TurnStatus.FAILED
+                and current.user_id == incoming.principal.user_id
+            )
+            return current.model_copy(update={"status": TurnStatus.PENDING}) if retried and current else None
+
+        await self.turns.update(incoming.turn_id, retry)
+        return retried
 
     async def _release_key(self, incoming: Incoming) -> None:
         assert incoming.idempotency_key is not None

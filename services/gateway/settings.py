@@ -1,8 +1,64 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.settings import ServiceSettings
+
+
+class TeamsSettings(BaseModel):
+    """Microsoft Teams (Bot Framework) channel: who may call /api/messages and how replies go out.
+
+    Set from the environment as `HELPDESK_TEAMS__<FIELD>` (lists as JSON). The app password is not here:
+    it comes from the secret store (`teams-app-password`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str | None = Field(
+        default=None,
+        description="The bot's Microsoft App ID: the audience of inbound tokens. Unset: Teams is off.",
+    )
+    allowed_tenants: list[str] = Field(
+        default_factory=list,
+        description='Entra tenant ids whose users may talk to the bot; ["*"] allows any tenant, [] none.',
+    )
+    openid_metadata_url: str = Field(
+        default="https://login.botframework.com/v1/.well-known/openidconfiguration",
+        description="Bot Framework OpenID metadata; its jwks_uri holds the keys that sign channel tokens.",
+    )
+    allowed_issuers: list[str] = Field(default_factory=lambda: ["https://api.botframework.com"])
+    channel_id: str = Field(default="msteams", description="The only channel accepted on /api/messages.")
+    clock_skew_seconds: int = Field(default=300, ge=0, le=600)
+    keys_lifespan_seconds: float = Field(
+        default=24 * 3600, gt=0, description="How long fetched signing keys are trusted before a refresh."
+    )
+    keys_cooldown_seconds: float = Field(
+        default=30, ge=0, description="Least time between refreshes forced by an unknown key id."
+    )
+    authority: str = Field(
+        default="https://login.microsoftonline.com/botframework.com",
+        description=(
+            "Where the bot gets its client-credentials token (MSAL authority). Single-tenant bots: "
+            "https://login.microsoftonline.com/<tenant id>."
+        ),
+    )
+    scope: str = "https://api.botframework.com/.default"
+    ca_bundle: str | None = Field(
+        default=None,
+        description="A PEM CA bundle to trust for the keys, token authority and connector (local tests).",
+    )
+    http_timeout_seconds: float = Field(default=5.0, gt=0)
+    reply_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts per reply before the delivery is retried later."
+    )
+    reply_backoff_seconds: float = Field(default=0.5, ge=0)
+    reply_backoff_max_seconds: float = Field(default=8.0, ge=0)
+    retry_after_max_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A longer Retry-After ends the attempts; the delivery is retried later.",
+    )
+    activity_retention_seconds: int = Field(default=24 * 3600, gt=0)
 
 
 class GatewaySettings(ServiceSettings):
@@ -10,6 +66,7 @@ class GatewaySettings(ServiceSettings):
         default=10.0, ge=0, description="How long POST /v1/chat waits for the answer before answering 202."
     )
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
     turn_retention_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     allow_anonymous: bool = Field(
         default=False,

@@ -1,0 +1,198 @@
+"""What the helpdesk's replies look like in Teams, in English and Japanese.
+
+A bot answer is an Adaptive Card: the answer, its sources (links to the cited FAQ entries), the
+clarification choices as buttons that send the chosen question back as the user's message (`imBack`),
+and thumbs up/down buttons whose `Action.Submit` comes back as a message activity carrying a `value`
+that `feedback_from` reads. The answer sits in a TextBlock, whose markdown subset shows no images and
+runs no script, so model output cannot smuggle either in. Escalation notices and agent messages are
+plain markdown text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from microsoft_agents.activity import Activity, ActivityTypes, Attachment, ChannelAccount, ConversationAccount
+
+from helpdesk.events import AnswerMode, Language, Rating
+from services.gateway.turns import Reply
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.5"
+FEEDBACK_ACTION = "helpdesk.feedback"
+RATED_MODES = frozenset({AnswerMode.FAQ, AnswerMode.LLM, AnswerMode.FALLBACK})
+
+LABELS: dict[Language, dict[str, str]] = {
+    Language.EN: {
+        "sources": "Sources",
+        "choices": "Did you mean:",
+        "up": "👍 Helpful",
+        "down": "👎 Not helpful",
+        "agent": "Support agent",
+    },
+    Language.JA: {
+        "sources": "出典",
+        "choices": "次のどれについてのご質問ですか:",
+        "up": "👍 役に立った",
+        "down": "👎 役に立たなかった",
+        "agent": "サポート担当",
+    },
+}
+
+_MARKDOWN_LINK_TEXT = re.compile(r"([\[\]\\*_`])")
+
+
+def language_of(language: Language | str | None) -> Language:
+    """The label language: Japanese for Japanese answers or `ja*` locales, English otherwise."""
+    value = str(language or "").lower()
+    return Language.JA if value == "ja" or value.startswith("ja-") else Language.EN
+
+
+def _escape(text: str) -> str:
+    return _MARKDOWN_LINK_TEXT.sub(r"\\\1", text)
+
+
+def _safe_url(url: str | None) -> str | None:
+    return url if url and url.startswith(("https://", "http://")) and ")" not in url else None
+
+
+def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
+    labels = LABELS[language_of(reply.language)]
+    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": reply.text, "wrap": True}]
+    if reply.sources:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": labels["sources"],
+                "weight": "Bolder",
+                "size": "Small",
+                "spacing": "Medium",
+                "isSubtle": True,
+            }
+        )
+        lines = []
+        for number, source in enumerate(reply.sources, start=1):
+            title = _escape(source.title)
+            url = _safe_url(source.url)
+            lines.append(f"{number}. [{title}]({url})" if url else f"{number}. {title}")
+        body.append({"type": "TextBlock", "text": "\n".join(lines), "wrap": True, "size": "Small"})
+    elif reply.citations:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"{labels['sources']}: {', '.join(reply.citations)}",
+                "wrap": True,
+                "size": "Small",
+                "isSubtle": True,
+            }
+        )
+    actions: list[dict[str, Any]] = []
+    if reply.choices:
+        body.append({"type": "TextBlock", "text": labels["choices"], "wrap": True, "spacing": "Medium"})
+        actions.extend(
+            {
+                "type": "Action.Submit",
+                "title": choice.question[:80],
+                "data": {"msteams": {"type": "imBack", "value": choice.question}},
+            }
+            for choice in reply.choices
+        )
+    if reply.mode in RATED_MODES:
+        actions.extend(
+            {
+                "type": "Action.Submit",
+                "title": labels[rating.value],
+                "data": {"action": FEEDBACK_ACTION, "turn_id": str(turn_id), "rating": rating.value},
+            }
+            for rating in (Rating.UP, Rating.DOWN)
+        )
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": CARD_VERSION,
+        "lang": language_of(reply.language).value,
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """The part of the conversation reference a reply needs."""
+
+    conversation_id: str
+    bot_id: str
+    user_id: str
+    reply_to_id: str | None
+    tenant_id: str | None
+    locale: str | None
+
+    @classmethod
+    def from_ref(cls, ref: dict[str, Any]) -> Addressee:
+        return cls(
+            conversation_id=str(ref["conversation_id"]),
+            bot_id=str(ref["bot_id"]),
+            user_id=str(ref["user_id"]),
+            reply_to_id=ref.get("activity_id"),
+            tenant_id=ref.get("tenant_id"),
+            locale=ref.get("locale"),
+        )
+
+
+def _activity(to: Addressee, activity_type: str, **fields: Any) -> dict[str, Any]:
+    if to.reply_to_id:
+        fields["reply_to_id"] = to.reply_to_id
+    if to.locale:
+        fields["locale"] = to.locale
+    activity = Activity(
+        type=activity_type,
+        from_property=ChannelAccount(id=to.bot_id),
+        recipient=ChannelAccount(id=to.user_id),
+        conversation=ConversationAccount(id=to.conversation_id, tenant_id=to.tenant_id),
+        **fields,
+    )
+    dumped: dict[str, Any] = activity.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+def reply_activity(to: Addressee, turn_id: UUID, reply: Reply) -> dict[str, Any]:
+    """The bot's answer: an Adaptive Card, or plain text for an escalation notice."""
+    if reply.escalated:
+        return _activity(to, ActivityTypes.message, text=reply.text, text_format="markdown")
+    return _activity(
+        to,
+        ActivityTypes.message,
+        attachments=[Attachment(content_type=ADAPTIVE_CARD, content=answer_card(turn_id, reply))],
+    )
+
+
+def agent_activity(to: Addressee, text: str) -> dict[str, Any]:
+    label = LABELS[language_of(to.locale)]["agent"]
+    return _activity(to, ActivityTypes.message, text=f"**{label}:** {text}", text_format="markdown")
+
+
+def typing_activity(to: Addressee) -> dict[str, Any]:
+    return _activity(to, ActivityTypes.typing)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSubmit:
+    turn_id: UUID
+    rating: Rating
+
+
+def feedback_from(value: Any) -> FeedbackSubmit | None:
+    """The thumbs button's data, when this submit is one; None for anything else."""
+    if not isinstance(value, dict) or value.get("action") != FEEDBACK_ACTION:
+        return None
+    try:
+        return FeedbackSubmit(
+            turn_id=UUID(str(value.get("turn_id"))), rating=Rating(str(value.get("rating")))
+        )
+    except ValueError:
+        return None

@@ -1,0 +1,210 @@
+"""Sending activities to a Teams conversation through the Bot Connector, from any gateway replica.
+
+Replies are proactive: they go out when `chat.answered` arrives, not inside the inbound request, so
+the connector is called with the bot's own client-credentials token. MSAL gets and caches that
+token (and renews it before it expires); its calls are synchronous, so they run in a worker thread.
+The connector call itself retries 429 and 5xx with jittered exponential back-off, honouring
+`Retry-After`, a bounded number of times; after that the error goes back to the delivery, which
+Dapr redelivers later. A 4xx other than 401 and 429 will not get better by retrying (the bot was
+removed from the chat, the conversation is gone): it is raised as `ConnectorRefused` so the
+delivery is dead-lettered instead of retried forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msal  # type: ignore[import-untyped]
+from prometheus_client import Counter
+
+from helpdesk.events import utcnow
+from helpdesk.logging import get_logger
+from services.gateway.settings import TeamsSettings
+
+_log = get_logger(__name__)
+
+CONNECTOR_CALLS = Counter(
+    "helpdesk_teams_connector_calls_total", "Calls to the Bot Connector by outcome", ["kind", "outcome"]
+)
+
+PasswordSource = Callable[[], Awaitable[str | None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ConnectorError(Exception):
+    """The activity was not accepted now; it may be on a later delivery."""
+
+
+class ConnectorRefused(ConnectorError):
+    """The connector refused the activity for good (a 4xx that retrying cannot fix)."""
+
+
+def tls_verification(settings: TeamsSettings) -> ssl.SSLContext | bool:
+    """The system's trust store, plus `ca_bundle` when set (local test servers)."""
+    if not settings.ca_bundle:
+        return True
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=settings.ca_bundle)
+    return context
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class BotToken:
+    """The bot's client-credentials token for the Bot Connector, from MSAL's cache or the authority."""
+
+    def __init__(self, settings: TeamsSettings, password: PasswordSource) -> None:
+        self._settings = settings
+        self._password = password
+        self._app: Any = None
+        self._lock = asyncio.Lock()
+
+    def _build(self, password: str) -> Any:
+        # MSAL takes any requests-like client; httpx trusts `ca_bundle` even where REQUESTS_CA_BUNDLE is
+        # set (which overrides a requests session's own `verify`).
+        http = httpx.Client(
+            timeout=self._settings.http_timeout_seconds, verify=tls_verification(self._settings)
+        )
+        return msal.ConfidentialClientApplication(
+            self._settings.app_id,
+            client_credential=password,
+            authority=self._settings.authority,
+            instance_discovery=False,
+            http_client=http,
+            token_cache=msal.TokenCache(),
+        )
+
+    async def get(self) -> str:
+        async with self._lock:
+            if self._app is None:
+                password = await self._password()
+                if not self._settings.app_id or not password:
+                    raise ConnectorError("the bot's app id or password (teams-app-password) is not set")
+                try:
+                    self._app = await asyncio.to_thread(self._build, password)
+                except Exception as exc:
+                    CONNECTOR_CALLS.labels("token", "error").inc()
+                    raise ConnectorError(
+                        f"the token authority is unavailable ({type(exc).__name__})"
+                    ) from None
+            app = self._app
+            try:
+                result: dict[str, Any] = await asyncio.to_thread(
+                    app.acquire_token_for_client, scopes=[self._settings.scope]
+                )
+            except Exception as exc:
+                CONNECTOR_CALLS.labels("token", "error").inc()
+                raise ConnectorError(f"no bot token ({type(exc).__name__})") from None
+        token = result.get("access_token")
+        if not isinstance(token, str):
+            CONNECTOR_CALLS.labels("token", "refused").inc()
+            raise ConnectorError(f"no bot token ({result.get('error', 'unknown error')})")
+        return token
+
+    def forget(self) -> None:
+        """Drop the cached token (the connector said 401): the next call asks the authority again."""
+        self._app = None
+
+
+class BotConnector:
+    def __init__(
+        self,
+        settings: TeamsSettings,
+        token: BotToken,
+        http: Callable[[], httpx.AsyncClient],
+        sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._settings = settings
+        self._token = token
+        self._http = http
+        self._sleep = sleep
+        self._jitter = jitter
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait up to the exponential ceiling, so replicas do not retry in step."""
+        settings = self._settings
+        ceiling = min(
+            settings.reply_backoff_max_seconds, settings.reply_backoff_seconds * 2.0 ** (attempt - 1)
+        )
+        return float(self._jitter() * ceiling)
+
+    @staticmethod
+    def activities_url(service_url: str, conversation_id: str) -> str:
+        return f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/activities"
+
+    async def send(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity: dict[str, Any],
+        *,
+        kind: str = "reply",
+        attempts: int | None = None,
+    ) -> dict[str, Any]:
+        """Post one activity to the conversation; the connector's resource response (its id)."""
+        url = self.activities_url(service_url, conversation_id)
+        attempts = attempts or self._settings.reply_attempts
+        renewed = False
+        for attempt in range(1, attempts + 1):
+            token = await self._token.get()
+            try:
+                response = await self._http().post(
+                    url, json=activity, headers={"authorization": f"Bearer {token}"}
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                CONNECTOR_CALLS.labels(kind, "unreachable").inc()
+                if attempt == attempts:
+                    raise ConnectorError(f"the connector is unreachable ({type(exc).__name__})") from None
+                await self._sleep(self._backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:
+                # The request may have arrived (a read timeout): no retry here, the delivery decides.
+                CONNECTOR_CALLS.labels(kind, "error").inc()
+                raise ConnectorError(f"the connector call failed ({type(exc).__name__})") from None
+            status = response.status_code
+            if 200 <= status < 300:
+                CONNECTOR_CALLS.labels(kind, "sent").inc()
+                try:
+                    body = response.json() if response.content else {}
+                except ValueError:
+                    body = {}
+                return body if isinstance(body, dict) else {}
+            CONNECTOR_CALLS.labels(kind, str(status)).inc()
+            if status == 401 and not renewed:
+                renewed = True
+                self._token.forget()
+                continue
+            if status != 429 and status < 500:
+                raise ConnectorRefused(f"the connector refused the activity ({status})")
+            if attempt == attempts:
+                raise ConnectorError(f"the connector kept failing ({status}) after {attempts} attempts")
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            if wait is None:
+                wait = self._backoff(attempt)
+            elif wait > self._settings.retry_after_max_seconds:
+                raise ConnectorError(f"the connector asked to wait {wait:.0f} s; retrying the delivery later")
+            _log.info("teams_connector_retry", status=status, attempt=attempt, wait_seconds=round(wait, 3))
+            await self._sleep(wait)
+        raise ConnectorError("the connector did not accept the activity")

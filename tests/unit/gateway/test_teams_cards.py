@@ -1,0 +1,128 @@
+"""What replies look like in Teams, in English and Japanese."""
+
+from __future__ import annotations
+
+import uuid
+
+from helpdesk.events import AnswerMode, Choice, Citation, Language, Rating
+from services.gateway.channels.teams.cards import (
+    ADAPTIVE_CARD,
+    Addressee,
+    agent_activity,
+    feedback_from,
+    reply_activity,
+)
+from services.gateway.turns import Reply
+
+TO = Addressee(
+    conversation_id="a:conv",
+    bot_id="28:bot",
+    user_id="29:user",
+    reply_to_id="1700000000001",
+    tenant_id="tenant",
+    locale="en-US",
+)
+
+
+def card_of(activity: dict[str, object]) -> dict[str, object]:
+    [attachment] = activity["attachments"]  # type: ignore[misc]
+    assert attachment["contentType"] == ADAPTIVE_CARD
+    content: dict[str, object] = attachment["content"]
+    return content
+
+
+def texts(card: dict[str, object]) -> list[str]:
+    return [b["text"] for b in card["body"]]  # type: ignore[attr-defined]
+
+
+def test_an_english_answer_is_a_card_with_linked_sources_and_thumbs() -> None:
+    turn_id = uuid.uuid4()
+    reply = Reply(
+        text="Restart the VPN client.",
+        mode=AnswerMode.LLM,
+        language=Language.EN,
+        citations=["kb-vpn"],
+        sources=[Citation(faq_id="kb-vpn", title="VPN [drops]", url="https://help.example.com/kb/vpn")],
+    )
+    activity = reply_activity(TO, turn_id, reply)
+    assert activity["replyToId"] == TO.reply_to_id
+    assert activity["conversation"]["id"] == "a:conv"  # type: ignore[index]
+    card = card_of(activity)
+    assert texts(card) == [
+        "Restart the VPN client.",
+        "Sources",
+        "1. [VPN \\[drops\\]](https://help.example.com/kb/vpn)",
+    ]
+    up, down = card["actions"]  # type: ignore[misc]
+    assert (up["title"], down["title"]) == ("👍 Helpful", "👎 Not helpful")
+    assert feedback_from(up["data"]) is not None
+    assert feedback_from(down["data"]).rating is Rating.DOWN  # type: ignore[union-attr]
+    assert feedback_from(down["data"]).turn_id == turn_id  # type: ignore[union-attr]
+
+
+def test_a_japanese_answer_has_japanese_labels() -> None:
+    reply = Reply(
+        text="VPNクライアントを再起動してください。",
+        mode=AnswerMode.FAQ,
+        language=Language.JA,
+        citations=["kb-vpn"],
+        sources=[Citation(faq_id="kb-vpn", title="VPNが切れる")],
+    )
+    card = card_of(reply_activity(TO, uuid.uuid4(), reply))
+    assert card["lang"] == "ja"
+    assert texts(card)[1:] == ["出典", "1. VPNが切れる"]
+    assert [a["title"] for a in card["actions"]] == ["👍 役に立った", "👎 役に立たなかった"]  # type: ignore[attr-defined]
+
+
+def test_clarification_choices_are_buttons_that_send_the_question_back() -> None:
+    reply = Reply(
+        text="Which one do you mean?",
+        mode=AnswerMode.CLARIFY,
+        language=Language.EN,
+        choices=[
+            Choice(faq_id="kb-1", question="Reset my password"),
+            Choice(faq_id="kb-2", question="Unlock"),
+        ],
+    )
+    card = card_of(reply_activity(TO, uuid.uuid4(), reply))
+    actions = card["actions"]
+    assert [a["data"] for a in actions] == [  # type: ignore[attr-defined]
+        {"msteams": {"type": "imBack", "value": "Reset my password"}},
+        {"msteams": {"type": "imBack", "value": "Unlock"}},
+    ]
+
+
+def test_links_other_than_http_are_not_rendered() -> None:
+    reply = Reply(
+        text="See the guide.",
+        mode=AnswerMode.FAQ,
+        language=Language.EN,
+        sources=[Citation(faq_id="kb-x", title="Guide", url="javascript:alert(1)")],
+    )
+    assert texts(card_of(reply_activity(TO, uuid.uuid4(), reply)))[-1] == "1. Guide"
+
+
+def test_small_talk_is_not_rated() -> None:
+    reply = Reply(text="Hello!", mode=AnswerMode.SMALLTALK, language=Language.EN)
+    assert "actions" not in card_of(reply_activity(TO, uuid.uuid4(), reply))
+
+
+def test_an_escalation_notice_and_agent_messages_are_plain_text() -> None:
+    notice = Reply(
+        text="担当者に引き継ぎます。", mode=AnswerMode.HANDOFF, language=Language.JA, escalated=True
+    )
+    activity = reply_activity(TO, uuid.uuid4(), notice)
+    assert activity["text"] == "担当者に引き継ぎます。"
+    assert "attachments" not in activity
+    assert agent_activity(TO, "Hi, Sam here.")["text"] == "**Support agent:** Hi, Sam here."
+    ja_to = Addressee("a:conv", "28:bot", "29:user", None, "tenant", "ja-JP")
+    assert agent_activity(ja_to, "こんにちは")["text"] == "**サポート担当:** こんにちは"
+
+
+def test_only_well_formed_thumbs_count_as_feedback() -> None:
+    assert feedback_from({"action": "helpdesk.feedback", "turn_id": "nope", "rating": "up"}) is None
+    assert (
+        feedback_from({"action": "helpdesk.feedback", "turn_id": str(uuid.uuid4()), "rating": "meh"}) is None
+    )
+    assert feedback_from({"msteams": {"type": "imBack"}}) is None
+    assert feedback_from("up") is None
