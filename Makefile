@@ -44,5 +44,11 @@ contract:
 e2e: setup-test
 	@$(VENV)/pytest tests/e2e $(PYTEST_ARGS)
 
+# Offline evaluation of a golden set through the answering code; non-zero below the thresholds (a CI gate).
+DATASET ?= bench/data/golden.jsonl
+VARIANTS ?=
+eval:
+	@$(VENV)/python -m helpdesk_ops.evaluate --dataset "$(DATASET)" --variants "$(VARIANTS)"
+
 clean:
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache

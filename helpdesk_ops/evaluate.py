@@ -1,0 +1,115 @@
+"""Offline evaluation: `make eval DATASET=<golden.jsonl> [VARIANTS=a,b]`.
+
+Runs every golden case through the same answering code as the live stack, in-process: nlp's
+`Analyzer`, dialogue's `AnswerPolicy` and the outcome event dialogue would publish. It scores each
+answer with the evaluator's per-answer metrics, writes a CSV and an HTML report, and exits non-zero
+when a variant falls below the thresholds, so it can gate CI. Only operator tooling may import the
+services together like this; the services themselves never import each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from helpdesk.events import Channel, ChannelRef, ChatAnalyzed, ChatAnswered, ChatEscalated, Variant
+from services.dialogue.memory import ConversationMemory
+from services.dialogue.policy import AnswerPolicy
+from services.dialogue.responder import outcome_event
+from services.evaluator.knowledge import KnowledgeCopy, load_directory
+from services.evaluator.reports.offline import (
+    CaseResult,
+    GoldenCase,
+    Thresholds,
+    load_golden,
+    score_case,
+    summarise,
+    write_csv,
+    write_html,
+)
+from services.nlp.pipeline import Analyzer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def answer(
+    analyzer: Analyzer, policy: AnswerPolicy, case: GoldenCase, variant: str
+) -> tuple[ChatAnswered | ChatEscalated, float]:
+    """One turn through nlp and dialogue's code, as a fresh conversation; and how long it took (ms)."""
+    started = time.perf_counter()
+    hint = case.language.value
+    analysis = analyzer.analyze(case.question, hint)
+    event = ChatAnalyzed(
+        turn_id=uuid.uuid4(),
+        conversation_id=uuid.uuid4(),
+        channel=ChannelRef(channel=Channel.API, user_id="golden-set", locale=hint),
+        text=case.question,
+        locale_hint=hint,
+        language=analysis.language,
+        normalised_text=analysis.normalised_text,
+        tokens=analysis.tokens,
+        intent=analysis.intent,
+        out_of_scope=analysis.out_of_scope,
+        entities=analysis.entities,
+        redacted_text=analysis.redacted_text or analysis.normalised_text,
+        injection_suspected=analysis.injection_suspected,
+    )
+    memory = ConversationMemory(conversation_id=event.conversation_id, user_id=event.channel.user_id)
+    decided = time.perf_counter()
+    decision = policy.decide(event, memory)
+    elapsed = (time.perf_counter() - decided) * 1000
+    outcome = outcome_event(event, decision, elapsed, None)
+    outcome = outcome.model_copy(update={"variant": Variant(name=variant)})
+    return outcome, (time.perf_counter() - started) * 1000
+
+
+def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[GoldenCase], list[CaseResult]]:
+    cases = load_golden(dataset)
+    knowledge = KnowledgeCopy(load_directory(knowledge_dir))
+    analyzer = Analyzer()
+    results = []
+    for variant in variants:
+        policy = AnswerPolicy()
+        for case in cases:
+            outcome, latency_ms = answer(analyzer, policy, case, variant)
+            results.append(score_case(case, variant, outcome, latency_ms, knowledge))
+    return cases, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Offline evaluation of a golden set.")
+    parser.add_argument("--dataset", type=Path, default=ROOT / "bench" / "data" / "golden.jsonl")
+    parser.add_argument("--variants", default="", help="comma-separated variant names (default: default)")
+    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "eval")
+    parser.add_argument("--min-accuracy", type=float, default=Thresholds.accuracy)
+    parser.add_argument("--min-faq-accuracy", type=float, default=Thresholds.faq_accuracy)
+    parser.add_argument("--min-groundedness", type=float, default=Thresholds.groundedness)
+    args = parser.parse_args(argv)
+    if not args.dataset.exists():
+        print(f"dataset not found: {args.dataset}", file=sys.stderr)
+        return 2
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] or ["default"]
+    thresholds = Thresholds(args.min_accuracy, args.min_faq_accuracy, args.min_groundedness)
+    cases, results = run(args.dataset, variants, args.knowledge)
+    summaries = summarise(results, cases, thresholds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = args.out / "results.csv", args.out / "report.html"
+    write_csv(csv_path, results)
+    write_html(html_path, args.dataset.name, results, summaries, thresholds)
+    for summary in summaries:
+        faq = "–" if summary.faq_accuracy is None else f"{summary.faq_accuracy:.3f}"
+        verdict = "FAIL: " + "; ".join(summary.failures) if summary.failures else "pass"
+        print(
+            f"{summary.variant}: {summary.cases} cases, accuracy {summary.accuracy:.3f}, FAQ {faq}, "
+            f"by language {summary.accuracy_by_language}, p95 {summary.latency_p95_ms} ms: {verdict}"
+        )
+    print(f"reports: {csv_path} {html_path}")
+    return 1 if any(s.failures for s in summaries) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
