@@ -57,6 +57,23 @@ else
   say "Python dependencies up to date"
 fi
 
+# 4b. checkov, the IaC scan of deploy/ and the Dockerfiles in tests/contract/test_bicep_static.py. It
+#     pins dependencies that conflict with the project's (pycep-parser, packaging), so it lives in a
+#     virtualenv of its own under .venv/tools, installed from requirements-checkov.lock.
+if [[ "${SETUP_TEST:-0}" == "1" ]]; then
+  tools=".venv/tools/checkov"
+  tools_want="$(sha256sum requirements-checkov.lock | cut -c1-16)"
+  if [[ ! -x "$tools/bin/checkov" || "$(cat "$tools/.installed" 2>/dev/null)" != "$tools_want" ]]; then
+    say "installing checkov into $tools (requirements-checkov.lock)"
+    "$PYTHON" -m venv "$tools"
+    "$tools/bin/python" -m pip install -q --upgrade pip
+    "$tools/bin/python" -m pip install -q -r requirements-checkov.lock
+    echo "$tools_want" > "$tools/.installed"
+  else
+    say "checkov up to date"
+  fi
+fi
+
 # 5. daprd, built once and cached outside the repository
 DAPRD_PATH="$(scripts/build-daprd.sh | tail -n 1)"
 say "daprd: $DAPRD_PATH"

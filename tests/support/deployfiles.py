@@ -167,7 +167,7 @@ def bicep(path: Path) -> dict[str, Any]:
 
     tree = BicepParser().parse(text=path.read_text())
     assert isinstance(tree, dict)
-    return tree
+    return dict(tree)
 
 
 def bicep_files() -> list[Path]:
