@@ -1,9 +1,14 @@
-"""Who is calling: API keys (stored hashed) with roles, and an anonymous mode for local runs.
+"""Who is calling: API keys (stored hashed) with roles, web chat sessions, and an anonymous mode for
+local runs.
 
 Shared by the gateway (users and operators) and the evaluator (operators). Keys are random,
 high-entropy strings, so a SHA-256 digest is enough to store them safely (no password stretching
 needed); the tables of digests come from the secret store (`gateway-api-keys`, `operator-keys`:
 JSON `{sha256hex: {"user_id": ..., "roles": [...]}}`), never from the repository or the environment.
+
+The web chat page has no API key: the gateway gives each visitor a short-lived signed session token
+for a user of its own (`web:<uuid>`). Only the gateway issues and checks those tokens, so the kernel
+knows them through `SessionVerifier` alone and does not need the signing library.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from helpdesk.errors import Problem
 
 ANONYMOUS_USER = "anonymous"
 API_KEYS_SECRET = "gateway-api-keys"  # noqa: S105 - a secret name
 OPERATOR_KEYS_SECRET = "operator-keys"  # noqa: S105 - a secret name
+WEB_SESSION_SECRET = "web-session-key"  # noqa: S105 - a secret name
+WEB_USER_PREFIX = "web:"
 
 
 class Role(StrEnum):
@@ -70,6 +78,12 @@ class ApiKeys:
         return len(self._entries)
 
 
+class SessionVerifier(Protocol):
+    def verify(self, token: str) -> Principal | None:
+        """The session's principal, or None when the token is not a valid, unexpired session."""
+        ...
+
+
 def unauthorized(detail: str) -> Problem:
     return Problem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="helpdesk"'})
 
@@ -78,7 +92,14 @@ def forbidden(detail: str = "This needs the operator role.") -> Problem:
     return Problem(403, detail, kind="forbidden")
 
 
-def authenticate(authorization: str | None, keys: ApiKeys, allow_anonymous: bool = False) -> Principal:
+def authenticate(
+    authorization: str | None,
+    keys: ApiKeys,
+    allow_anonymous: bool = False,
+    sessions: SessionVerifier | None = None,
+) -> Principal:
+    """The caller behind `Authorization: Bearer ...`: an API key, else (when `sessions` is given) a web
+    session token; without a credential, the anonymous user if allowed."""
     if not authorization:
         if allow_anonymous:
             return Principal(user_id=ANONYMOUS_USER)
@@ -87,6 +108,8 @@ def authenticate(authorization: str | None, keys: ApiKeys, allow_anonymous: bool
     if scheme.lower() != "bearer" or not credential.strip():
         raise unauthorized("Use Authorization: Bearer <api key>.")
     principal = keys.lookup(credential.strip())
+    if principal is None and sessions is not None:
+        principal = sessions.verify(credential.strip())
     if principal is None:
         raise unauthorized("The credential is not valid.")
     return principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from helpdesk.auth import API_KEYS_SECRET, ApiKeys
+from helpdesk.auth import API_KEYS_SECRET, WEB_SESSION_SECRET, ApiKeys
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
@@ -13,6 +13,8 @@ from services.gateway import handlers
 from services.gateway.api.chat import chat_router
 from services.gateway.api.handoffs import handoff_router
 from services.gateway.channels.teams import TeamsChannel
+from services.gateway.channels.web.routes import web_router
+from services.gateway.channels.web.sessions import WebSessions
 from services.gateway.desk import FrontDesk
 from services.gateway.security import SecurityHeaders
 from services.gateway.settings import GatewaySettings
@@ -37,11 +39,15 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
     async def load_api_keys(rt: Runtime) -> None:
         desk.api_keys = ApiKeys.from_secret(await rt.secrets.get_secret(API_KEYS_SECRET))
 
+    async def load_web_session_key(rt: Runtime) -> None:
+        key = await rt.secrets.get_secret(WEB_SESSION_SECRET)
+        desk.web_sessions = WebSessions(key, settings.web_session_ttl_seconds)
+
     app = host.build(
         title="Helpdesk gateway",
         description="Chat with the helpdesk over HTTP; answers come back synchronously or by polling.",
-        routers=[chat_router(desk), handoff_router(desk), teams.router()],
-        on_start=[load_api_keys],
+        routers=[chat_router(desk), handoff_router(desk), web_router(desk), teams.router()],
+        on_start=[load_api_keys, load_web_session_key],
         on_stop=[teams.close],
         middleware=[
             (SecurityHeaders, {"hsts": settings.environment == "azure"}),

@@ -27,6 +27,7 @@ from helpdesk.events import (
 from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime, RuntimeOf
+from services.gateway.channels.web.sessions import WebSessions
 from services.gateway.delivery import Deliveries
 from services.gateway.handoffs import Handoff, HandoffMessage, OpenHandoffs, agent_message, opened_from
 from services.gateway.idempotency import IdempotencyKeys
@@ -72,6 +73,7 @@ class FrontDesk:
         self.rate_limiter = RateLimiter(settings.rate_limit_window_seconds)
         self.deliveries = Deliveries(retention_seconds=settings.turn_retention_seconds)
         self.idempotency = IdempotencyKeys(settings.idempotency_ttl_seconds)
+        self.web_sessions = WebSessions(None, settings.web_session_ttl_seconds)
 
     @property
     def runtime(self) -> Runtime:

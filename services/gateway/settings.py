@@ -78,3 +78,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_key: int = Field(default=600, ge=0, description="Chats per API key per window (0: off).")
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
+    web_session_ttl_seconds: int = Field(
+        default=3600, gt=0, description="Lifetime of a web chat session token; the page renews it while open."
+    )
+    web_sessions_per_address: int = Field(
+        default=20, ge=0, description="Web sessions issued or renewed per client address per window (0: off)."
+    )

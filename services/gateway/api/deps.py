@@ -14,7 +14,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def caller(desk: FrontDesk, request: Request) -> Principal:
-    return authenticate(request.headers.get("authorization"), desk.api_keys, desk.settings.allow_anonymous)
+    return authenticate(
+        request.headers.get("authorization"),
+        desk.api_keys,
+        desk.settings.allow_anonymous,
+        sessions=desk.web_sessions,
+    )
 
 
 def operator(desk: FrontDesk, request: Request) -> Principal:
