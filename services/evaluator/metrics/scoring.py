@@ -12,6 +12,7 @@ from services.evaluator.knowledge import KnowledgeCopy
 from services.evaluator.ledger import Tally
 from services.evaluator.metrics.overlap import groundedness, relevance
 from services.evaluator.records import ANSWER_KEEP_CHARS, EvaluationRecord, JudgeScores
+from services.evaluator.redaction import redact
 
 GROUNDED_MODES = frozenset({AnswerMode.FAQ, AnswerMode.LLM})
 LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
@@ -80,8 +81,8 @@ def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
         intent=event.intent,
         confidence=event.confidence,
         kb_version=event.kb_version,
-        question=event.question,
-        answer=event.answer[:ANSWER_KEEP_CHARS],
+        question=redact(event.question),
+        answer=redact(event.answer[:ANSWER_KEEP_CHARS]),
         cited_faq_ids=list(event.cited_faq_ids),
         unknown_citations=unknown,
         relevance=rel,
@@ -105,8 +106,8 @@ def evaluate_escalation(event: ChatEscalated, variant: Variant) -> EvaluationRec
         variant=variant,
         escalated=True,
         escalation_reason=event.reason.value,
-        question=event.question,
-        answer=event.message[:ANSWER_KEEP_CHARS],
+        question=redact(event.question),
+        answer=redact(event.message[:ANSWER_KEEP_CHARS]),
         timings_ms=_timings(event.timings_ms, event.occurred_at, event.received_at),
     )
 

@@ -98,3 +98,10 @@ def test_latency_cost_and_tokens_reach_the_tally() -> None:
     assert tally.hist["latency.end_to_end"] == {"250": 1}
     assert tally.hist["latency.nlp"] == {"5": 1}
     assert tally.hist["relevance"] == {"10": 1}
+
+
+def test_stored_text_is_redacted_even_when_the_producer_missed_something() -> None:
+    event = answered(question="reset for jo@example.com please", answer="We sent it to jo@example.com.")
+    record = evaluate_answer(event, knowledge())
+    assert record.question == "reset for [EMAIL] please"
+    assert record.answer == "We sent it to [EMAIL]."

@@ -70,7 +70,12 @@
     caption.className = "bars-label";
     caption.textContent = label;
     holder.appendChild(caption);
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + (24 * names.length + 8), role: "img", "aria-label": label, "class": "chart" }, holder);
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + (24 * Math.max(names.length, 1) + 8), role: "img", "aria-label": label, "class": "chart" }, holder);
+    var known = names.filter(function (name) { var v = variants[name][metric]; return v !== null && v !== undefined; });
+    if (!known.length) {
+      text(svg, W / 2, 20, "no data yet", { "text-anchor": "middle", "class": "empty" });
+      return;
+    }
     names.forEach(function (name, i) {
       var v = variants[name][metric];
       var width = v === null || v === undefined ? 0 : Math.max(0, Math.min(1, v)) * (W - 160);
