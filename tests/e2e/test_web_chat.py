@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,37 +19,27 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Request, Route, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from helpdesk_ops.devstack import Stack
+from tests.support.browser import chromium
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ANSWER_TIMEOUT_MS = 30_000
-expect.set_options(timeout=ANSWER_TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def answers_take_their_time() -> None:
+    """Expectations wait as long as an answer may take (the setting is global to Playwright, so it is
+    made for each test here rather than once at import)."""
+    expect.set_options(timeout=ANSWER_TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: run `make setup-test` (apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 class ChatPage:
