@@ -85,6 +85,7 @@ def live_topic(topic: Topic) -> str:
 BROADCAST_SUBSCRIPTIONS: dict[AppId, tuple[Topic, ...]] = {
     AppId.GATEWAY: (Topic.CHAT_ANSWERED, Topic.CHAT_ESCALATED),
     AppId.DIALOGUE: (Topic.KB_UPDATED,),
+    AppId.EVALUATOR: (Topic.KB_UPDATED,),
 }
 """Who follows which live topic on `broadcast` (fan-out; no dead letters: the handlers touch only memory)."""
 

@@ -13,7 +13,13 @@ from services.evaluator.dashboard.routes import dashboard_router
 from services.evaluator.service import Evaluator
 from services.evaluator.settings import EvaluatorSettings
 
-COMPONENTS = [Component.PUBSUB, Component.STATESTORE, Component.CONFIGSTORE, Component.SECRETSTORE]
+COMPONENTS = [
+    Component.PUBSUB,
+    Component.BROADCAST,
+    Component.STATESTORE,
+    Component.CONFIGSTORE,
+    Component.SECRETSTORE,
+]
 
 
 def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | None = None) -> FastAPI:

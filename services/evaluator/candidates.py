@@ -417,6 +417,8 @@ class KnowledgeLibrary:
     def __init__(self, state: Callable[[], KeyValueStore], base: list[FaqEntry]) -> None:
         self._state = state
         self._base = base
+        self._observed: dict[str, FaqEntry] = {}
+        self._removed: set[str] = set()
         self.copy = KnowledgeCopy(base)
 
     async def refresh(self) -> None:
@@ -425,7 +427,22 @@ class KnowledgeLibrary:
         entries = [e for raw in learned if (e := parse_entry(raw)) is not None]
         copy = KnowledgeCopy(self._base)
         copy.upsert(entries)
+        copy.upsert(self._observed.values())
+        copy.remove(self._removed)
         self.copy = copy
+
+    def observe(self, update: KbUpdated) -> None:
+        """Follow a knowledge-base change published by anyone (this replica's memory only: the live
+        copy of `kb.updated` reaches every replica, and the stream replays recent ones at start)."""
+        entries = [e for raw in update.entries if (e := parse_entry(raw)) is not None]
+        for entry in entries:
+            self._observed[entry.id] = entry
+            self._removed.discard(entry.id)
+        for ident in update.removed:
+            self._observed.pop(ident, None)
+            self._removed.add(ident)
+        self.copy.upsert(entries)
+        self.copy.remove(update.removed)
 
     async def learned(self) -> list[dict[str, Any]]:
         stored = await self._state().get(LEARNED_KEY)

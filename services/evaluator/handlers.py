@@ -7,11 +7,11 @@ from typing import Any
 
 from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Delivery, Drop, Retry, Subscriptions
-from helpdesk.events import ChatAnswered, ChatEscalated, FeedbackSubmitted, HandoffReplied
+from helpdesk.events import ChatAnswered, ChatEscalated, FeedbackSubmitted, HandoffReplied, KbUpdated
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import DEAD_LETTERS
-from helpdesk.topics import Topic
+from helpdesk.topics import Component, Topic
 from services.evaluator.deadletters import DeadLetter, describe
 from services.evaluator.evaluation import UnknownTurn
 from services.evaluator.ledger import NotYetCounted
@@ -70,6 +70,11 @@ def register(subscriptions: Subscriptions, runtime: RuntimeOf, evaluator: Evalua
         except UnknownTurn as exc:
             raise Drop("feedback for a turn that was never evaluated") from exc
         _log.info("feedback_recorded", rating=event.rating.value, counted=counted)
+
+    @subscriptions.on(Topic.KB_UPDATED, KbUpdated, pubsub=Component.BROADCAST)
+    async def follow_knowledge(event: KbUpdated, _: Delivery) -> None:
+        evaluator.library.observe(event)
+        _log.info("knowledge_followed", kb_version=event.kb_version, entries=len(event.entries))
 
     @subscriptions.on_dead_letters
     async def record_dead_letter(envelope: dict[str, Any], delivery: Delivery) -> None:

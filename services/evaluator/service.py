@@ -27,6 +27,7 @@ _log = get_logger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAI_KEY_SECRET = "openai-api-key"  # noqa: S105 - a secret name
+AZURE_OPENAI_KEY_SECRET = "azure-openai-api-key"  # noqa: S105 - a secret name
 MAX_DAYS = 90
 
 
@@ -85,7 +86,10 @@ class Evaluator:
         with contextlib.suppress(SidecarUnavailable):
             await self.library.refresh()
         with contextlib.suppress(SidecarUnavailable):
-            api_key = await runtime.secrets.get_secret(OPENAI_KEY_SECRET)
+            azure = self.settings.azure_openai_endpoint is not None
+            api_key = await runtime.secrets.get_secret(
+                AZURE_OPENAI_KEY_SECRET if azure else OPENAI_KEY_SECRET
+            )
             if api_key:
                 self.model = OpenAIChatModel(
                     api_key,

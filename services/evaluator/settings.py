@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from helpdesk.settings import ServiceSettings
 
@@ -38,9 +38,18 @@ class EvaluatorSettings(ServiceSettings):
     judge_daily_budget_usd: float = Field(default=1.0, ge=0)
     judge_queue_size: int = Field(default=1000, ge=1)
     judge_timeout_seconds: float = Field(default=20.0, gt=0)
-    openai_base_url: str | None = Field(default=None, description="An OpenAI-compatible endpoint.")
-    azure_openai_endpoint: str | None = None
-    azure_openai_api_version: str = "2024-10-21"
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "HELPDESK_OPENAI_BASE_URL"),
+        description="An OpenAI-compatible endpoint for the judge (the SDK's variable, as dialogue reads it).",
+    )
+    azure_openai_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "HELPDESK_AZURE_OPENAI_ENDPOINT")
+    )
+    azure_openai_api_version: str = Field(
+        default="2024-10-21",
+        validation_alias=AliasChoices("OPENAI_API_VERSION", "HELPDESK_AZURE_OPENAI_API_VERSION"),
+    )
 
     candidate_duplicate_threshold: float = Field(
         default=0.75, gt=0, le=1, description="Term similarity at which a candidate repeats a known question."

@@ -243,3 +243,21 @@ def test_dead_letters_are_still_recorded(client: TestClient) -> None:
     event = {"id": "dl-1", "data": {"turn_id": str(uuid.uuid4())}, "datacontenttype": "application/json"}
     response = client.post("/events/pubsub/deadletter.nlp.chat.requested", json=event)
     assert response.json()["status"] == "SUCCESS"
+
+
+def test_live_knowledge_updates_are_followed(client: TestClient) -> None:
+    update = KbUpdated(
+        update_id=uuid.uuid4(),
+        kb_version="v9",
+        added=["new-entry"],
+        entries=[{"id": "new-entry", "en": {"question": "Where is the canteen?", "answer": "Building B."}}],
+    )
+    response = client.post(
+        "/events/broadcast/live.kb.updated", json=envelope(update, "live.kb.updated", "broadcast")
+    )
+    assert response.json()["status"] == "SUCCESS"
+    event = answered(question="Where is the canteen?", answer="Building B.", cited_faq_ids=["new-entry"])
+    deliver(client, event, "chat.answered")
+    record = client.get(f"/v1/evaluations/{event.turn_id}", headers=operator()).json()
+    assert record["citation_validity"] == 1.0
+    assert record["groundedness"] == 1.0

@@ -180,3 +180,27 @@ async def test_edits_are_redacted() -> None:
     assert drafted is not None
     edited = await candidates.edit(drafted.id, CandidateEdit(answer="Ask canteen@example.com"))
     assert edited.answer == "Ask [EMAIL]"
+
+
+async def test_knowledge_published_by_others_is_followed_for_de_duplication() -> None:
+    candidates, _, _ = queue()
+    update = KbUpdated(
+        update_id=uuid.uuid4(),
+        kb_version="v2",
+        added=["facilities-rooms"],
+        entries=[
+            {
+                "id": "facilities-rooms",
+                "en": {"question": "How do I book a meeting room?", "answer": "Rooms app."},
+            }
+        ],
+        removed=["password-reset"],
+    )
+    candidates.library.observe(update)
+    await candidates.library.refresh()
+    assert "facilities-rooms" in candidates.library.copy
+    assert "password-reset" not in candidates.library.copy
+    duplicate = await candidates.from_handoff(replied("how do I book a meeting room", "Use the Rooms app."))
+    assert duplicate is not None
+    assert duplicate.status is CandidateStatus.DUPLICATE
+    assert duplicate.duplicate_of == "facilities-rooms"
