@@ -75,7 +75,8 @@ ACTIVITIES = Counter("helpdesk_teams_activities_total", "Activities posted to /a
 logging.getLogger("microsoft_agents.activity.activity").setLevel(logging.CRITICAL)
 
 
-def _user_id(activity: Activity) -> str:
+def user_id_of(activity: Activity) -> str:
+    """The helpdesk's user id for the sender: their Entra object id (their Teams id when absent)."""
     sender = activity.from_property
     raw = (sender.aad_object_id or sender.id) if sender is not None else None
     if not raw:
@@ -94,6 +95,40 @@ def _tenant_of(activity: Activity) -> str | None:
         if isinstance(tenant, dict) and isinstance(tenant.get("id"), str):
             return str(tenant["id"])
     return None
+
+
+def turn_ids(activity: Activity, user_id: str) -> tuple[UUID, UUID]:
+    """The conversation (per Teams conversation and user) and the turn (per activity id), as uuid5s:
+    the same activity always maps to the same turn."""
+    conversation_key = activity.conversation.id if activity.conversation is not None else ""
+    conversation = uuid5(TEAMS_NAMESPACE, f"{_tenant_of(activity) or ''}|{conversation_key}|{user_id}")
+    return conversation, uuid5(TEAMS_NAMESPACE, f"{conversation}:{activity.id}")
+
+
+def channel_ref(activity: Activity, service_url: str, channel_id: str = "msteams") -> ChannelRef:
+    """How to answer this activity later, from any replica: the validated service URL and the
+    conversation reference (ids only; no names)."""
+    bot, sender, conversation = activity.recipient, activity.from_property, activity.conversation
+    if bot is None or sender is None or conversation is None:
+        raise Problem(400, "The activity has no sender, recipient or conversation.", kind="invalid-activity")
+    user_id = user_id_of(activity)
+    reference = {
+        "conversation_id": conversation.id,
+        "bot_id": bot.id,
+        "user_id": sender.id,
+        "user_aad_id": sender.aad_object_id,
+        "tenant_id": _tenant_of(activity),
+        "activity_id": activity.id,
+        "locale": activity.locale,
+        "channel_id": channel_id,
+    }
+    return ChannelRef(
+        channel=Channel.TEAMS,
+        user_id=user_id,
+        service_url=service_url,
+        conversation_ref=reference,
+        locale=activity.locale,
+    )
 
 
 def _question(activity: Activity) -> str:
@@ -273,38 +308,15 @@ class TeamsChannel:
             )
         return Problem(403, "The Bot Framework token is not valid for this activity.", kind="forbidden")
 
-    def _ids(self, activity: Activity, user_id: str) -> tuple[UUID, UUID]:
-        tenant = _tenant_of(activity) or ""
-        conversation = uuid5(TEAMS_NAMESPACE, f"{tenant}|{activity.conversation.id}|{user_id}")
-        return conversation, uuid5(TEAMS_NAMESPACE, f"{conversation}:{activity.id}")
-
     async def _message(self, activity: Activity, service_url: str) -> None:
         question = _question(activity)
         if not question or len(question) > MAX_MESSAGE_CHARS:
             ACTIVITIES.labels("ignored").inc()
             _log.info("teams_message_not_answerable", length=len(question))
             return
-        user_id = _user_id(activity)
-        conversation_id, turn_id = self._ids(activity, user_id)
-        bot = activity.recipient
-        assert bot is not None  # checked by receive()
-        reference = {
-            "conversation_id": activity.conversation.id,
-            "bot_id": bot.id,
-            "user_id": activity.from_property.id,
-            "user_aad_id": activity.from_property.aad_object_id,
-            "tenant_id": _tenant_of(activity),
-            "activity_id": activity.id,
-            "locale": activity.locale,
-            "channel_id": self.settings.channel_id,
-        }
-        ref = ChannelRef(
-            channel=Channel.TEAMS,
-            user_id=user_id,
-            service_url=service_url,
-            conversation_ref=reference,
-            locale=activity.locale,
-        )
+        user_id = user_id_of(activity)
+        conversation_id, turn_id = turn_ids(activity, user_id)
+        ref = channel_ref(activity, service_url, self.settings.channel_id)
         try:
             accepted = await self.desk.accept(
                 Incoming(
@@ -325,7 +337,7 @@ class TeamsChannel:
             return
         ACTIVITIES.labels("replayed" if accepted.replayed else accepted.turn.status.value).inc()
         if accepted.turn.status is TurnStatus.PENDING and not accepted.replayed:
-            to = Addressee.from_ref(reference)
+            to = Addressee.from_ref(ref.conversation_ref or {})
             self._in_background(self._typing(service_url, to))
 
     async def _typing(self, service_url: str, to: Addressee) -> None:
@@ -337,8 +349,8 @@ class TeamsChannel:
             _log.info("teams_typing_not_sent", error=str(exc))
 
     async def _feedback(self, activity: Activity, turn_id: UUID, rating: Rating) -> None:
-        user_id = _user_id(activity)
-        _, submit_id = self._ids(activity, user_id)
+        user_id = user_id_of(activity)
+        _, submit_id = turn_ids(activity, user_id)
         seen = Records(
             self.desk.runtime.state, _Seen, "teams-submit", self.settings.activity_retention_seconds
         )
