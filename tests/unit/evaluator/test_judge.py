@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.evaluator.judge import Completion, JudgeWorker, Prices, RateLimit, load_prompt, parse_verdict
+from services.evaluator.judge import (
+    ChatModel,
+    Completion,
+    JudgeWorker,
+    Prices,
+    RateLimit,
+    load_prompt,
+    parse_verdict,
+)
 from services.evaluator.metrics.scoring import evaluate_answer
 from services.evaluator.records import EvaluationRecord, JudgeScores
 from tests.unit.evaluator.conftest import answered, knowledge
@@ -25,7 +33,7 @@ class FakeModel:
 
 
 def worker(
-    model: FakeModel | None, enabled: bool = True, budget: float = 1.0
+    model: ChatModel | None, enabled: bool = True, budget: float = 1.0
 ) -> tuple[JudgeWorker, list[JudgeScores]]:
     verdicts: list[JudgeScores] = []
 
@@ -115,3 +123,23 @@ def test_the_rate_limit_spaces_calls() -> None:
     assert limit.wait_seconds() > 0
     now[0] += 30
     assert limit.wait_seconds() == 0
+
+
+async def test_the_openai_client_judges_over_real_http() -> None:
+    from services.evaluator.judge import OpenAIChatModel
+    from tests.support.openai_server import OpenAITestServer
+
+    with OpenAITestServer() as server:
+        server.script = lambda _: (
+            '{"groundedness": 3, "relevance": 4, "coherence": 5, "reason": "partly supported"}'
+        )
+        model = OpenAIChatModel("test-key", "gpt-4o-mini", timeout=5.0, base_url=server.base_url)
+        judge, verdicts = worker(model)
+        scores = await judge.judge(evaluate_answer(answered(), knowledge()))
+        request = server.requests[-1]
+    assert scores is not None
+    assert (scores.groundedness, scores.relevance, scores.coherence) == (3, 4, 5)
+    assert verdicts == [scores]
+    assert "strict quality reviewer" in request.system
+    assert "password-reset" in request.user
+    assert request.body["response_format"] == {"type": "json_object"}
