@@ -261,3 +261,47 @@ def test_live_knowledge_updates_are_followed(client: TestClient) -> None:
     record = client.get(f"/v1/evaluations/{event.turn_id}", headers=operator()).json()
     assert record["citation_validity"] == 1.0
     assert record["groundedness"] == 1.0
+
+
+def test_with_the_judge_flag_on_answers_are_judged_off_the_request_path(tmp_path: Path) -> None:
+    import time
+
+    from helpdesk.flags import FlagDefinition
+    from services.evaluator.judge import Completion
+
+    class Model:
+        name = "gpt-4o-mini"
+
+        async def complete(
+            self, system: str, user: str, *, temperature: float, max_tokens: int
+        ) -> Completion:
+            return Completion('{"groundedness": 5, "relevance": 4, "coherence": 5, "reason": "ok"}', 900, 40)
+
+    runtime = memory_runtime(
+        "evaluator",
+        secrets=local_secrets(USER_KEY, OPERATOR_KEY),
+        flags={"judge_enabled": FlagDefinition(value=True)},
+    )
+    settings = EvaluatorSettings(knowledge_path=str(tmp_path), aggregate_flush_seconds=0.01)
+    app = create_app(settings, runtime)
+    with TestClient(app) as client:
+        app.state.evaluator.model = Model()
+        event = answered()
+        deliver(client, event, "chat.answered")
+        for _ in range(100):
+            summary = client.get("/v1/evaluations/summary", headers=operator()).json()
+            if summary["overall"]["judged"]:
+                break
+            time.sleep(0.05)
+        judged = client.get(f"/v1/evaluations/{event.turn_id}", headers=operator()).json()
+    assert judged["judge"] == {
+        "prompt": "judge@1",
+        "model": "gpt-4o-mini",
+        "groundedness": 5,
+        "relevance": 4,
+        "coherence": 5,
+        "reason": "ok",
+        "cost_usd": pytest.approx(0.000159),
+    }
+    assert summary["overall"]["judged"] == 1
+    assert summary["overall"]["judge"]["groundedness"] == 5
