@@ -34,7 +34,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -47,6 +47,7 @@ from helpdesk.logging import get_logger
 _log = get_logger(__name__)
 
 RECENT_PER_SHARD = 25
+KEEP_OPEN_DAYS = 1
 
 
 class NotYetCounted(Exception):
@@ -417,6 +418,18 @@ class Ledger:
                     shard.current = None
                 if shard.queued:
                     await self._write(shard)
+            self._forget_quiet_days()
+
+    def _forget_quiet_days(self) -> None:
+        """Drop idle shards of past days from memory (their documents stay; a late fact for such a day
+        simply opens a new shard), so a long-running replica holds only recent days."""
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        for shard_id, shard in list(self._open.items()):
+            idle = shard.current is None and not shard.queued
+            if idle and (today - date.fromisoformat(shard.doc.day)).days > KEEP_OPEN_DAYS:
+                del self._open[shard_id]
+                if self._by_day.get(shard.doc.day) == shard_id:
+                    del self._by_day[shard.doc.day]
 
     async def _write(self, shard: _OpenShard) -> None:
         batches = list(shard.queued)

@@ -168,3 +168,23 @@ def test_shard_documents_round_trip() -> None:
     )
     again = ShardDoc.loads(doc.dumps())
     assert again == doc
+
+
+async def test_a_replica_forgets_idle_shards_of_past_days_but_their_totals_stay() -> None:
+    store = MemoryStateStore()
+    clock = Clock()
+    clock.now = 1_795_000_000.0  # 2026-11-18
+    book = ledger(store, clock)
+    task = asyncio.create_task(book.fold("fact:old", Fact(name="old"), one(), "2026-11-18T09|a"))
+    await asyncio.sleep(0)
+    await book.flush()
+    await task
+    clock.now += 3 * 86400
+    await book.flush()
+    assert book._open == {}
+    assert (await book.totals(["2026-11-18"]))["2026-11-18T09|a"].counts["turns"] == 1
+    late = asyncio.create_task(book.fold("fact:late", Fact(name="late"), one(), "2026-11-18T10|a"))
+    await asyncio.sleep(0)
+    await book.flush()
+    assert await late is True
+    assert len(await book.shards(["2026-11-18"])) == 2
