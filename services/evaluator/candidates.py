@@ -23,9 +23,13 @@ from pydantic import BaseModel, Field
 
 from helpdesk.dapr.ports import ETagMismatch, EventPublisher, KeyValueStore
 from helpdesk.events import HandoffReplied, KbUpdated, Language, utcnow
+from helpdesk.logging import get_logger
 from helpdesk.text import detect_language, normalise, terms
 from services.evaluator.knowledge import FaqEntry, KnowledgeCopy, parse_entry, similarity
+from services.evaluator.llm import ChatModel, PromptFile, json_object
 from services.evaluator.redaction import redact
+
+_log = get_logger(__name__)
 
 LEARNED_KEY = "kb-learned"
 INDEX_KEY = "candidates:index"
@@ -130,6 +134,45 @@ class ExtractiveDrafter:
         return Draft(question=normalise(question), answer=clean_answer(answer))
 
 
+LANGUAGE_NAMES = {Language.EN: "English", Language.JA: "Japanese"}
+
+
+class ModelDrafter:
+    """Drafts with a chat model (`prompts/faq-draft.v<N>.en.yaml`), from the redacted question and the
+    redacted, cleaned reply; anything unusable from the model falls back to the extractive draft."""
+
+    def __init__(self, model: ChatModel, prompt: PromptFile) -> None:
+        self._model = model
+        self._prompt = prompt
+
+    async def draft(self, question: str, answer: str, language: Language) -> Draft:
+        extractive = await ExtractiveDrafter().draft(question, answer, language)
+        try:
+            completion = await self._model.complete(
+                self._prompt.system.safe_substitute(language_name=LANGUAGE_NAMES.get(language, "English")),
+                self._prompt.user.safe_substitute(question=extractive.question, answer=extractive.answer),
+                temperature=self._prompt.temperature,
+                max_tokens=self._prompt.max_tokens,
+            )
+        except Exception as exc:
+            _log.warning("faq_draft_failed", error_type=type(exc).__name__)
+            return extractive
+        data = json_object(completion.text) or {}
+        drafted_question, drafted_answer = data.get("question"), data.get("answer")
+        if not isinstance(drafted_question, str) or not isinstance(drafted_answer, str):
+            _log.warning("faq_draft_unusable")
+            return extractive
+        if not drafted_question.strip() or not drafted_answer.strip():
+            return extractive
+        alternatives = [a.strip() for a in data.get("alternatives") or [] if isinstance(a, str) and a.strip()]
+        return Draft(
+            question=normalise(drafted_question)[:1000],
+            answer=drafted_answer.strip()[:4000],
+            alternatives=[normalise(a)[:1000] for a in alternatives[:3]],
+            drafted_by=f"{self._prompt.ref}:{self._model.name}",
+        )
+
+
 class CandidateQueue:
     """Drafts, de-duplicates, stores and reviews candidates; approval publishes `kb.updated`."""
 
@@ -159,11 +202,22 @@ class CandidateQueue:
         language: Language = event.language or detect_language(event.question)
         if language not in (Language.EN, Language.JA):
             language = Language.EN
-        draft = await self._drafter().draft(event.question, event.answer, language)
-        draft = draft.model_copy(update={"answer": redact(draft.answer), "question": redact(draft.question)})
+        question = redact(event.question)
+        draft = await self._drafter().draft(question, redact(event.answer), language)
+        draft = draft.model_copy(
+            update={
+                "answer": redact(draft.answer),
+                "question": redact(draft.question),
+                "alternatives": [redact(a) for a in draft.alternatives],
+            }
+        )
         wanted = frozenset(terms(draft.question, language))
+        asked = frozenset(terms(question, language))
         await self.library.refresh()
-        entry, kb_score = self.library.copy.closest(wanted, language)
+        entry, kb_score = max(
+            (self.library.copy.closest(wanted, language), self.library.copy.closest(asked, language)),
+            key=lambda found: found[1],
+        )
         candidate: Candidate | None = None
         if entry is not None and kb_score >= self._threshold:
             candidate = self._new(event, draft, language)
@@ -172,7 +226,10 @@ class CandidateQueue:
             candidate.similarity = round(kb_score, 3)
             await self._create(candidate)
         else:
-            similar, score = await self._closest_pending(wanted, language)
+            similar, score = max(
+                [await self._closest_pending(wanted, language), await self._closest_pending(asked, language)],
+                key=lambda found: found[1],
+            )
             if similar is not None and score >= self._threshold:
                 candidate = await self._merge(similar.id, event, draft, score)
             if candidate is None:

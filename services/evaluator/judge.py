@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
-from typing import Any, Protocol
+from typing import Any
 
-import orjson
-import yaml
 from prometheus_client import Counter
 
 from helpdesk.logging import get_logger
 from services.evaluator.knowledge import KnowledgeCopy
+from services.evaluator.llm import ChatModel, Prices, PromptFile, json_object, load_prompt_file
 from services.evaluator.records import EvaluationRecord, JudgeScores
 
 _log = get_logger(__name__)
@@ -36,149 +34,48 @@ CRITERIA = ("groundedness", "relevance", "coherence")
 
 @dataclass(frozen=True)
 class JudgePrompt:
-    id: str
-    version: int
-    system: str
-    user: Template
-    faq_entry: Template
-    temperature: float
-    max_tokens: int
+    file: PromptFile
 
     @property
     def ref(self) -> str:
-        return f"{self.id}@{self.version}"
+        return self.file.ref
+
+    @property
+    def system(self) -> str:
+        return self.file.system.safe_substitute()
+
+    @property
+    def temperature(self) -> float:
+        return self.file.temperature
+
+    @property
+    def max_tokens(self) -> int:
+        return self.file.max_tokens
 
     def render(self, record: EvaluationRecord, knowledge: KnowledgeCopy) -> str:
+        faq_entry = Template(str(self.file.extra.get("faq_entry", "${question}\n${answer}")))
         entries = []
         for faq_id in record.cited_faq_ids:
             entry = knowledge.get(faq_id)
             text = entry.text(record.language) if entry else None
             if text is not None:
                 entries.append(
-                    self.faq_entry.safe_substitute(id=faq_id, question=text.question, answer=text.answer)
+                    faq_entry.safe_substitute(id=faq_id, question=text.question, answer=text.answer)
                 )
-        return self.user.safe_substitute(
+        return self.file.user.safe_substitute(
             faq_entries="\n".join(entries) or "(none)", question=record.question, answer=record.answer
         )
 
 
 def load_prompt(directory: Path, prompt_id: str = "judge") -> JudgePrompt:
     """The newest version of the judge prompt in `directory`."""
-    found: list[tuple[int, dict[str, Any]]] = []
-    for path in directory.glob(f"{prompt_id}.v*.yaml"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("id") == prompt_id:
-            found.append((int(data["version"]), data))
-    if not found:
-        raise FileNotFoundError(f"no {prompt_id} prompt in {directory}")
-    version, data = max(found, key=lambda item: item[0])
-    return JudgePrompt(
-        id=prompt_id,
-        version=version,
-        system=str(data["system"]),
-        user=Template(str(data["user"])),
-        faq_entry=Template(str(data.get("faq_entry", "${question}\n${answer}"))),
-        temperature=float(data.get("temperature", 0.0)),
-        max_tokens=int(data.get("max_tokens", 300)),
-    )
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-
-
-class ChatModel(Protocol):
-    name: str
-
-    async def complete(
-        self, system: str, user: str, *, temperature: float, max_tokens: int
-    ) -> Completion: ...
-
-
-class OpenAIChatModel:
-    """OpenAI or Azure OpenAI through the `openai` package, with an explicit timeout and one retry."""
-
-    def __init__(
-        self,
-        api_key: str,
-        model: str,
-        *,
-        timeout: float,
-        base_url: str | None = None,
-        azure_endpoint: str | None = None,
-        azure_api_version: str | None = None,
-    ) -> None:
-        import openai
-
-        self.name = model
-        self._client: Any
-        if azure_endpoint:
-            self._client = openai.AsyncAzureOpenAI(
-                api_key=api_key,
-                azure_endpoint=azure_endpoint,
-                api_version=azure_api_version,
-                timeout=timeout,
-                max_retries=1,
-            )
-        else:
-            self._client = openai.AsyncOpenAI(
-                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=1
-            )
-
-    async def complete(self, system: str, user: str, *, temperature: float, max_tokens: int) -> Completion:
-        response = await self._client.chat.completions.create(
-            model=self.name,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format={"type": "json_object"},
-        )
-        usage = response.usage
-        return Completion(
-            text=response.choices[0].message.content or "",
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        )
-
-
-class Prices:
-    """USD per 1,000 tokens by model, from `prompts/prices.yaml`; unknown models cost 0."""
-
-    def __init__(self, table: dict[str, tuple[float, float]]) -> None:
-        self._table = table
-
-    @classmethod
-    def load(cls, path: Path) -> Prices:
-        if not path.exists():
-            return cls({})
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        table = {
-            str(name): (float(p.get("prompt_per_1k", 0)), float(p.get("completion_per_1k", 0)))
-            for name, p in (data.get("models") or {}).items()
-        }
-        return cls(table)
-
-    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-        prompt, completion = self._table.get(model, (0.0, 0.0))
-        return (prompt_tokens * prompt + completion_tokens * completion) / 1000
-
-
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+    return JudgePrompt(load_prompt_file(directory, prompt_id))
 
 
 def parse_verdict(text: str) -> dict[str, Any] | None:
     """The judge's JSON (tolerating prose around it), or None when it is not a valid verdict."""
-    match = _JSON_OBJECT.search(text)
-    if match is None:
-        return None
-    try:
-        data = orjson.loads(match.group(0))
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
+    data = json_object(text)
+    if data is None:
         return None
     verdict: dict[str, Any] = {}
     for criterion in CRITERIA:

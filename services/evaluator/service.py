@@ -13,12 +13,19 @@ from helpdesk.dapr.ports import ETagMismatch, KeyValueStore, SidecarUnavailable
 from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime
-from services.evaluator.candidates import CandidateQueue, KnowledgeLibrary
+from services.evaluator.candidates import (
+    CandidateQueue,
+    Drafter,
+    ExtractiveDrafter,
+    KnowledgeLibrary,
+    ModelDrafter,
+)
 from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.experiments import analyse
-from services.evaluator.judge import ChatModel, JudgeWorker, OpenAIChatModel, Prices, load_prompt
+from services.evaluator.judge import JudgeWorker, load_prompt
 from services.evaluator.knowledge import load_directory
 from services.evaluator.ledger import Ledger
+from services.evaluator.llm import ChatModel, OpenAIChatModel, Prices, load_prompt_file
 from services.evaluator.operators import OperatorAuth
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.summary import by_variant, days_back, overall, overview, series
@@ -52,11 +59,13 @@ class Evaluator:
             lambda: self._runtime().bus,
             self.library,
             duplicate_threshold=settings.candidate_duplicate_threshold,
+            drafter=self._drafter,
         )
         self.operators = OperatorAuth(
             self._state, lambda: self._runtime().secrets, settings.operator_session_seconds
         )
         self.model: ChatModel | None = None
+        self._draft_prompt = load_prompt_file(prompts_dir, "faq-draft")
         self.judge = JudgeWorker(
             load_prompt(prompts_dir),
             lambda: self.model,
@@ -74,6 +83,12 @@ class Evaluator:
 
     def _state(self) -> KeyValueStore:
         return self._runtime().state
+
+    def _drafter(self) -> Drafter:
+        """With a model configured, candidates are drafted by it (falling back to extraction)."""
+        if self.model is None:
+            return ExtractiveDrafter()
+        return ModelDrafter(self.model, self._draft_prompt)
 
     def _judge_enabled(self) -> bool:
         return bool(self._runtime().flags.get_boolean_value(Flag.JUDGE.value, False))

@@ -267,7 +267,7 @@ def test_with_the_judge_flag_on_answers_are_judged_off_the_request_path(tmp_path
     import time
 
     from helpdesk.flags import FlagDefinition
-    from services.evaluator.judge import Completion
+    from services.evaluator.llm import Completion
 
     class Model:
         name = "gpt-4o-mini"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +15,15 @@ from services.evaluator.candidates import (
     CandidateQueue,
     CandidateStatus,
     KnowledgeLibrary,
+    ModelDrafter,
     ReviewError,
     clean_answer,
 )
 from services.evaluator.knowledge import parse_entry
+from services.evaluator.llm import Completion, load_prompt_file
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY
+
+PROMPTS = Path(__file__).resolve().parents[3] / "prompts"
 
 
 def replied(
@@ -204,3 +209,58 @@ async def test_knowledge_published_by_others_is_followed_for_de_duplication() ->
     assert duplicate is not None
     assert duplicate.status is CandidateStatus.DUPLICATE
     assert duplicate.duplicate_of == "facilities-rooms"
+
+
+class DraftingModel:
+    name = "gpt-4o-mini"
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.users: list[str] = []
+
+    async def complete(self, system: str, user: str, *, temperature: float, max_tokens: int) -> Completion:
+        self.users.append(user)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return Completion(self.reply, 300, 80)
+
+
+def model_queue(model: DraftingModel) -> CandidateQueue:
+    store, bus = MemoryStateStore(), MemoryBus()
+    library = KnowledgeLibrary(lambda: store, [])
+    prompt = load_prompt_file(PROMPTS, "faq-draft")
+    return CandidateQueue(
+        lambda: store,
+        lambda: bus,
+        library,
+        duplicate_threshold=0.75,
+        drafter=lambda: ModelDrafter(model, prompt),
+    )
+
+
+async def test_with_a_model_the_candidate_is_a_generalised_summary_of_redacted_text() -> None:
+    model = DraftingModel(
+        '{"question": "How do I book a parking space?", "answer": "Book it in the Rooms app under Parking.",'
+        ' "alternatives": ["Reserve a parking spot", "", 3]}'
+    )
+    candidate = await model_queue(model).from_handoff(
+        replied(
+            "Can I park tomorrow? I'm jo@example.com", "Hi Jo, book it in the Rooms app under Parking. Tom"
+        )
+    )
+    assert candidate is not None
+    assert candidate.question == "How do I book a parking space?"
+    assert candidate.answer == "Book it in the Rooms app under Parking."
+    assert candidate.alternatives == ["Reserve a parking spot"]
+    assert candidate.drafted_by == "faq-draft@1:gpt-4o-mini"
+    assert "jo@example.com" not in model.users[0]
+
+
+@pytest.mark.parametrize("reply", [RuntimeError("timeout"), "not json", '{"question": "", "answer": "x"}'])
+async def test_an_unusable_model_draft_falls_back_to_extraction(reply: str | Exception) -> None:
+    candidate = await model_queue(DraftingModel(reply)).from_handoff(
+        replied("Where is the canteen menu?", "Hello, it is on the intranet. Regards")
+    )
+    assert candidate is not None
+    assert candidate.drafted_by == "extractive"
+    assert candidate.answer == "it is on the intranet."

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.evaluator.judge import (
-    ChatModel,
-    Completion,
-    JudgeWorker,
-    Prices,
-    RateLimit,
-    load_prompt,
-    parse_verdict,
-)
+from services.evaluator.judge import JudgeWorker, RateLimit, load_prompt, parse_verdict
+from services.evaluator.llm import ChatModel, Completion, Prices
 from services.evaluator.metrics.scoring import evaluate_answer
 from services.evaluator.records import EvaluationRecord, JudgeScores
 from tests.unit.evaluator.conftest import answered, knowledge
@@ -126,7 +119,7 @@ def test_the_rate_limit_spaces_calls() -> None:
 
 
 async def test_the_openai_client_judges_over_real_http() -> None:
-    from services.evaluator.judge import OpenAIChatModel
+    from services.evaluator.llm import OpenAIChatModel
     from tests.support.openai_server import OpenAITestServer
 
     with OpenAITestServer() as server:
