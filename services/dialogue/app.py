@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import FastAPI
 
+from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
+from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
 from services.dialogue import handlers
-from services.dialogue.policy import AnswerPolicy
+from services.dialogue.knowledge.library import KnowledgeLibrary
+from services.dialogue.policy import AnswerPolicy, PolicySettings
 from services.dialogue.responder import Responder
 from services.dialogue.settings import DialogueSettings
 
@@ -20,13 +26,57 @@ COMPONENTS = [
     Component.SECRETSTORE,
 ]
 
+_log = get_logger(__name__)
+
+
+class KnowledgeRefresher:
+    """Periodically adopts the stored knowledge base if this replica missed a live update."""
+
+    def __init__(self, library: KnowledgeLibrary, interval_seconds: float) -> None:
+        self._library = library
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        await self._library.start(runtime.state)
+        if self._interval > 0:
+            self._task = asyncio.create_task(self._run(runtime))
+
+    async def stop(self, _: Runtime) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self, runtime: Runtime) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                if await self._library.refresh(runtime.state):
+                    _log.info("knowledge_refreshed", kb_version=self._library.index.kb_version)
+            except (SidecarUnavailable, ETagMismatch, ValueError) as exc:
+                _log.warning("knowledge_refresh_failed", error_type=type(exc).__name__)
+
 
 def create_app(settings: DialogueSettings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or DialogueSettings()
     host = ServiceHost(AppId.DIALOGUE, settings, COMPONENTS, runtime)
-    responder = Responder(settings, lambda: host.runtime, AnswerPolicy())
-    handlers.register(host.subscriptions, responder, lambda: host.runtime)
-    return host.build(
+    library = KnowledgeLibrary(settings.knowledge_path)
+    policy = AnswerPolicy(
+        lambda: library.index,
+        PolicySettings(
+            answer_confidence=settings.answer_confidence, clarify_confidence=settings.clarify_confidence
+        ),
+    )
+    responder = Responder(settings, lambda: host.runtime, policy)
+    handlers.register(host.subscriptions, responder, library, lambda: host.runtime)
+    refresher = KnowledgeRefresher(library, settings.knowledge_refresh_seconds)
+    app = host.build(
         title="Helpdesk dialogue",
         description="Answers from the knowledge base (and the model, when configured); escalates to people.",
+        on_start=[refresher.start],
+        on_stop=[refresher.stop],
     )
+    app.state.knowledge = library
+    return app

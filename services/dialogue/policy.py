@@ -1,11 +1,36 @@
-"""What to say to a turn: the answer policy (plain Python; no Dapr, no FastAPI)."""
+"""What to say to a turn: the answer policy (plain Python; no Dapr, no FastAPI).
+
+In order: a reply to a pending clarification picks one of its choices (or rejects them all); a request
+for a person escalates; small talk gets a template; everything else is looked up in the knowledge base,
+and the calibrated confidence of the first hit decides between answering with that entry, offering the
+closest two or three as choices, and handing the question to a person. A short follow-up ("and on my
+phone?") is also looked up together with the previous question, and the better reading wins.
+
+Nlp's intent is a soft signal throughout: it lifts entries that list it and can trigger templates or a
+handoff when it is confident, but every decision also works from the text alone, since the intent may
+be missing (`out_of_scope` with confidence 0) or wrong.
+
+The decision carries the retrieval result, so a generator (the LLM path) can answer from the same
+entries the policy weighed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpdesk.events import AnswerMode, ChatAnalyzed, Choice, EscalationReason, Language
+from helpdesk.events import OUT_OF_SCOPE, AnswerMode, ChatAnalyzed, Choice, EscalationReason, Language
+from services.dialogue import replies
+from services.dialogue.knowledge.index import Hit, KnowledgeIndex, Retrieval
 from services.dialogue.memory import ConversationMemory, PendingClarification
+from services.dialogue.replies import Smalltalk
+from services.dialogue.understanding import (
+    asks_for_a_person,
+    chosen_position,
+    is_follow_up,
+    rejects_choices,
+    smalltalk,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,24 +53,260 @@ class Escalation:
 class Decision:
     outcome: Answer | Escalation
     clarification: PendingClarification | None = None
+    retrieval: Retrieval | None = None
+    """The knowledge-base entries weighed for this turn (None for templates and handoff requests)."""
+    kb_version: str | None = None
+    reason: str = ""
+    """Why, in a word or two, for logs and metrics: "faq", "clarify", "chosen", "low_confidence", ..."""
 
 
-_GREETING = {
-    Language.EN: "Hello! How can I help you today?",
-    Language.JA: "こんにちは。どのようなご用件でしょうか？",
-}
-_UNKNOWN = {
-    Language.EN: "I don't know the answer to that yet. I can hand you over to a person if you like.",
-    Language.JA: "申し訳ありませんが、その質問にはまだお答えできません。担当者におつなぎすることもできます。",
-}
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    answer_confidence: float = 0.7
+    """At or above: answer with the first hit. Measured on the KB evaluation set, about nine in ten
+    such answers are right (bench/calibrate.py)."""
+    clarify_confidence: float = 0.45
+    """At or above (and below `answer_confidence`): offer the closest entries as choices."""
+    ambiguity_margin: float = 0.15
+    ambiguity_coverage: float = 0.05
+    """A first hit less than `ambiguity_margin` ahead of the best entry about another question, which
+    covers the question about as well, is ambiguous: the policy asks instead of answering."""
+    max_choices: int = 3
+    choice_score_ratio: float = 0.6
+    """A third choice is offered only when it scores at least this share of the first."""
+    trusted_intent: float = 0.6
+    """Intent confidence from which nlp alone may trigger small talk, a handoff or out-of-scope."""
+
+
+SMALLTALK_INTENTS = {s.value: s for s in Smalltalk}
+HUMAN_AGENT_INTENT = "human_agent"
+
+
+def reply_language(event: ChatAnalyzed, memory: ConversationMemory) -> Language:
+    if event.language in (Language.EN, Language.JA):
+        return event.language
+    return memory.language if memory.language in (Language.EN, Language.JA) else Language.EN
 
 
 class AnswerPolicy:
-    """A first, minimal policy: greet, otherwise say plainly that it does not know."""
+    def __init__(
+        self, knowledge: Callable[[], KnowledgeIndex], settings: PolicySettings | None = None
+    ) -> None:
+        self._knowledge = knowledge
+        self.settings = settings or PolicySettings()
 
-    def decide(self, event: ChatAnalyzed, memory: ConversationMemory) -> Decision:
-        language = event.language if event.language in (Language.EN, Language.JA) else Language.EN
-        words = set(event.tokens)
-        if words & {"hello", "hi", "hey", "こんにちは"} or "こんにちは" in event.normalised_text:
-            return Decision(Answer(_GREETING[language], AnswerMode.SMALLTALK))
-        return Decision(Answer(_UNKNOWN[language], AnswerMode.FALLBACK))
+    @property
+    def kb_version(self) -> str:
+        return self._knowledge().kb_version
+
+    def decide(
+        self, event: ChatAnalyzed, memory: ConversationMemory, *, handoff_enabled: bool = True
+    ) -> Decision:
+        index = self._knowledge()
+        turn = _Turn(event, memory, reply_language(event, memory), index, self.settings, handoff_enabled)
+        return turn.decide()
+
+
+@dataclass
+class _Turn:
+    event: ChatAnalyzed
+    memory: ConversationMemory
+    language: Language
+    index: KnowledgeIndex
+    settings: PolicySettings
+    handoff_enabled: bool
+
+    @property
+    def text(self) -> str:
+        return self.event.normalised_text or self.event.text
+
+    def _intent(self, *names: str) -> bool:
+        intent = self.event.intent
+        return intent.name in names and intent.confidence >= self.settings.trusted_intent
+
+    def decide(self) -> Decision:
+        pending = self.memory.clarification
+        if pending is not None:
+            resolved = self._resolve(pending)
+            if resolved is not None:
+                return resolved
+        if asks_for_a_person(self.text) or self._intent(HUMAN_AGENT_INTENT):
+            return self._escalate(EscalationReason.USER_ASKED, None, "user_asked")
+        kind = smalltalk(self.text)
+        if kind is None:
+            kind = next((k for name, k in SMALLTALK_INTENTS.items() if self._intent(name)), None)
+            retrieval = self._retrieve()
+            if kind is not None and retrieval.confidence < self.settings.answer_confidence:
+                return self._smalltalk(kind)
+        else:
+            return self._smalltalk(kind)
+        return self._from_knowledge(retrieval)
+
+    def _smalltalk(self, kind: Smalltalk) -> Decision:
+        return Decision(
+            Answer(replies.SMALLTALK[kind][self.language], AnswerMode.SMALLTALK),
+            kb_version=self.index.kb_version,
+            reason=f"smalltalk:{kind.value}",
+        )
+
+    def _resolve(self, pending: PendingClarification) -> Decision | None:
+        if rejects_choices(self.text):
+            return self._escalate(EscalationReason.LOW_CONFIDENCE, None, "choices_rejected")
+        position = chosen_position(self.text, [c.question for c in pending.choices], self.language)
+        if position is None:
+            return None
+        entry = self.index.get(pending.choices[position].faq_id)
+        if entry is None:
+            return None
+        hit = Hit(entry=entry, score=1.0, coverage=1.0, similarity=1.0, language=self.language)
+        retrieval = Retrieval(self.language, (), (hit,), 1.0, self.index.kb_version)
+        return self._answer(retrieval, hit, reason="chosen")
+
+    def _retrieve(self) -> Retrieval:
+        intent = self.event.intent
+        name = intent.name if intent.name != OUT_OF_SCOPE else None
+        alone = self.index.search(self.text, self.language, intent=name, intent_confidence=intent.confidence)
+        previous = self._previous_question()
+        if previous is None or not (is_follow_up(self.text, self.language) or alone.top is None):
+            return alone
+        together = self.index.search(
+            f"{previous} {self.text}",
+            self.language,
+            intent=name,
+            intent_confidence=intent.confidence,
+            focus=(self.text,),
+        )
+        if is_follow_up(self.text, self.language) and together.confidence >= self.settings.clarify_confidence:
+            return together
+        return together if together.confidence >= alone.confidence else alone
+
+    def _previous_question(self) -> str | None:
+        for turn in reversed(self.memory.turns):
+            if turn.mode in (AnswerMode.FAQ, AnswerMode.LLM, AnswerMode.CLARIFY):
+                return turn.question
+            if turn.mode is not AnswerMode.SMALLTALK:
+                return None
+        return None
+
+    def _from_knowledge(self, retrieval: Retrieval) -> Decision:
+        top = retrieval.top
+        if (
+            top is not None
+            and retrieval.confidence >= self.settings.answer_confidence
+            and not self._ambiguous(retrieval)
+        ):
+            return self._answer(retrieval, top, reason="faq")
+        if top is not None and retrieval.confidence >= self.settings.clarify_confidence:
+            choices = self._choices(retrieval)
+            if len(choices) >= 2:
+                return self._clarify(retrieval, choices)
+        out_of_scope = self.event.out_of_scope and self._intent(OUT_OF_SCOPE)
+        if out_of_scope and not self._failed_before():
+            return Decision(
+                Answer(
+                    replies.OUT_OF_SCOPE[self.language], AnswerMode.FALLBACK, confidence=retrieval.confidence
+                ),
+                retrieval=retrieval,
+                kb_version=retrieval.kb_version,
+                reason="out_of_scope",
+            )
+        return self._escalate(EscalationReason.LOW_CONFIDENCE, retrieval, "low_confidence")
+
+    def _ambiguous(self, retrieval: Retrieval) -> bool:
+        """Two entries fit about equally well ("password", "vpn"): asking beats guessing."""
+        evidence = retrieval.evidence
+        if evidence is None or len(retrieval.hits) < 2:
+            return False
+        first, second = retrieval.hits[0], retrieval.hits[1]
+        return (
+            evidence.margin < self.settings.ambiguity_margin
+            and second.coverage >= first.coverage - self.settings.ambiguity_coverage
+        )
+
+    def _failed_before(self) -> bool:
+        last = self.memory.turns[-1] if self.memory.turns else None
+        return last is not None and last.mode in (AnswerMode.FALLBACK, AnswerMode.CLARIFY)
+
+    def _choices(self, retrieval: Retrieval) -> list[Hit]:
+        hits = list(retrieval.hits[: self.settings.max_choices])
+        if not hits:
+            return []
+        floor = hits[0].score * self.settings.choice_score_ratio
+        return hits[:2] + [h for h in hits[2:] if h.score >= floor]
+
+    def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: str) -> Decision:
+        version = hit.entry.version(self.language)
+        text = hit.entry.text(self.language).answer
+        if version is None:
+            text = f"{text}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[self.language]}"
+        return Decision(
+            Answer(text, AnswerMode.FAQ, cited_faq_ids=(hit.entry.id,), confidence=retrieval.confidence),
+            retrieval=retrieval,
+            kb_version=retrieval.kb_version,
+            reason=reason,
+        )
+
+    def _clarify(self, retrieval: Retrieval, hits: list[Hit]) -> Decision:
+        choices = tuple(
+            Choice(faq_id=h.entry.id, question=h.entry.text(self.language).question) for h in hits
+        )
+        text = replies.clarification(self.language, [c.question for c in choices])
+        return Decision(
+            Answer(text, AnswerMode.CLARIFY, choices=choices, confidence=retrieval.confidence),
+            clarification=PendingClarification(
+                choices=list(choices), question=self.event.redacted_text, asked_in=self.event.turn_id
+            ),
+            retrieval=retrieval,
+            kb_version=retrieval.kb_version,
+            reason="clarify",
+        )
+
+    def _escalate(self, reason: EscalationReason, retrieval: Retrieval | None, why: str) -> Decision:
+        confidence = retrieval.confidence if retrieval is not None else None
+        if self.memory.escalated:
+            message = replies.ALREADY_ESCALATED[self.language]
+            return Decision(
+                Answer(message, AnswerMode.HANDOFF, confidence=confidence),
+                retrieval=retrieval,
+                kb_version=self.index.kb_version,
+                reason="already_escalated",
+            )
+        if not self.handoff_enabled:
+            return Decision(
+                Answer(replies.NO_HANDOFF[self.language], AnswerMode.FALLBACK, confidence=confidence),
+                retrieval=retrieval,
+                kb_version=self.index.kb_version,
+                reason=f"{why}:no_handoff",
+            )
+        messages = {
+            EscalationReason.USER_ASKED: replies.ESCALATED_USER_ASKED,
+            EscalationReason.LOW_CONFIDENCE: (
+                replies.ESCALATED_NOT_RESOLVED
+                if why == "choices_rejected"
+                else replies.ESCALATED_LOW_CONFIDENCE
+            ),
+        }
+        message = messages.get(reason, replies.ESCALATED_LOW_CONFIDENCE)[self.language]
+        return Decision(
+            Escalation(reason=reason, message=message, summary=self._summary(retrieval)),
+            retrieval=retrieval,
+            kb_version=self.index.kb_version,
+            reason=why,
+        )
+
+    def _summary(self, retrieval: Retrieval | None) -> str:
+        """What an agent needs at a glance, from redacted text only."""
+        lines = [f"Question ({self.language.value}): {self.event.redacted_text}"]
+        earlier = [t.question for t in self.memory.turns if t.mode is not AnswerMode.SMALLTALK][-3:]
+        if earlier:
+            lines.append("Earlier in the conversation: " + " | ".join(earlier))
+        if self.memory.clarification is not None:
+            offered = ", ".join(c.faq_id for c in self.memory.clarification.choices)
+            lines.append(f"Offered and not chosen: {offered}")
+        if retrieval is not None and retrieval.hits:
+            closest = ", ".join(f"{h.entry.id}" for h in retrieval.hits[:3])
+            lines.append(f"Closest FAQ entries: {closest} (confidence {retrieval.confidence:.2f})")
+        intent = self.event.intent
+        if intent.name != OUT_OF_SCOPE or intent.confidence > 0:
+            lines.append(f"Intent: {intent.name} ({intent.confidence:.2f})")
+        return "\n".join(lines)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import time
 
+from openfeature.evaluation_context import EvaluationContext
+
 from helpdesk.dapr.ports import ETagMismatch
 from helpdesk.dapr.state import Records
 from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language, Variant
+from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import STAGE_SECONDS
+from services.dialogue.knowledge.metrics import DECISIONS, RETRIEVAL_CONFIDENCE
 from services.dialogue.memory import ConversationMemory, RememberedTurn
-from services.dialogue.policy import Answer, AnswerPolicy, Decision
+from services.dialogue.policy import Answer, AnswerPolicy, Decision, reply_language
 from services.dialogue.settings import DialogueSettings
 
 _log = get_logger(__name__)
@@ -19,10 +23,7 @@ _log = get_logger(__name__)
 Outcome = ChatAnswered | ChatEscalated
 
 
-def outcome_event(
-    event: ChatAnalyzed, decision: Decision, elapsed_ms: float, kb_version: str | None
-) -> Outcome:
-    language = event.language if event.language is not Language.OTHER else Language.EN
+def outcome_event(event: ChatAnalyzed, decision: Decision, elapsed_ms: float, language: Language) -> Outcome:
     timings = {**event.timings_ms, "dialogue": round(elapsed_ms, 3)}
     common = {
         "turn_id": event.turn_id,
@@ -43,7 +44,7 @@ def outcome_event(
             choices=list(outcome.choices),
             intent=event.intent.name,
             confidence=outcome.confidence,
-            kb_version=kb_version,
+            kb_version=decision.kb_version,
             variant=Variant(),
         )
     return ChatEscalated(
@@ -63,18 +64,34 @@ def stored_outcome(memory: ConversationMemory, event: ChatAnalyzed) -> Outcome |
     return model.model_validate(stored.event)
 
 
+def _record(decision: Decision) -> None:
+    DECISIONS.labels(decision.reason or "unknown").inc()
+    retrieval = decision.retrieval
+    if retrieval is not None:
+        RETRIEVAL_CONFIDENCE.observe(retrieval.confidence)
+    _log.info(
+        "turn_decided",
+        reason=decision.reason,
+        confidence=round(retrieval.confidence, 3) if retrieval is not None else None,
+        kb_version=decision.kb_version,
+    )
+
+
 class Responder:
     def __init__(self, settings: DialogueSettings, runtime: RuntimeOf, policy: AnswerPolicy) -> None:
         self._settings = settings
         self._runtime = runtime
         self.policy = policy
-        self.kb_version: str | None = None
 
     @property
     def memories(self) -> Records[ConversationMemory]:
         return Records(
             self._runtime().state, ConversationMemory, "conversation", self._settings.conversation_ttl_seconds
         )
+
+    def _handoff_enabled(self, event: ChatAnalyzed) -> bool:
+        context = EvaluationContext(targeting_key=event.channel.user_id)
+        return bool(self._runtime().flags.get_boolean_value(Flag.HANDOFF.value, True, context))
 
     async def respond(self, event: ChatAnalyzed) -> Outcome | None:
         """The outcome to publish for this turn (the stored one on a redelivery), or None when the
@@ -92,10 +109,10 @@ class Responder:
                 _log.info("turn_redelivered", conversation_id=str(event.conversation_id))
                 return stored_outcome(memory, event)
             started = time.perf_counter()
-            decision = self.policy.decide(event, memory)
+            decision = self.policy.decide(event, memory, handoff_enabled=self._handoff_enabled(event))
             elapsed_ms = (time.perf_counter() - started) * 1000
             STAGE_SECONDS.labels("dialogue", "decide").observe(elapsed_ms / 1000)
-            outcome = outcome_event(event, decision, elapsed_ms, self.kb_version)
+            outcome = outcome_event(event, decision, elapsed_ms, reply_language(event, memory))
             remembered = RememberedTurn(
                 turn_id=event.turn_id,
                 question=event.redacted_text,
@@ -114,5 +131,6 @@ class Responder:
                 await self.memories.save(event.conversation_id, updated, etag=etag)
             except ETagMismatch:
                 continue
+            _record(decision)
             return outcome
         raise ETagMismatch(f"conversation {event.conversation_id} kept changing")

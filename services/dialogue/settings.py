@@ -1,10 +1,28 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from helpdesk.settings import ServiceSettings
+
+DEFAULT_KNOWLEDGE_PATH = Path(__file__).resolve().parent.parent.parent / "knowledge"
 
 
 class DialogueSettings(ServiceSettings):
     conversation_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     recent_turns: int = Field(default=10, gt=0, description="Turns of context kept per conversation.")
+    knowledge_path: Path = Field(
+        default=DEFAULT_KNOWLEDGE_PATH,
+        description="The default knowledge base, seeded into the state store when it has none.",
+    )
+    knowledge_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often a replica compares its knowledge base with the stored one (0: never); "
+        "catches live updates it missed.",
+    )
+    answer_confidence: float = Field(default=0.7, gt=0, le=1, description="Answer from the FAQ from here.")
+    clarify_confidence: float = Field(
+        default=0.45, gt=0, le=1, description="Offer choices from here; below it, hand over to a person."
+    )

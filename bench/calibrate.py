@@ -1,0 +1,72 @@
+"""Fit the retrieval confidence (services/dialogue/knowledge/confidence.py) on an evaluation set.
+
+    .venv/bin/python -m bench.calibrate --faq knowledge --queries bench/data/kb-eval.jsonl
+
+For every query the first hit's evidence (coverage, similarity, margin) is paired with whether that hit
+is relevant (never, for queries the knowledge base cannot answer), and a logistic regression is fitted.
+It prints the coefficients to copy into `Calibration`, and how the fitted and the current confidence
+sort the queries at the policy's thresholds. Intents are not part of the fit (see confidence.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from bench.faq_bench import read_queries
+from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
+from services.dialogue.knowledge.files import read_entries
+from services.dialogue.knowledge.index import KnowledgeIndex
+
+
+def _report(name: str, calibration: Calibration, evidence: list[MatchEvidence], labels: list[int]) -> None:
+    scores = np.array([calibration.confidence(e) for e in evidence])
+    truth = np.array(labels)
+    brier = float(np.mean((scores - truth) ** 2))
+    print(f"{name}: brier {brier:.4f}")
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
+        chosen = scores >= threshold
+        precision = float(truth[chosen].mean()) if chosen.any() else 0.0
+        print(
+            f"  confidence >= {threshold:.1f}: answers {int(chosen.sum())}/{len(truth)}, "
+            f"right {precision:.3f}, right ones kept {int((chosen & (truth == 1)).sum())}/{int(truth.sum())}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--faq", type=Path, required=True)
+    parser.add_argument("--queries", type=Path, required=True)
+    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    args = parser.parse_args()
+    index = KnowledgeIndex(read_entries(args.faq), "calibration")
+    evidence: list[MatchEvidence] = []
+    labels: list[int] = []
+    for query in read_queries(args.queries):
+        retrieval = index.search(query.text, query.language)
+        top = retrieval.top
+        found = retrieval.evidence or MatchEvidence(0.0, 0.0, 0.0)
+        evidence.append(found)
+        labels.append(int(top is not None and top.entry.id in query.relevant))
+    model = LogisticRegression(C=args.c, max_iter=1000)
+    model.fit(np.array([e.features() for e in evidence]), np.array(labels))
+    coverage, similarity, margin = (round(float(c), 2) for c in model.coef_[0])
+    fitted = Calibration(
+        intercept=round(float(model.intercept_[0]), 2),
+        coverage=coverage,
+        similarity=similarity,
+        margin=margin,
+    )
+    _report("current", Calibration(), evidence, labels)
+    _report("fitted", fitted, evidence, labels)
+    print(json.dumps({k: getattr(fitted, k) for k in ("intercept", "coverage", "similarity", "margin")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""FAQ retrieval benchmark: index a FAQ with the dialogue service's own code, run the queries, report.
+
+    make faq-bench FAQ=<faq.jsonl | knowledge/> QUERIES=<queries.jsonl> [LATENCY_ENTRIES=1000]
+
+FAQ lines: {"id", "question", "answer", "alternatives": [..] (optional), "lang" (optional)}, or the
+knowledge base's own files. Query lines: {"query", "relevant": [ids], "lang" (optional)}; a query with
+no relevant id is one the knowledge base cannot answer: it is left out of P@1, MRR and Hit@5 and counted
+under "unanswerable" with how often the calibrated confidence would still have answered it.
+
+Latency is that of `KnowledgeIndex.search` as the service calls it (analysis, scoring, confidence),
+per query, on one core. With LATENCY_ENTRIES the index is padded to that many entries with renamed
+copies of the FAQ's own entries, so latency can be measured at a given knowledge-base size. The last
+line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpdesk.events import Language
+from helpdesk.text import detect_language
+from services.dialogue.knowledge.files import read_entries
+from services.dialogue.knowledge.index import KnowledgeIndex
+from services.dialogue.knowledge.model import FaqEntry, FaqText
+
+RANKED = 100
+ANSWER_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    relevant: frozenset[str]
+    language: Language
+
+
+def read_queries(path: Path) -> list[Query]:
+    queries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row: dict[str, Any] = json.loads(line)
+        text = str(row["query"])
+        hint = row.get("lang")
+        language = Language(hint) if hint in ("en", "ja") else detect_language(text)
+        queries.append(Query(text, frozenset(str(i) for i in row.get("relevant") or []), language))
+    return queries
+
+
+def padded(entries: list[FaqEntry], size: int) -> list[FaqEntry]:
+    """`entries` plus renamed copies up to `size` (each copy's question is made distinct so that it is
+    indexed as its own document)."""
+    out = list(entries)
+    copy = 0
+    while len(out) < size:
+        copy += 1
+        for entry in entries:
+            if len(out) >= size:
+                break
+            versions = {
+                language.value: FaqText(
+                    question=f"{text.question} ({copy})", alternatives=text.alternatives, answer=text.answer
+                )
+                for language, text in entry.versions()
+            }
+            out.append(entry.model_copy(update={"id": f"copy{copy}-{entry.id}", **versions}))
+    return out
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def timed(index: KnowledgeIndex, queries: list[Query]) -> list[float]:
+    for query in queries[:20]:
+        index.search(query.text, query.language)
+    out = []
+    for query in queries:
+        started = time.perf_counter()
+        index.search(query.text, query.language)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str, Any]:
+    entries = read_entries(faq)
+    queries = read_queries(queries_path)
+    started = time.perf_counter()
+    index = KnowledgeIndex(entries, "bench")
+    build_seconds = time.perf_counter() - started
+
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    unanswerable = answered_anyway = 0
+    misses: list[str] = []
+    for query in queries:
+        retrieval = index.search(query.text, query.language, limit=RANKED)
+        if not query.relevant:
+            unanswerable += 1
+            answered_anyway += retrieval.confidence >= ANSWER_THRESHOLD
+            continue
+        ranked = [hit.entry.id for hit in retrieval.hits]
+        rank = next((i for i, ident in enumerate(ranked) if ident in query.relevant), None)
+        for key in ("all", query.language.value):
+            row = sums[key]
+            row[0] += 1
+            if rank is not None:
+                row[1] += rank == 0
+                row[2] += 1 / (rank + 1)
+                row[3] += rank < 5
+        if rank != 0 and len(misses) < 15:
+            misses.append(f"  miss (rank {rank}): {query.text[:70]!r} -> {ranked[:1]}")
+
+    latency_index = index
+    if latency_entries and latency_entries > len(entries):
+        latency_index = KnowledgeIndex(padded(entries, latency_entries), "bench-padded")
+    latencies = timed(latency_index, queries)
+
+    def metrics(row: list[float]) -> dict[str, float]:
+        n = max(row[0], 1)
+        return {
+            "queries": int(row[0]),
+            "p_at_1": round(row[1] / n, 4),
+            "mrr": round(row[2] / n, 4),
+            "hit_at_5": round(row[3] / n, 4),
+        }
+
+    for line in misses:
+        print(line)
+    overall = metrics(sums["all"])
+    return {
+        **overall,
+        "p50_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(percentile(latencies, 0.99), 3),
+        "entries": len(entries),
+        "latency_entries": len(latency_index),
+        "index_build_s": round(build_seconds, 3),
+        "by_language": {k: metrics(v) for k, v in sorted(sums.items()) if k != "all"},
+        "unanswerable": {"queries": unanswerable, "answered_anyway": int(answered_anyway)},
+        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--faq", type=Path, required=True)
+    parser.add_argument("--queries", type=Path, required=True)
+    parser.add_argument("--latency-entries", type=int, default=None)
+    args = parser.parse_args()
+    result = run(args.faq, args.queries, args.latency_entries)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

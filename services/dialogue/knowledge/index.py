@@ -1,0 +1,328 @@
+"""Retrieval over the knowledge base: BM25 (bm25s) on language-aware terms, plus character n-grams.
+
+One index holds both languages: each text is indexed under the terms of its own language, a query
+under the terms of its language, and Latin words inside Japanese text are English terms, so
+"VPN に接続できない" and "VPN won't connect" meet on `vpn`. Three fields are scored per entry:
+
+- phrasing: the question and every alternative phrasing, each its own document; an entry scores as
+  its best phrasing (max-pooling), so many phrasings never dilute each other;
+- answer: the answer text;
+- topic: the question (counted twice), the alternatives, the answers and the tags of every entry that
+  shares the question, as one document.
+
+Each field is scored with BM25 and with the cosine of character 3-5-gram TF-IDF vectors (robust to
+typos, inflections and Japanese segmentation), and the six scores are added with weights measured on
+StackFAQ (docs/benchmarks.md). The nlp intent, when an entry lists it, multiplies the entry's score:
+a soft signal, since it may be missing or wrong.
+
+An index is immutable; the knowledge library builds a new one for every knowledge-base version and
+swaps it in whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import bm25s
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from helpdesk.events import Language
+from helpdesk.text import normalise
+from services.dialogue.knowledge.analysis import Vocabulary, index_terms, latin_words, query_terms
+from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
+from services.dialogue.knowledge.model import FaqEntry
+
+Scores = NDArray[np.float64]
+CharVector = tuple[NDArray[np.int64], NDArray[np.float64]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalWeights:
+    """How the field scores add up. The defaults are the best measured on StackFAQ."""
+
+    phrasing: float = 1.0
+    answer: float = 0.8
+    topic: float = 0.5
+    phrasing_chars: float = 15.0
+    answer_chars: float = 15.0
+    topic_chars: float = 10.0
+    intent: float = 0.25
+    """An entry listing the turn's intent scores (1 + intent x intent confidence) times higher."""
+    k1: float = 1.2
+    b: float = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: FaqEntry
+    score: float
+    coverage: float
+    """The share of the query's term weight (IDF) that this entry's texts contain."""
+    similarity: float
+    """Character n-gram cosine between the query and the entry's closest phrasing."""
+    language: Language
+    """The language of the closest phrasing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """What the knowledge base offers for one question: what an answer, a clarification or an LLM
+    prompt is built from."""
+
+    language: Language
+    terms: tuple[str, ...]
+    hits: tuple[Hit, ...]
+    confidence: float
+    """Calibrated probability that the first hit answers the question (0 without hits)."""
+    kb_version: str
+    evidence: MatchEvidence | None = None
+    """What the confidence was computed from (None without hits)."""
+
+    @property
+    def top(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    terms: list[str]
+    text: str
+
+
+class _Field:
+    """One field: its documents (BM25 and character vectors) and which entries each belongs to."""
+
+    def __init__(
+        self,
+        documents: Sequence[_Document],
+        owners: Sequence[Sequence[int]],
+        entry_count: int,
+        chars: TfidfVectorizer,
+        weights: RetrievalWeights,
+    ) -> None:
+        self._bm25 = bm25s.BM25(k1=weights.k1, b=weights.b)
+        self._bm25.index([d.terms or [""] for d in documents], show_progress=False)
+        self._postings = chars.transform([normalise(d.text) for d in documents]).T.tocsr()
+        pairs = sorted((entry, doc) for doc, entries in enumerate(owners) for entry in entries)
+        entries_in_order = np.array([entry for entry, _ in pairs], dtype=np.int64)
+        if len(set(entries_in_order.tolist())) != entry_count:
+            raise ValueError("every entry needs a document in every field")
+        self._docs = np.array([doc for _, doc in pairs], dtype=np.int64)
+        self._starts = np.searchsorted(entries_in_order, np.arange(entry_count))
+
+    def _pool(self, doc_scores: NDArray[Any]) -> Scores:
+        return np.maximum.reduceat(doc_scores[self._docs], self._starts).astype(np.float64)
+
+    def bm25(self, terms: Sequence[str]) -> Scores:
+        ids = self._bm25.get_tokens_ids(list(terms))
+        if not ids:
+            return np.zeros(len(self._starts))
+        return self._pool(self._bm25.get_scores_from_ids(ids))
+
+    def chars(self, vector: CharVector) -> Scores:
+        """Cosine similarity, reading only the postings of the query's n-grams."""
+        features, weights = vector
+        if not len(features):
+            return np.zeros(len(self._starts))
+        return self._pool(self._postings[features].T @ weights)
+
+
+class KnowledgeIndex:
+    """The searchable form of one knowledge-base version."""
+
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        kb_version: str,
+        *,
+        weights: RetrievalWeights | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
+        self.kb_version = kb_version
+        self.entries: tuple[FaqEntry, ...] = tuple(entries)
+        self.weights = weights or RetrievalWeights()
+        self.calibration = calibration or Calibration()
+        self._positions = {e.id: i for i, e in enumerate(self.entries)}
+        self._intents: dict[str, Scores] = {}
+        for position, entry in enumerate(self.entries):
+            for intent in entry.intents:
+                mask = self._intents.setdefault(intent, np.zeros(len(self.entries)))
+                mask[position] = 1.0
+        if self.entries:
+            self._build()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, entry_id: str) -> FaqEntry | None:
+        position = self._positions.get(entry_id)
+        return self.entries[position] if position is not None else None
+
+    def _build(self) -> None:
+        phrasings: dict[tuple[Language, str], int] = {}
+        phrasing_docs: list[_Document] = []
+        phrasing_owners: list[list[int]] = []
+        answer_docs: list[_Document] = []
+        answer_owners: list[list[int]] = []
+        topics: dict[tuple[Language, str], list[tuple[int, Language]]] = defaultdict(list)
+        entry_terms: list[frozenset[str]] = []
+        for position, entry in enumerate(self.entries):
+            seen: set[str] = set()
+            for language, text in entry.versions():
+                for phrasing in text.phrasings:
+                    key = (language, normalise(phrasing).lower())
+                    if key not in phrasings:
+                        phrasings[key] = len(phrasing_docs)
+                        phrasing_docs.append(_Document(list(index_terms(phrasing, language)), phrasing))
+                        phrasing_owners.append([])
+                    owners = phrasing_owners[phrasings[key]]
+                    if not owners or owners[-1] != position:
+                        owners.append(position)
+                    seen.update(phrasing_docs[phrasings[key]].terms)
+                answer_terms = list(index_terms(text.answer, language))
+                seen.update(answer_terms)
+                answer_docs.append(_Document(answer_terms, text.answer))
+                answer_owners.append([position])
+                topics[(language, normalise(text.question).lower())].append((position, language))
+            entry_terms.append(frozenset(seen))
+
+        topic_docs: list[_Document] = []
+        topic_owners: list[list[int]] = []
+        self._topic_of = np.full(len(self.entries), -1, dtype=np.int64)
+        for number, members in enumerate(topics.values()):
+            first_position, language = members[0]
+            question = self.entries[first_position].text(language).question
+            doc_terms = list(index_terms(question, language)) * 2
+            doc_text = [question]
+            alternatives_seen: set[str] = set()
+            for position, _ in members:
+                text = self.entries[position].text(language)
+                for alternative in text.alternatives:
+                    if alternative not in alternatives_seen:
+                        alternatives_seen.add(alternative)
+                        doc_terms.extend(index_terms(alternative, language))
+                        doc_text.append(alternative)
+                doc_terms.extend(index_terms(text.answer, language))
+                doc_terms.extend(index_terms(" ".join(self.entries[position].tags), Language.EN))
+                doc_text.append(text.answer)
+            topic_docs.append(_Document(doc_terms, "\n".join(doc_text)))
+            owners = sorted({position for position, _ in members})
+            topic_owners.append(owners)
+            for position in owners:
+                if self._topic_of[position] < 0:
+                    self._topic_of[position] = number
+
+        self._chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_df=0.5, dtype=np.float32
+        )
+        self._chars.fit([normalise(d.text) for d in (*phrasing_docs, *answer_docs)])
+        self._char_analyzer = self._chars.build_analyzer()
+        self._char_features: dict[str, int] = self._chars.vocabulary_
+        self._char_idf = np.asarray(self._chars.idf_, dtype=np.float64)
+        count = len(self.entries)
+        self._phrasing = _Field(phrasing_docs, phrasing_owners, count, self._chars, self.weights)
+        self._answer = _Field(answer_docs, answer_owners, count, self._chars, self.weights)
+        self._topic = _Field(topic_docs, topic_owners, count, self._chars, self.weights)
+        self._phrasing_language = [[language for language, _ in entry.versions()] for entry in self.entries]
+        self._entry_terms = entry_terms
+        frequency: Counter[str] = Counter(t for terms in entry_terms for t in terms)
+        written = {w for d in (*phrasing_docs, *answer_docs) for w in latin_words(d.text) if len(w) >= 5}
+        self.vocabulary = Vocabulary(frequency, written)
+        self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
+
+    def _char_vector(self, text: str) -> CharVector:
+        """The query's character n-gram TF-IDF vector, as the fitted vectorizer would make it
+        (sublinear tf, idf, l2 norm) without its per-call validation overhead."""
+        counts = Counter(g for g in self._char_analyzer(normalise(text)) if g in self._char_features)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        features = np.fromiter((self._char_features[g] for g in counts), dtype=np.int64, count=len(counts))
+        weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self._char_idf[features]
+        return features, weights / np.linalg.norm(weights)
+
+    def _containing(self, text: Sequence[str], language: Language) -> NDArray[np.bool_]:
+        wanted = set(query_terms(" ".join(text), language, self.vocabulary))
+        return np.array([wanted <= terms for terms in self._entry_terms], dtype=bool)
+
+    def _idf(self, term: str) -> float:
+        df = self.vocabulary.document_frequency.get(term)
+        if df is None:
+            return self._idf_unknown
+        return math.log(1 + (len(self.entries) - df + 0.5) / (df + 0.5))
+
+    def _coverage(self, terms: Sequence[str], position: int) -> float:
+        unique = set(terms)
+        total = sum(self._idf(t) for t in unique)
+        if total <= 0:
+            return 0.0
+        found = sum(self._idf(t) for t in unique if t in self._entry_terms[position])
+        return found / total
+
+    def search(
+        self,
+        text: str,
+        language: Language,
+        *,
+        intent: str | None = None,
+        intent_confidence: float = 0.0,
+        focus: Sequence[str] = (),
+        limit: int = 5,
+    ) -> Retrieval:
+        """The best entries for `text`. `focus` (a follow-up's own words, searched together with the
+        previous question) halves the score of entries that do not contain all of its terms."""
+        if not self.entries:
+            return Retrieval(language, (), (), 0.0, self.kb_version)
+        language = Language.JA if language is Language.JA else Language.EN
+        terms = query_terms(text, language, self.vocabulary)
+        vector = self._char_vector(text)
+        w = self.weights
+        phrasing_similarity = self._phrasing.chars(vector)
+        scores = (
+            w.phrasing * self._phrasing.bm25(terms)
+            + w.answer * self._answer.bm25(terms)
+            + w.topic * self._topic.bm25(terms)
+            + w.phrasing_chars * phrasing_similarity
+            + w.answer_chars * self._answer.chars(vector)
+            + w.topic_chars * self._topic.chars(vector)
+        )
+        intent_mask = self._intents.get(intent) if intent else None
+        if intent_mask is not None and intent_confidence > 0:
+            scores = scores * (1.0 + w.intent * intent_confidence * intent_mask)
+        if focus:
+            scores = scores * np.where(self._containing(focus, language), 1.0, 0.5)
+        best = int(np.argmax(scores))
+        if scores[best] <= 0:
+            return Retrieval(language, tuple(terms), (), 0.0, self.kb_version)
+        wanted = min(limit, len(scores))
+        order = np.argpartition(-scores, wanted - 1)[:wanted]
+        order = order[np.argsort(-scores[order], kind="stable")]
+        hits = tuple(
+            Hit(
+                entry=self.entries[i],
+                score=float(scores[i]),
+                coverage=self._coverage(terms, int(i)),
+                similarity=float(phrasing_similarity[i]),
+                language=language
+                if language in self._phrasing_language[i]
+                else self._phrasing_language[i][0],
+            )
+            for i in order
+            if scores[i] > 0
+        )
+        rivals = scores[self._topic_of != self._topic_of[best]]
+        runner_up = float(rivals.max()) if rivals.size else 0.0
+        evidence = MatchEvidence(
+            coverage=hits[0].coverage,
+            similarity=hits[0].similarity,
+            margin=max(0.0, (float(scores[best]) - runner_up) / float(scores[best])),
+            intent_agrees=None if intent_mask is None else bool(intent_mask[best]),
+            intent_confidence=intent_confidence,
+        )
+        confidence = self.calibration.confidence(evidence)
+        return Retrieval(language, tuple(terms), hits, confidence, self.kb_version, evidence)
