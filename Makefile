@@ -52,3 +52,9 @@ eval:
 
 clean:
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache
+
+# FAQ retrieval benchmark with the dialogue service's own index: make faq-bench FAQ=faq.jsonl QUERIES=queries.jsonl
+# (FAQ may also be knowledge/; LATENCY_ENTRIES=1000 pads the index to time queries at that size). Last line: JSON.
+faq-bench:
+	@test -n "$(FAQ)" -a -n "$(QUERIES)" || { echo "usage: make faq-bench FAQ=<faq.jsonl|dir> QUERIES=<queries.jsonl> [LATENCY_ENTRIES=1000]"; exit 2; }
+	@$(VENV)/python -m bench.faq_bench --faq "$(FAQ)" --queries "$(QUERIES)" $(if $(LATENCY_ENTRIES),--latency-entries $(LATENCY_ENTRIES))
