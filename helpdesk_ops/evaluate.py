@@ -16,8 +16,10 @@ import uuid
 from pathlib import Path
 
 from helpdesk.events import Channel, ChannelRef, ChatAnalyzed, ChatAnswered, ChatEscalated, Variant
+from services.dialogue.knowledge.files import seed_knowledge
+from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory
-from services.dialogue.policy import AnswerPolicy
+from services.dialogue.policy import AnswerPolicy, reply_language
 from services.dialogue.responder import outcome_event
 from services.evaluator.knowledge import KnowledgeCopy, load_directory
 from services.evaluator.reports.offline import (
@@ -61,7 +63,7 @@ def answer(
     decided = time.perf_counter()
     decision = policy.decide(event, memory)
     elapsed = (time.perf_counter() - decided) * 1000
-    outcome = outcome_event(event, decision, elapsed, None)
+    outcome = outcome_event(event, decision, elapsed, reply_language(event, memory))
     outcome = outcome.model_copy(update={"variant": Variant(name=variant)})
     return outcome, (time.perf_counter() - started) * 1000
 
@@ -69,10 +71,12 @@ def answer(
 def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[GoldenCase], list[CaseResult]]:
     cases = load_golden(dataset)
     knowledge = KnowledgeCopy(load_directory(knowledge_dir))
+    seeded = seed_knowledge(knowledge_dir)
+    index = KnowledgeIndex(list(seeded.entries.values()), seeded.kb_version)
     analyzer = Analyzer()
     results = []
     for variant in variants:
-        policy = AnswerPolicy()
+        policy = AnswerPolicy(lambda: index)
         for case in cases:
             outcome, latency_ms = answer(analyzer, policy, case, variant)
             results.append(score_case(case, variant, outcome, latency_ms, knowledge))

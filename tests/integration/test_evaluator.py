@@ -212,3 +212,14 @@ async def test_an_agents_reply_becomes_a_candidate_and_approval_publishes_it(sta
         assert await eventually(published), "approval must publish kb.updated with the entry"
     finally:
         await client.aclose()
+
+    async with client_for(stack) as chat:
+
+        async def answered_from_it() -> dict[str, Any] | None:
+            reply = (await chat.post("/v1/chat", json={"message": question})).json()
+            return reply if faq_id in reply.get("citations", []) else None
+
+        reply = await eventually(answered_from_it, timeout=30, interval=1.0)
+    assert reply, "once approved, the bot must answer the same question from the new entry"
+    assert reply["mode"] == "faq"
+    assert "facilities portal" in reply["answer"]
