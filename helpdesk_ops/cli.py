@@ -1,19 +1,41 @@
-"""helpdeskctl: the operator's one command line."""
+"""helpdeskctl: the operator's one command line.
+
+Local commands find the running stack through `.run/stack.json` (written by `up`). Flags are read and
+written in the configuration store, dead letters listed and replayed, the knowledge base re-published,
+and turns followed live as they cross the services.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Annotated, Any
 
+import httpx
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
+from helpdesk.flags import config_key, parse_definition
+from helpdesk.topics import Topic, all_dead_letter_topics
+from helpdesk_ops.deadletters import RedisDeadLetters, ServiceBusDeadLetters
 from helpdesk_ops.devstack import ROOT, Stack, banner, parse_replicas
+from helpdesk_ops.local import STATE_FILE, LocalStack, pinned_dapr_version, write_state
 
 app = typer.Typer(help="Run and operate the helpdesk.", no_args_is_help=True)
+flags_app = typer.Typer(help="Read and flip feature flags in the configuration store.", no_args_is_help=True)
+kb_app = typer.Typer(help="Publish knowledge-base changes.", no_args_is_help=True)
+dead_app = typer.Typer(help="List and replay dead letters.", no_args_is_help=True)
+app.add_typer(flags_app, name="flags")
+app.add_typer(kb_app, name="kb")
+app.add_typer(dead_app, name="deadletters")
+console = Console()
 
 
 @app.callback()
@@ -24,12 +46,23 @@ def _root() -> None:
 def _daprd() -> str:
     if os.environ.get("DAPRD"):
         return os.environ["DAPRD"]
-    version = os.environ.get("DAPR_VERSION", "1.18.2")
+    version = os.environ.get("DAPR_VERSION") or pinned_dapr_version()
     cache = Path(
         os.environ.get("HELPDESK_CACHE")
         or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "helpdesk"
     )
     return str(cache / f"dapr-{version}" / "daprd")
+
+
+def _stack() -> LocalStack:
+    try:
+        return LocalStack.load()
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+
+
+# ---- running ------------------------------------------------------------------------------------
 
 
 @app.command()
@@ -52,15 +85,208 @@ def up(
             loop.add_signal_handler(sig, stop.set)
         try:
             await stack.start()
+            write_state(stack)
             banner(stack)
             await stop.wait()
         finally:
             print("\nStopping…", flush=True)
             await stack.stop()
+            with contextlib.suppress(FileNotFoundError):
+                STATE_FILE.unlink()
             print("Stopped.", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+@app.command()
+def status() -> None:
+    """Health of every replica of the local stack and of its sidecar."""
+    stack = _stack()
+    table = Table(title="helpdesk (local)")
+    for column in ("replica", "app", "ready", "sidecar", "detail"):
+        table.add_column(column)
+    healthy = True
+    with httpx.Client(timeout=2.0) as client:
+        for replica in stack.replicas():
+            try:
+                ready = client.get(f"{replica['app']}/readyz")
+                ready_text, detail = str(ready.status_code), ready.json().get("detail", "")
+            except httpx.HTTPError as exc:
+                ready_text, detail = "down", type(exc).__name__
+            try:
+                side = client.get(f"http://127.0.0.1:{replica['dapr_http']}/v1.0/healthz").status_code
+                side_text = "ok" if side == 204 else str(side)
+            except httpx.HTTPError:
+                side_text = "down"
+            healthy &= ready_text == "200" and side_text == "ok"
+            table.add_row(replica["name"], replica["app"], ready_text, side_text, detail)
+    console.print(table)
+    console.print(f"redis {stack.data['redis']} · logs {stack.data['logs']}")
+    raise typer.Exit(0 if healthy else 1)
+
+
+# ---- flags --------------------------------------------------------------------------------------
+
+
+def _redis(stack: LocalStack) -> Any:
+    import redis
+
+    return redis.Redis.from_url(stack.redis_url, decode_responses=True)
+
+
+@flags_app.command("list")
+def flags_list() -> None:
+    """Every flag and its current definition."""
+    defaults = json.loads((ROOT / "flags" / "defaults.json").read_text())
+    client = _redis(_stack())
+    table = Table("flag", "definition", "source")
+    for name in sorted(defaults):
+        raw = client.get(config_key(name))
+        value = raw.rsplit("||", 1)[0] if raw else json.dumps(defaults[name])
+        table.add_row(name, value, "store" if raw else "default")
+    console.print(table)
+
+
+@flags_app.command("set")
+def flags_set(
+    name: str,
+    definition: str = typer.Argument(
+        ..., help='A value (llm, true, 3) or a JSON definition, e.g. \'{"split": {"a": 50, "b": 50}}\''
+    ),
+) -> None:
+    """Change a flag; every replica of every service follows within seconds."""
+    parse_definition(definition)  # refuse what the services would refuse
+    client = _redis(_stack())
+    key = config_key(name)
+    current = client.get(key)
+    version = int(current.rsplit("||", 1)[1]) + 1 if current and "||" in current else 1
+    client.set(key, f"{definition}||{version}")
+    console.print(f"{name} = {definition} (version {version})")
+
+
+# ---- knowledge base -----------------------------------------------------------------------------
+
+
+@kb_app.command("publish")
+def kb_publish(
+    path: Annotated[Path, typer.Argument(exists=True, help="A file of FAQ entries (as in knowledge/).")],
+) -> None:
+    """Publish a kb.updated with the entries of a file; every dialogue replica re-indexes live."""
+    # Operator tooling may import services: the entry format is dialogue's.
+    from services.dialogue.knowledge.files import kb_update_from_file
+
+    event = kb_update_from_file(path)
+    stack = _stack()
+    with Progress(console=console) as progress:
+        task = progress.add_task("publishing kb.updated", total=1)
+        stack.publish("evaluator", Topic.KB_UPDATED.value, event.model_dump(mode="json"))
+        progress.advance(task)
+    console.print(f"kb.updated {event.kb_version}: {len(event.added)} added, {len(event.changed)} changed")
+
+
+@kb_app.command("reload")
+def kb_reload() -> None:
+    """Re-publish the default knowledge base in knowledge/ (after editing its files)."""
+    kb_publish(ROOT / "knowledge")
+
+
+# ---- dead letters -------------------------------------------------------------------------------
+
+
+@dead_app.command("list")
+def dead_list(
+    azure: str | None = typer.Option(None, envvar="AZURE_SERVICEBUS_CONNECTION_STRING", help="Service Bus"),
+) -> None:
+    """Messages that a consumer gave up on, by consumer and topic."""
+    letters: Any = ServiceBusDeadLetters(azure) if azure else RedisDeadLetters(_stack().redis_url)
+    table = Table("where", "id", "consumer", "topic", "turn", "event id")
+    count = 0
+    for entry in letters.list():
+        table.add_row(
+            entry.stream,
+            entry.entry_id,
+            entry.consumer or "?",
+            entry.original_topic or "?",
+            entry.turn_id or "-",
+            entry.event_id,
+        )
+        count += 1
+    console.print(table)
+    console.print(f"{count} dead letter(s)")
+
+
+@dead_app.command("replay")
+def dead_replay(
+    entry_id: str | None = typer.Argument(
+        None, help="One entry id from `deadletters list`; all when omitted."
+    ),
+    topic: str | None = typer.Option(None, help="Only this dead-letter topic."),
+) -> None:
+    """Republish dead letters to their original topic (unchanged: same id, same trace), then remove them."""
+    stack = _stack()
+    letters = RedisDeadLetters(stack.redis_url)
+    entries = [
+        e
+        for e in letters.list([topic] if topic else all_dead_letter_topics())
+        if entry_id is None or e.entry_id == entry_id
+    ]
+    if not entries:
+        console.print("nothing to replay")
+        raise typer.Exit(1 if entry_id else 0)
+
+    with stack.sidecar("evaluator") as sidecar:
+
+        def publish(original_topic: str, envelope: dict[str, Any]) -> None:
+            response = sidecar.post(
+                f"/v1.0/publish/pubsub/{original_topic}",
+                content=json.dumps(envelope),
+                headers={"content-type": "application/cloudevents+json"},
+            )
+            response.raise_for_status()
+
+        with Progress(console=console) as progress:
+            task = progress.add_task("replaying", total=len(entries))
+            for entry in entries:
+                letters.replay(entry, publish)
+                progress.advance(task)
+    console.print(f"replayed {len(entries)} dead letter(s)")
+
+
+# ---- following turns ----------------------------------------------------------------------------
+
+
+@app.command()
+def follow(count: int = typer.Option(0, help="Stop after this many events (0: until Ctrl-C).")) -> None:
+    """Follow turns live as they cross the services (never shows raw user text)."""
+    client = _redis(_stack())
+    streams = {t.value: "$" for t in Topic}
+    seen = 0
+    with contextlib.suppress(KeyboardInterrupt):
+        while count == 0 or seen < count:
+            for stream, entries in client.xread(streams, block=1000, count=100) or []:
+                for entry_id, fields in entries:
+                    streams[stream] = entry_id
+                    console.print(_describe(stream, fields.get("data", "")))
+                    seen += 1
+
+
+def _describe(topic: str, raw: str) -> str:
+    try:
+        data = json.loads(raw).get("data", {})
+    except (json.JSONDecodeError, AttributeError):
+        return f"{topic:<20} (unreadable)"
+    turn = str(data.get("turn_id", data.get("update_id", "")))[:8]
+    detail = {
+        "chat.requested": lambda d: f"channel={d.get('channel', {}).get('channel')}",
+        "chat.analyzed": lambda d: f"lang={d.get('language')} intent={d.get('intent', {}).get('name')}",
+        "chat.answered": lambda d: f"mode={d.get('mode')} cited={d.get('cited_faq_ids')}",
+        "chat.escalated": lambda d: f"reason={d.get('reason')}",
+        "handoff.replied": lambda d: f"operator={d.get('operator_id')}",
+        "feedback.submitted": lambda d: f"rating={d.get('rating')}",
+        "kb.updated": lambda d: f"version={d.get('kb_version')}",
+    }.get(topic, lambda d: "")(data)
+    return f"{topic:<20} {turn:<9} {detail}"
 
 
 def main() -> None:
