@@ -39,6 +39,10 @@ if [[ "${SETUP_TEST:-0}" == "1" ]]; then
   else
     say "chromium present"
   fi
+  # Japanese glyphs for the browser tests' screenshots (otherwise Japanese renders as empty boxes).
+  if ! dpkg -s fonts-ipafont-gothic >/dev/null 2>&1; then
+    apt_install fonts-ipafont-gothic
+  fi
 fi
 
 # 4. Python virtualenv, installed against the lock file; re-installed only when they change.
