@@ -33,6 +33,7 @@ def write_state(stack: Stack, path: Path = STATE_FILE) -> None:
         "dapr_api_token": stack.dapr_api_token,
         "api_key": stack.api_key,
         "operator_key": stack.operator_key,
+        "redis_pid": stack.redis.proc.pid if stack.redis.proc else None,
         "replicas": [
             {
                 "name": r.name,
@@ -40,6 +41,8 @@ def write_state(stack: Stack, path: Path = STATE_FILE) -> None:
                 "app": r.url,
                 "dapr_http": r.dapr_http_port,
                 "dapr_grpc": r.dapr_grpc_port,
+                "pid": r.app.pid if r.app else None,
+                "sidecar_pid": r.sidecar.pid if r.sidecar else None,
             }
             for r in stack.replicas
         ],
