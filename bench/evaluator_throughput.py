@@ -1,6 +1,7 @@
 """Evaluator throughput: synthetic `chat.answered` deliveries scored through the real handler code.
 
-    .venv/bin/python -m bench.evaluator_throughput [--events 5000] [--concurrency 32] [--via handler|route]
+    .venv/bin/python -m bench.evaluator_throughput [--events 5000] [--concurrency 32] \
+        [--via handler|route|stack]
 
 Builds the evaluator app on the in-memory runtime (no sidecar: this measures the evaluator's own
 cost, i.e. parsing, language-aware scoring, session tracking, the record write and the group-committed
@@ -10,6 +11,10 @@ does (pubsub.yaml: concurrency 32):
   handler, as the subscription adapter does, without the HTTP framing;
 - `--via route`: each envelope is POSTed to the subscription route over ASGI (adds FastAPI, the request
   middleware, tracing spans and the in-process HTTP client).
+- `--via stack`: starts the real stack on free ports (Redis, daprd sidecars, all four services, as the
+  integration tests do), bulk-publishes the events to `chat.answered` through a sidecar and
+  measures until the evaluator's totals have counted them all (real state store, real pub/sub; the
+  gateway consumes the same topic meanwhile).
 Half the events are Japanese, a tenth are redelivered duplicates, and the variants split 50/50. At the
 end it checks that the totals count every distinct turn exactly once.
 """
@@ -173,15 +178,96 @@ async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
     }
 
 
+async def run_stack(events: int, concurrency: int) -> dict[str, Any]:
+    import tempfile
+    from pathlib import Path
+
+    from helpdesk_ops.cli import _daprd
+    from helpdesk_ops.devstack import Stack
+
+    distinct = synthetic(events)
+    payloads = [e.model_dump(mode="json") for e in distinct + distinct[: events // 10]]
+    random.Random(3).shuffle(payloads)
+    batches = [payloads[i : i + 100] for i in range(0, len(payloads), 100)]
+    with tempfile.TemporaryDirectory(prefix="evaluator-bench-") as run_dir:
+        stack = Stack(run_dir=Path(run_dir), daprd=_daprd(), free_ports=True, echo=None)
+        await stack.start(timeout=180)
+        try:
+            sidecar = stack.of("evaluator")[0]
+            publish = httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
+                headers={"dapr-api-token": stack.dapr_api_token, "content-type": "application/json"},
+                timeout=30.0,
+            )
+            api = httpx.AsyncClient(
+                base_url=sidecar_url(stack),
+                headers={"authorization": f"Bearer {stack.operator_key}"},
+                timeout=30.0,
+            )
+            queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+            for batch in batches:
+                queue.put_nowait(batch)
+
+            async def publisher() -> None:
+                while not queue.empty():
+                    entries = [
+                        {"entryId": str(i), "event": event, "contentType": "application/json"}
+                        for i, event in enumerate(queue.get_nowait())
+                    ]
+                    response = await publish.post(
+                        "/v1.0-alpha1/publish/bulk/pubsub/chat.answered", json=entries
+                    )
+                    response.raise_for_status()
+                    assert not response.content or not response.json().get("failedEntries"), response.text
+
+            started = time.perf_counter()
+            await asyncio.gather(*(publisher() for _ in range(concurrency)))
+            published = time.perf_counter() - started
+            counted = 0
+            deadline = time.perf_counter() + 600
+            while time.perf_counter() < deadline:
+                summary = (await api.get("/v1/evaluations/summary", params={"days": 1})).json()
+                counted = int(summary["overall"]["turns"])
+                if counted >= events:
+                    break
+                await asyncio.sleep(0.1)
+            elapsed = time.perf_counter() - started
+            await asyncio.sleep(2.0)
+            counted = int(
+                (await api.get("/v1/evaluations/summary", params={"days": 1})).json()["overall"]["turns"]
+            )
+            await publish.aclose()
+            await api.aclose()
+        finally:
+            await stack.stop()
+    return {
+        "deliveries": len(payloads),
+        "distinct_turns": events,
+        "counted_turns": counted,
+        "publish_seconds": round(published, 3),
+        "seconds": round(elapsed, 3),
+        "deliveries_per_second": round(len(payloads) / elapsed, 1),
+        "publishers": concurrency,
+        "via": "stack",
+    }
+
+
+def sidecar_url(stack: Any) -> str:
+    return str(stack.of("evaluator")[0].url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--via", choices=("handler", "route"), default="handler")
+    parser.add_argument("--via", choices=("handler", "route", "stack"), default="handler")
     args = parser.parse_args()
-    result = asyncio.run(run(args.events, args.concurrency, args.via))
+    if args.via == "stack":
+        result = asyncio.run(run_stack(args.events, args.concurrency))
+    else:
+        result = asyncio.run(run(args.events, args.concurrency, args.via))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for key, value in result.items():
         print(f"{key}: {value}")
