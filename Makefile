@@ -50,6 +50,10 @@ VARIANTS ?=
 eval:
 	@$(VENV)/python -m helpdesk_ops.evaluate --dataset "$(DATASET)" --variants "$(VARIANTS)"
 
+nlu-bench:
+	@test -n "$(TRAIN)" -a -n "$(TEST)" || { echo "usage: make nlu-bench TRAIN=<csv|clinc json> TEST=<csv|clinc json>"; exit 2; }
+	@$(VENV)/python -m services.nlp.cli nlu-bench --train "$(TRAIN)" --test "$(TEST)" $(NLU_BENCH_ARGS)
+
 clean:
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache
 
@@ -58,3 +62,8 @@ clean:
 faq-bench:
 	@test -n "$(FAQ)" -a -n "$(QUERIES)" || { echo "usage: make faq-bench FAQ=<faq.jsonl|dir> QUERIES=<queries.jsonl> [LATENCY_ENTRIES=1000]"; exit 2; }
 	@$(VENV)/python -m bench.faq_bench --faq "$(FAQ)" --queries "$(QUERIES)" $(if $(LATENCY_ENTRIES),--latency-entries $(LATENCY_ENTRIES))
+
+BENCH_ARGS ?=
+bench:
+	@test -f .run/stack.json || { echo "start the stack first: make run (in another terminal)"; exit 1; }
+	@$(VENV)/python -m bench.load $(BENCH_ARGS)

@@ -1,0 +1,126 @@
+"""The helpdesk in one process without Dapr: the four apps on in-memory ports, each event delivered as
+a CloudEvent to the same subscription routes daprd would call. The baseline that shows what the
+sidecars, Redis and the network add."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from helpdesk.events import Contract
+from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from helpdesk.runtime import flag_defaults
+from helpdesk.settings import ServiceSettings
+from helpdesk.topics import (
+    BROADCAST_SUBSCRIPTIONS,
+    LIVE_TOPICS,
+    SUBSCRIPTIONS,
+    AppId,
+    Component,
+    Topic,
+    live_topic,
+)
+
+
+class RoutingBus(MemoryBus):
+    """Delivers each published event to every subscribed app's route, like the sidecars would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clients: dict[AppId, httpx.AsyncClient] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def publish(self, event: Contract, *, pubsub: Component = Component.PUBSUB) -> None:
+        topic: Topic = type(event).topic  # type: ignore[attr-defined]
+        data = event.model_dump(mode="json")
+        targets = [
+            (app, f"/events/pubsub/{topic.value}") for app, topics in SUBSCRIPTIONS.items() if topic in topics
+        ]
+        if topic in LIVE_TOPICS:
+            targets += [
+                (app, f"/events/broadcast/{live_topic(topic)}")
+                for app, topics in BROADCAST_SUBSCRIPTIONS.items()
+                if topic in topics
+            ]
+        for app, route in targets:
+            task = asyncio.create_task(self._deliver(app, route, topic.value, data))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _deliver(self, app: AppId, route: str, topic: str, data: dict[str, Any]) -> None:
+        envelope = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "inprocess",
+            "type": "com.dapr.event.sent",
+            "datacontenttype": "application/json",
+            "data": data,
+            "topic": topic,
+            "pubsubname": "pubsub",
+            "time": datetime.now(UTC).isoformat(),
+        }
+        for _ in range(5):
+            response = await self.clients[app].post(route, json=envelope)
+            if response.json().get("status") != "RETRY":
+                return
+            await asyncio.sleep(0.05)
+
+
+class InProcessHelpdesk:
+    def __init__(self) -> None:
+        self.bus = RoutingBus()
+        self.apps: dict[AppId, FastAPI] = {}
+        self._lifespans = contextlib.AsyncExitStack()
+
+    async def start(self) -> None:
+        from services.dialogue.app import create_app as dialogue
+        from services.evaluator.app import create_app as evaluator
+        from services.gateway.app import create_app as gateway
+        from services.gateway.settings import GatewaySettings
+        from services.nlp.app import create_app as nlp
+
+        flags = flag_defaults(ServiceSettings())
+        factories = {
+            AppId.GATEWAY: gateway,
+            AppId.NLP: nlp,
+            AppId.DIALOGUE: dialogue,
+            AppId.EVALUATOR: evaluator,
+        }
+        for app_id, factory in factories.items():
+            runtime = memory_runtime(app_id.value, flags=flags, bus=self.bus, state=MemoryStateStore())
+            settings: Any = None
+            if app_id is AppId.GATEWAY:
+                settings = GatewaySettings(allow_anonymous=True, rate_limit_per_user=0, rate_limit_per_key=0)
+            app = factory(settings, runtime=runtime)  # type: ignore[operator]
+            await self._lifespans.enter_async_context(app.router.lifespan_context(app))
+            self.apps[app_id] = app
+            self.bus.clients[app_id] = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{app_id.value}"
+            )
+
+    async def chat(self, text: str) -> tuple[int, str | None]:
+        response = await self.bus.clients[AppId.GATEWAY].post("/v1/chat", json={"message": text})
+        return response.status_code, response.json().get("turn_id")
+
+    async def unanswered(self, turn_ids: list[str], wait: float) -> int:
+        deadline = time.monotonic() + wait
+        remaining = set(turn_ids)
+        while remaining and time.monotonic() < deadline:
+            for turn_id in list(remaining):
+                body = (await self.bus.clients[AppId.GATEWAY].get(f"/v1/messages/{turn_id}")).json()
+                if body.get("status") in ("answered", "escalated", "handed_off"):
+                    remaining.discard(turn_id)
+            await asyncio.sleep(0.2)
+        return len(remaining)
+
+    async def stop(self) -> None:
+        for client in self.bus.clients.values():
+            await client.aclose()
+        await self._lifespans.aclose()

@@ -1,0 +1,305 @@
+"""Load benchmark of the whole helpdesk: `make bench` (after `make run`).
+
+Open loop at fixed rates, then a closed-loop search for the highest rate that keeps p99 <= 250 ms with
+no errors, against the locally running stack ("dapr" mode); and the same handlers chained in one
+process on in-memory ports ("inprocess" mode), so that what Dapr adds per hop can be read off.
+
+Why a small asyncio generator instead of locust: on this 2-core machine the generator shares the CPU
+with four services, four sidecars and Redis, and an open-loop generator must not wait for answers
+before sending the next request (coordinated omission). Each request is a task started at its
+scheduled time on one event loop with aiohttp; latency is measured from the scheduled time, so a
+late start shows up as latency instead of hiding. Locust's gevent workers cost several times the CPU
+per request here and schedule closed-loop users by default.
+
+One JSON line per measurement (mode, offered_rps, achieved_rps, p50_ms, p95_ms, p99_ms, max_ms,
+errors, lost, rss_mb), then a table for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "bench" / "data" / "kb-eval.jsonl"
+P99_BUDGET_MS = 250.0
+
+Send = Callable[[str], Awaitable[tuple[int, str | None]]]
+
+
+def questions() -> list[str]:
+    texts = [json.loads(line)["query"] for line in QUERIES.read_text().splitlines() if line.strip()]
+    return texts or ["how do I reset my password?"]
+
+
+@dataclass
+class Measurement:
+    mode: str
+    offered_rps: float | None
+    achieved_rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    lost: int
+    sent: int
+    answered: int
+    seconds: float
+    rss_mb: dict[str, float] = field(default_factory=dict)
+
+
+def summarise(
+    mode: str,
+    offered: float | None,
+    latencies: list[float],
+    errors: int,
+    lost: int,
+    sent: int,
+    seconds: float,
+) -> Measurement:
+    values = np.array(latencies) if latencies else np.array([float("nan")])
+    return Measurement(
+        mode=mode,
+        offered_rps=offered,
+        achieved_rps=round(len(latencies) / seconds, 1) if seconds else 0.0,
+        p50_ms=round(float(np.percentile(values, 50)), 2),
+        p95_ms=round(float(np.percentile(values, 95)), 2),
+        p99_ms=round(float(np.percentile(values, 99)), 2),
+        max_ms=round(float(np.max(values)), 2),
+        errors=errors,
+        lost=lost,
+        sent=sent,
+        answered=len(latencies),
+        seconds=round(seconds, 2),
+    )
+
+
+async def open_loop(
+    send: Send, rate: float, duration: float, texts: list[str]
+) -> tuple[list[float], int, list[str], int, float]:
+    """Send `rate` requests per second for `duration` seconds on a fixed schedule."""
+    latencies: list[float] = []
+    pending: list[str] = []
+    errors = 0
+    total = int(rate * duration)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.1
+    tasks = []
+
+    async def one(index: int) -> None:
+        nonlocal errors
+        scheduled = start + index / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            status, turn_id = await send(texts[index % len(texts)])
+        except Exception:
+            errors += 1
+            return
+        if status == 200:
+            latencies.append((loop.time() - scheduled) * 1000)
+        elif status == 202 and turn_id:
+            pending.append(turn_id)
+        else:
+            errors += 1
+
+    for index in range(total):
+        tasks.append(asyncio.create_task(one(index)))
+    await asyncio.gather(*tasks)
+    return latencies, errors, pending, total, loop.time() - start
+
+
+# ---- the running stack ----------------------------------------------------------------------------
+
+
+class StackTarget:
+    def __init__(self, state_file: Path) -> None:
+        import aiohttp
+
+        self.state = json.loads(state_file.read_text())
+        self.gateways = [r["app"] for r in self.state["replicas"] if r["app_id"] == "gateway"]
+        self.headers = {
+            "authorization": f"Bearer {self.state['api_key']}",
+            "content-type": "application/json",
+        }
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=30)
+        )
+        self._next = 0
+
+    async def send(self, text: str) -> tuple[int, str | None]:
+        base = self.gateways[self._next % len(self.gateways)]
+        self._next += 1
+        async with self.session.post(f"{base}/v1/chat", json={"message": text}, headers=self.headers) as r:
+            body = await r.json(content_type=None)
+            return r.status, body.get("turn_id") if isinstance(body, dict) else None
+
+    async def lost(self, turn_ids: list[str], wait: float = 20.0) -> int:
+        """Turns answered 202 that are still not answered after `wait` seconds."""
+        deadline = time.monotonic() + wait
+        remaining = set(turn_ids)
+        while remaining and time.monotonic() < deadline:
+            for turn_id in list(remaining):
+                async with self.session.get(
+                    f"{self.gateways[0]}/v1/messages/{turn_id}", headers=self.headers
+                ) as r:
+                    body = await r.json(content_type=None)
+                    if body.get("status") in ("answered", "escalated", "handed_off"):
+                        remaining.discard(turn_id)
+            if remaining:
+                await asyncio.sleep(0.5)
+        return len(remaining)
+
+    def rss_mb(self) -> dict[str, float]:
+        rss = {}
+        for replica in self.state["replicas"]:
+            for key, suffix in (("pid", ""), ("sidecar_pid", ".dapr")):
+                if replica.get(key):
+                    rss[replica["name"] + suffix] = _rss(replica[key])
+        if self.state.get("redis_pid"):
+            rss["redis"] = _rss(self.state["redis_pid"])
+        return rss
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+def _rss(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+# ---- the same handlers in one process ---------------------------------------------------------------
+
+
+class InProcessTarget:
+    """The four apps on in-memory ports, chained through the same subscription routes Dapr would call."""
+
+    def __init__(self) -> None:
+        self._stack: Any = None
+
+    async def start(self) -> None:
+        from bench.inprocess import InProcessHelpdesk
+
+        self._stack = InProcessHelpdesk()
+        await self._stack.start()
+
+    async def send(self, text: str) -> tuple[int, str | None]:
+        return await self._stack.chat(text)
+
+    async def lost(self, turn_ids: list[str], wait: float = 20.0) -> int:
+        return await self._stack.unanswered(turn_ids, wait)
+
+    def rss_mb(self) -> dict[str, float]:
+        return {"inprocess": _rss(os.getpid())}
+
+    async def close(self) -> None:
+        await self._stack.stop()
+
+
+# ---- driver ---------------------------------------------------------------------------------------
+
+
+async def measure(target: Any, mode: str, rate: float, duration: float, texts: list[str]) -> Measurement:
+    latencies, errors, pending, sent, seconds = await open_loop(target.send, rate, duration, texts)
+    lost = await target.lost(pending)
+    result = summarise(mode, rate, latencies, errors + len(pending) - lost, lost, sent, seconds)
+    result.rss_mb = target.rss_mb()
+    return result
+
+
+async def search(
+    target: Any, mode: str, duration: float, texts: list[str], low: float, high: float
+) -> Measurement:
+    """The highest rate whose p99 stays within budget with no errors (bisection on the offered rate)."""
+    best: Measurement | None = None
+    for _ in range(6):
+        rate = round((low + high) / 2, 1)
+        result = await measure(target, mode, rate, duration, texts)
+        ok = result.errors == 0 and result.lost == 0 and result.p99_ms <= P99_BUDGET_MS
+        print(
+            json.dumps({"probe": rate, "ok": ok, "p99_ms": result.p99_ms, "errors": result.errors}),
+            file=sys.stderr,
+        )
+        if ok:
+            best, low = result, rate
+        else:
+            high = rate
+        await asyncio.sleep(2.0)
+    final = best or result
+    final.offered_rps = None
+    return final
+
+
+def table(results: list[Measurement]) -> str:
+    rows = ["mode        offered  achieved   p50 ms   p95 ms   p99 ms   max ms  errors  lost"]
+    for r in results:
+        offered = "search" if r.offered_rps is None else f"{r.offered_rps:g}"
+        rows.append(
+            f"{r.mode:<11} {offered:>7} {r.achieved_rps:>9.1f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
+            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.errors:>7} {r.lost:>5}"
+        )
+    return "\n".join(rows)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    texts = questions()
+    random.Random(7).shuffle(texts)
+    results: list[Measurement] = []
+    modes = [m for m in args.modes.split(",") if m]
+    for mode in modes:
+        target: Any
+        if mode == "dapr":
+            target = StackTarget(Path(args.state))
+        else:
+            target = InProcessTarget()
+            await target.start()
+        try:
+            await measure(target, mode, 5, 3, texts)  # warm-up: models loaded, connections open
+            for rate in [float(r) for r in args.rates.split(",") if r]:
+                result = await measure(target, mode, rate, args.duration, texts)
+                print(json.dumps(asdict(result)), flush=True)
+                results.append(result)
+                await asyncio.sleep(2.0)
+            if args.search:
+                result = await search(target, mode, args.duration, texts, args.search_low, args.search_high)
+                print(json.dumps(asdict(result)), flush=True)
+                results.append(result)
+        finally:
+            await target.close()
+    print(table(results))
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--modes", default="dapr,inprocess")
+    parser.add_argument("--rates", default="10,50,100", help="open-loop rates, chats per second")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
+    parser.add_argument("--search", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--search-low", type=float, default=20.0)
+    parser.add_argument("--search-high", type=float, default=600.0)
+    parser.add_argument("--state", default=str(ROOT / ".run" / "stack.json"))
+    raise SystemExit(asyncio.run(main_async(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
