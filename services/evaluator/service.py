@@ -164,7 +164,8 @@ class Evaluator:
             "days": days,
             "overall": overview(overall(totals)),
             "variants": {name: overview(tally) for name, tally in sorted(by_variant(totals).items())},
-            "series": series(totals),
+            "granularity": "day" if days > 7 else "hour",
+            "series": series(totals, daily=days > 7),
         }
 
     async def experiment(self, days: int) -> dict[str, Any]:

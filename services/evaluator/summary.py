@@ -100,12 +100,17 @@ def overall(totals: Mapping[str, Tally]) -> Tally:
     return out
 
 
-def series(totals: Mapping[str, Tally]) -> list[dict[str, Any]]:
-    """One point per (hour, variant): the numbers the dashboard charts over time."""
-    points = []
-    for bucket in sorted(totals):
+def series(totals: Mapping[str, Tally], *, daily: bool = False) -> list[dict[str, Any]]:
+    """One point per (hour, variant), or per (day, variant): the numbers the dashboard charts over time.
+
+    `hour` is `2026-11-22T04` for hourly points and `2026-11-22` for daily ones."""
+    grouped: dict[tuple[str, str], Tally] = {}
+    for bucket, tally in totals.items():
         hour, variant = split_bucket(bucket)
-        tally = totals[bucket]
+        grouped.setdefault((hour[:10] if daily else hour, variant), Tally()).merge(tally)
+    points = []
+    for hour, variant in sorted(grouped):
+        tally = grouped[(hour, variant)]
         numbers = overview(tally)
         end_to_end = numbers["latency"].get(END_TO_END, {})
         points.append(

@@ -305,3 +305,14 @@ def test_with_the_judge_flag_on_answers_are_judged_off_the_request_path(tmp_path
     }
     assert summary["overall"]["judged"] == 1
     assert summary["overall"]["judge"]["groundedness"] == 5
+
+
+def test_long_ranges_chart_one_point_per_day(client: TestClient) -> None:
+    deliver(client, answered(), "chat.answered")
+    hourly = client.get("/v1/evaluations/summary", params={"days": 1}, headers=operator()).json()
+    daily = client.get("/v1/evaluations/summary", params={"days": 30}, headers=operator()).json()
+    assert hourly["granularity"] == "hour"
+    assert len(hourly["series"][0]["hour"]) == 13
+    assert daily["granularity"] == "day"
+    assert len(daily["series"][0]["hour"]) == 10
+    assert daily["series"][0]["turns"] == 1

@@ -17,6 +17,9 @@
     node.textContent = content;
     return node;
   }
+  function when(bucket) {
+    return bucket.length > 10 ? bucket.slice(5).replace("T", " ") + "h" : bucket.slice(5);
+  }
   function fmt(v) {
     if (v === null || v === undefined) return "";
     if (Math.abs(v) >= 100) return String(Math.round(v));
@@ -43,8 +46,8 @@
     el("line", { x1: PAD.l, y1: PAD.t, x2: PAD.l, y2: H - PAD.b, "class": "axis" }, svg);
     text(svg, PAD.l - 4, y(max) + 4, fmt(max), { "text-anchor": "end", "class": "tick" });
     text(svg, PAD.l - 4, y(min) + 4, fmt(min), { "text-anchor": "end", "class": "tick" });
-    text(svg, x(0), H - 8, hours[0].slice(5).replace("T", " ") + "h", { "text-anchor": "start", "class": "tick" });
-    if (hours.length > 1) text(svg, x(hours.length - 1), H - 8, hours[hours.length - 1].slice(5).replace("T", " ") + "h", { "text-anchor": "end", "class": "tick" });
+    text(svg, x(0), H - 8, when(hours[0]), { "text-anchor": "start", "class": "tick" });
+    if (hours.length > 1) text(svg, x(hours.length - 1), H - 8, when(hours[hours.length - 1]), { "text-anchor": "end", "class": "tick" });
     variants.forEach(function (variant, vi) {
       var color = COLORS[vi % COLORS.length];
       var points = [];
@@ -58,7 +61,7 @@
       points.forEach(function (p) {
         var dot = el("circle", { cx: p[0], cy: p[1], r: 3.5, fill: color }, svg);
         var title = el("title", {}, dot);
-        title.textContent = variant + " · " + p[3] + "h: " + fmt(p[2]);
+        title.textContent = variant + " · " + when(p[3]) + ": " + fmt(p[2]);
       });
       text(svg, W - PAD.r, PAD.t + 12 * (vi + 1), variant, { "text-anchor": "end", fill: color, "class": "legend" });
     });
