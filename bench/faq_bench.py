@@ -5,7 +5,8 @@
 FAQ lines: {"id", "question", "answer", "alternatives": [..] (optional), "lang" (optional)}, or the
 knowledge base's own files. Query lines: {"query", "relevant": [ids], "lang" (optional)}; a query with
 no relevant id is one the knowledge base cannot answer: it is left out of P@1, MRR and Hit@5 and counted
-under "unanswerable" with how often the calibrated confidence would still have answered it.
+under "unanswerable" by what the policy's confidence thresholds would do with it (answer, clarify,
+escalate).
 
 Latency is that of `KnowledgeIndex.search` as the service calls it (analysis, scoring, confidence),
 per query, on one core. With LATENCY_ENTRIES the index is padded to that many entries with renamed
@@ -30,9 +31,10 @@ from helpdesk.text import detect_language
 from services.dialogue.knowledge.files import read_entries
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.model import FaqEntry, FaqText
+from services.dialogue.policy import PolicySettings
 
 RANKED = 100
-ANSWER_THRESHOLD = 0.5
+POLICY = PolicySettings()
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,18 @@ def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str,
     build_seconds = time.perf_counter() - started
 
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    unanswerable = answered_anyway = 0
+    unanswerable: dict[str, int] = {"queries": 0, "answered": 0, "clarified": 0, "escalated": 0}
     misses: list[str] = []
     for query in queries:
         retrieval = index.search(query.text, query.language, limit=RANKED)
         if not query.relevant:
-            unanswerable += 1
-            answered_anyway += retrieval.confidence >= ANSWER_THRESHOLD
+            unanswerable["queries"] += 1
+            if retrieval.confidence >= POLICY.answer_confidence:
+                unanswerable["answered"] += 1
+            elif retrieval.confidence >= POLICY.clarify_confidence:
+                unanswerable["clarified"] += 1
+            else:
+                unanswerable["escalated"] += 1
             continue
         ranked = [hit.entry.id for hit in retrieval.hits]
         rank = next((i for i, ident in enumerate(ranked) if ident in query.relevant), None)
@@ -144,7 +151,7 @@ def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str,
         "latency_entries": len(latency_index),
         "index_build_s": round(build_seconds, 3),
         "by_language": {k: metrics(v) for k, v in sorted(sums.items()) if k != "all"},
-        "unanswerable": {"queries": unanswerable, "answered_anyway": int(answered_anyway)},
+        "unanswerable": unanswerable,
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
     }
 

@@ -56,6 +56,23 @@ def outcome_event(event: ChatAnalyzed, decision: Decision, elapsed_ms: float, la
     )
 
 
+def remember(
+    memory: ConversationMemory, event: ChatAnalyzed, decision: Decision, outcome: Outcome, keep_turns: int
+) -> ConversationMemory:
+    """The conversation after this turn: its outcome, the turn itself and any pending clarification."""
+    remembered = RememberedTurn(
+        turn_id=event.turn_id,
+        question=event.redacted_text,
+        answer=outcome.answer if isinstance(outcome, ChatAnswered) else outcome.message,
+        mode=outcome.mode if isinstance(outcome, ChatAnswered) else AnswerMode.HANDOFF,
+        intent=event.intent.name,
+        cited_faq_ids=outcome.cited_faq_ids if isinstance(outcome, ChatAnswered) else [],
+    )
+    return memory.after(
+        outcome, remembered=remembered, clarification=decision.clarification, keep_turns=keep_turns
+    )
+
+
 def stored_outcome(memory: ConversationMemory, event: ChatAnalyzed) -> Outcome | None:
     stored = memory.outcome_of(event.turn_id)
     if stored is None:
@@ -113,20 +130,7 @@ class Responder:
             elapsed_ms = (time.perf_counter() - started) * 1000
             STAGE_SECONDS.labels("dialogue", "decide").observe(elapsed_ms / 1000)
             outcome = outcome_event(event, decision, elapsed_ms, reply_language(event, memory))
-            remembered = RememberedTurn(
-                turn_id=event.turn_id,
-                question=event.redacted_text,
-                answer=outcome.answer if isinstance(outcome, ChatAnswered) else outcome.message,
-                mode=outcome.mode if isinstance(outcome, ChatAnswered) else AnswerMode.HANDOFF,
-                intent=event.intent.name,
-                cited_faq_ids=outcome.cited_faq_ids if isinstance(outcome, ChatAnswered) else [],
-            )
-            updated = memory.after(
-                outcome,
-                remembered=remembered,
-                clarification=decision.clarification,
-                keep_turns=self._settings.recent_turns,
-            )
+            updated = remember(memory, event, decision, outcome, self._settings.recent_turns)
             try:
                 await self.memories.save(event.conversation_id, updated, etag=etag)
             except ETagMismatch:

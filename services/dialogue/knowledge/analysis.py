@@ -4,6 +4,7 @@ What retrieval adds, measured on StackFAQ and the default knowledge base (docs/b
 - a full stop is split from the word before it, as the word tokenizer does only at the very end;
 - question filler ("is there a way", "is it possible", "方法を教えて") is dropped from queries: it says
   that something is asked, not what;
+- Japanese is compared character by character on its content words, not on the whole sentence;
 - katakana loanwords are folded to one spelling (プリンター and プリンタ, コンピューター and コンピュータ);
 - an English word split in two ("git hub", "e mail", "back up") is also read as the joined word when
   the knowledge base uses that word;
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from helpdesk.events import Language
-from helpdesk.text import terms
+from helpdesk.text import normalise, terms
 
 _KATAKANA_WORD = re.compile(r"^[\u30a0-\u30ff]{3,}ー$")
 _LATIN_TERM = re.compile(r"^[a-z]+$")
@@ -35,7 +36,7 @@ easiest best simple simply manage trying try tried help
 
 _JAPANESE_FILLER = frozenset(
     """
-方法 教える 知る 遣る 分かる 出来る 仕舞う 欲しい 思う 可能 件 際 場合 良い 如何 今日は 有り難う
+方法 教える 知る 遣る 分かる 出来る 仕舞う 欲しい 思う 可能 件 際 場合 良い 如何 今日は 有り難う 困る 時 つく
 """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -66,6 +67,15 @@ def index_terms(text: str, language: Language) -> tuple[str, ...]:
     one, and "broken." would otherwise be a term of its own."""
     text = _FULL_STOP.sub(r"\1 .", text)
     return tuple(_fold(part) for t in terms(text, language) for part in _with_parts(t))
+
+
+def character_text(text: str, language: Language) -> str:
+    """The text character n-grams are taken from. Japanese is compared on its content words (lemmas,
+    space-separated): on the raw sentence, shared grammar ("はどうやって申請しますか") would make
+    unrelated questions look alike."""
+    if language is Language.JA:
+        return " ".join(index_terms(text, language))
+    return normalise(text)
 
 
 def filler(language: Language) -> frozenset[str]:

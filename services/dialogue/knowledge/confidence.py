@@ -34,10 +34,10 @@ class MatchEvidence:
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    intercept: float = -1.06
-    coverage: float = 2.17
-    similarity: float = 1.4
-    margin: float = 2.05
+    intercept: float = -1.02
+    coverage: float = 2.58
+    similarity: float = 1.0
+    margin: float = 1.87
     intent_weight: float = 0.35
     """How far an agreeing intent moves the confidence towards 1 (or a disagreeing one towards 0),
     times the intent's own confidence."""

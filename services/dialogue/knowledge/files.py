@@ -44,6 +44,8 @@ def _raw_entries(document: Any) -> Iterator[Any]:
 
 
 def _files(path: Path) -> list[Path]:
+    if not path.exists():
+        raise FileNotFoundError(f"no knowledge files at {path}")
     if path.is_file():
         return [path]
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in KNOWLEDGE_SUFFIXES)

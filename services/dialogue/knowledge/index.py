@@ -34,7 +34,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from helpdesk.events import Language
 from helpdesk.text import normalise
-from services.dialogue.knowledge.analysis import Vocabulary, index_terms, latin_words, query_terms
+from services.dialogue.knowledge.analysis import (
+    Vocabulary,
+    character_text,
+    index_terms,
+    latin_words,
+    query_terms,
+)
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
 from services.dialogue.knowledge.model import FaqEntry
 
@@ -108,7 +114,7 @@ class _Field:
     ) -> None:
         self._bm25 = bm25s.BM25(k1=weights.k1, b=weights.b)
         self._bm25.index([d.terms or [""] for d in documents], show_progress=False)
-        self._postings = chars.transform([normalise(d.text) for d in documents]).T.tocsr()
+        self._postings = chars.transform([d.text for d in documents]).T.tocsr()
         pairs = sorted((entry, doc) for doc, entries in enumerate(owners) for entry in entries)
         entries_in_order = np.array([entry for entry, _ in pairs], dtype=np.int64)
         if len(set(entries_in_order.tolist())) != entry_count:
@@ -179,7 +185,11 @@ class KnowledgeIndex:
                     key = (language, normalise(phrasing).lower())
                     if key not in phrasings:
                         phrasings[key] = len(phrasing_docs)
-                        phrasing_docs.append(_Document(list(index_terms(phrasing, language)), phrasing))
+                        phrasing_docs.append(
+                            _Document(
+                                list(index_terms(phrasing, language)), character_text(phrasing, language)
+                            )
+                        )
                         phrasing_owners.append([])
                     owners = phrasing_owners[phrasings[key]]
                     if not owners or owners[-1] != position:
@@ -187,7 +197,7 @@ class KnowledgeIndex:
                     seen.update(phrasing_docs[phrasings[key]].terms)
                 answer_terms = list(index_terms(text.answer, language))
                 seen.update(answer_terms)
-                answer_docs.append(_Document(answer_terms, text.answer))
+                answer_docs.append(_Document(answer_terms, character_text(text.answer, language)))
                 answer_owners.append([position])
                 topics[(language, normalise(text.question).lower())].append((position, language))
             entry_terms.append(frozenset(seen))
@@ -199,7 +209,7 @@ class KnowledgeIndex:
             first_position, language = members[0]
             question = self.entries[first_position].text(language).question
             doc_terms = list(index_terms(question, language)) * 2
-            doc_text = [question]
+            doc_text = [character_text(question, language)]
             alternatives_seen: set[str] = set()
             for position, _ in members:
                 text = self.entries[position].text(language)
@@ -207,10 +217,10 @@ class KnowledgeIndex:
                     if alternative not in alternatives_seen:
                         alternatives_seen.add(alternative)
                         doc_terms.extend(index_terms(alternative, language))
-                        doc_text.append(alternative)
+                        doc_text.append(character_text(alternative, language))
                 doc_terms.extend(index_terms(text.answer, language))
                 doc_terms.extend(index_terms(" ".join(self.entries[position].tags), Language.EN))
-                doc_text.append(text.answer)
+                doc_text.append(character_text(text.answer, language))
             topic_docs.append(_Document(doc_terms, "\n".join(doc_text)))
             owners = sorted({position for position, _ in members})
             topic_owners.append(owners)
@@ -221,7 +231,7 @@ class KnowledgeIndex:
         self._chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_df=0.5, dtype=np.float32
         )
-        self._chars.fit([normalise(d.text) for d in (*phrasing_docs, *answer_docs)])
+        self._chars.fit([d.text for d in (*phrasing_docs, *answer_docs)])
         self._char_analyzer = self._chars.build_analyzer()
         self._char_features: dict[str, int] = self._chars.vocabulary_
         self._char_idf = np.asarray(self._chars.idf_, dtype=np.float64)
@@ -236,19 +246,23 @@ class KnowledgeIndex:
         self.vocabulary = Vocabulary(frequency, written)
         self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
 
-    def _char_vector(self, text: str) -> CharVector:
+    def _char_vector(self, text: str, language: Language) -> CharVector:
         """The query's character n-gram TF-IDF vector, as the fitted vectorizer would make it
         (sublinear tf, idf, l2 norm) without its per-call validation overhead."""
-        counts = Counter(g for g in self._char_analyzer(normalise(text)) if g in self._char_features)
+        grams = self._char_analyzer(character_text(text, language))
+        counts = Counter(g for g in grams if g in self._char_features)
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         features = np.fromiter((self._char_features[g] for g in counts), dtype=np.int64, count=len(counts))
         weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self._char_idf[features]
         return features, weights / np.linalg.norm(weights)
 
-    def _containing(self, text: Sequence[str], language: Language) -> NDArray[np.bool_]:
+    def _containing(self, text: Sequence[str], language: Language) -> Scores:
+        """The share of the text's terms each entry contains."""
         wanted = set(query_terms(" ".join(text), language, self.vocabulary))
-        return np.array([wanted <= terms for terms in self._entry_terms], dtype=bool)
+        if not wanted:
+            return np.ones(len(self.entries))
+        return np.array([len(wanted & terms) / len(wanted) for terms in self._entry_terms])
 
     def _idf(self, term: str) -> float:
         df = self.vocabulary.document_frequency.get(term)
@@ -275,12 +289,12 @@ class KnowledgeIndex:
         limit: int = 5,
     ) -> Retrieval:
         """The best entries for `text`. `focus` (a follow-up's own words, searched together with the
-        previous question) halves the score of entries that do not contain all of its terms."""
+        previous question) lowers the score of entries by the share of its terms they lack, down to half."""
         if not self.entries:
             return Retrieval(language, (), (), 0.0, self.kb_version)
         language = Language.JA if language is Language.JA else Language.EN
         terms = query_terms(text, language, self.vocabulary)
-        vector = self._char_vector(text)
+        vector = self._char_vector(text, language)
         w = self.weights
         phrasing_similarity = self._phrasing.chars(vector)
         scores = (
@@ -295,7 +309,7 @@ class KnowledgeIndex:
         if intent_mask is not None and intent_confidence > 0:
             scores = scores * (1.0 + w.intent * intent_confidence * intent_mask)
         if focus:
-            scores = scores * np.where(self._containing(focus, language), 1.0, 0.5)
+            scores = scores * (0.5 + 0.5 * self._containing(focus, language))
         best = int(np.argmax(scores))
         if scores[best] <= 0:
             return Retrieval(language, tuple(terms), (), 0.0, self.kb_version)

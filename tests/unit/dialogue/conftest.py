@@ -1,0 +1,47 @@
+"""Shared pieces of dialogue's tests: the default knowledge base indexed once, analysed turns."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from helpdesk.events import OUT_OF_SCOPE, Channel, ChannelRef, ChatAnalyzed, Intent, Language
+from helpdesk.text import detect_language, normalise
+from services.dialogue.knowledge.files import seed_knowledge
+from services.dialogue.knowledge.index import KnowledgeIndex
+from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
+
+
+@pytest.fixture(scope="session")
+def default_index() -> KnowledgeIndex:
+    knowledge = seed_knowledge(DEFAULT_KNOWLEDGE_PATH)
+    return KnowledgeIndex(list(knowledge.entries.values()), knowledge.kb_version)
+
+
+def analyzed(
+    text: str,
+    *,
+    conversation_id: uuid.UUID | None = None,
+    intent: str = OUT_OF_SCOPE,
+    confidence: float = 0.0,
+    language: Language | None = None,
+    **overrides: Any,
+) -> ChatAnalyzed:
+    """A turn as nlp would send it; by default with no intent at all (out_of_scope, confidence 0)."""
+    normalised = normalise(text)
+    fields: dict[str, Any] = {
+        "turn_id": uuid.uuid4(),
+        "conversation_id": conversation_id or uuid.uuid4(),
+        "channel": ChannelRef(channel=Channel.API, user_id="user-1"),
+        "text": text,
+        "language": language or detect_language(normalised),
+        "normalised_text": normalised,
+        "tokens": normalised.lower().split(),
+        "intent": Intent(name=intent, confidence=confidence),
+        "out_of_scope": intent == OUT_OF_SCOPE,
+        "redacted_text": normalised,
+    }
+    fields.update(overrides)
+    return ChatAnalyzed(**fields)

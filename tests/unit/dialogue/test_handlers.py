@@ -1,0 +1,191 @@
+"""dialogue's subscription routes, driven with CloudEvents through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from helpdesk.dapr.subscriptions import APP_TOKEN_HEADER
+from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Contract, KbUpdated
+from helpdesk.flags import FlagDefinition
+from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from services.dialogue.app import create_app
+from services.dialogue.knowledge.files import kb_update
+from services.dialogue.knowledge.library import KNOWLEDGE_KEY, knowledge_records
+from services.dialogue.knowledge.model import parse_entry
+from services.dialogue.memory import ConversationMemory
+from services.dialogue.settings import DialogueSettings
+from tests.support.events import envelope
+from tests.unit.dialogue.conftest import analyzed
+
+TOKEN = "app-token-for-tests"
+
+
+@dataclass
+class DialogueUnderTest:
+    client: TestClient
+    bus: MemoryBus
+    state: MemoryStateStore
+
+    def post(self, event: Contract | dict[str, Any], topic: str, pubsub: str = "pubsub") -> str:
+        route = f"/events/{pubsub}/{topic}"
+        response = self.client.post(
+            route, json=envelope(event, topic, pubsub), headers={APP_TOKEN_HEADER: TOKEN}
+        )
+        assert response.status_code == 200, response.text
+        status: str = response.json()["status"]
+        return status
+
+    def ask(self, text: str, **kwargs: Any) -> ChatAnswered | ChatEscalated:
+        event = analyzed(text, **kwargs)
+        assert self.post(event, "chat.analyzed") == "SUCCESS"
+        published = self.bus.published[-1][1]
+        assert isinstance(published, ChatAnswered | ChatEscalated)
+        assert published.turn_id == event.turn_id
+        return published
+
+    async def memory(self, conversation_id: uuid.UUID) -> ConversationMemory:
+        stored = await self.state.get(f"conversation:{conversation_id}")
+        assert stored is not None
+        return ConversationMemory.model_validate_json(stored.value)
+
+
+def dialogue_app(flags: dict[str, FlagDefinition] | None = None) -> Iterator[DialogueUnderTest]:
+    runtime = memory_runtime("dialogue", flags=flags)
+    settings = DialogueSettings(app_api_token=SecretStr(TOKEN), knowledge_refresh_seconds=0)
+    assert isinstance(runtime.bus, MemoryBus)
+    assert isinstance(runtime.state, MemoryStateStore)
+    with TestClient(create_app(settings, runtime)) as client:
+        yield DialogueUnderTest(client, runtime.bus, runtime.state)
+
+
+@pytest.fixture
+def dialogue() -> Iterator[DialogueUnderTest]:
+    yield from dialogue_app()
+
+
+def test_a_question_is_answered_with_its_faq_entry_and_the_kb_version(dialogue: DialogueUnderTest) -> None:
+    answered = dialogue.ask("How do I reset my password?")
+    assert isinstance(answered, ChatAnswered)
+    assert answered.mode is AnswerMode.FAQ
+    assert answered.cited_faq_ids == ["it-password-reset"]
+    assert answered.kb_version is not None
+    assert answered.kb_version.startswith("seed-")
+    assert "dialogue" in answered.timings_ms
+
+
+def test_a_japanese_question_is_answered_in_japanese(dialogue: DialogueUnderTest) -> None:
+    answered = dialogue.ask("給与明細はどこで見られますか")
+    assert isinstance(answered, ChatAnswered)
+    assert answered.language.value == "ja"
+    assert answered.cited_faq_ids == ["hr-payslip"]
+
+
+async def test_a_redelivered_turn_yields_the_same_outcome_and_no_second_answer(
+    dialogue: DialogueUnderTest,
+) -> None:
+    event = analyzed("How do I reset my password?")
+    assert dialogue.post(event, "chat.analyzed") == "SUCCESS"
+    assert dialogue.post(event, "chat.analyzed") == "SUCCESS"
+    first, second = (e for _, e in dialogue.bus.published)
+    assert first == second
+    memory = await dialogue.memory(event.conversation_id)
+    assert len(memory.turns) == 1
+    assert memory.answered_turn_ids == [event.turn_id]
+
+
+async def test_a_clarification_is_remembered_and_resolved_by_the_next_turn(
+    dialogue: DialogueUnderTest,
+) -> None:
+    conversation = uuid.uuid4()
+    offered = dialogue.ask("password", conversation_id=conversation)
+    assert isinstance(offered, ChatAnswered)
+    assert offered.mode is AnswerMode.CLARIFY
+    assert (await dialogue.memory(conversation)).clarification is not None
+
+    chosen = dialogue.ask("2", conversation_id=conversation)
+    assert isinstance(chosen, ChatAnswered)
+    assert chosen.cited_faq_ids == [offered.choices[1].faq_id]
+    memory = await dialogue.memory(conversation)
+    assert memory.clarification is None
+    assert [t.mode for t in memory.turns] == [AnswerMode.CLARIFY, AnswerMode.FAQ]
+
+
+async def test_an_unknown_question_is_escalated_and_the_status_remembered(
+    dialogue: DialogueUnderTest,
+) -> None:
+    conversation = uuid.uuid4()
+    escalated = dialogue.ask("How do I get a parking permit for the garage?", conversation_id=conversation)
+    assert isinstance(escalated, ChatEscalated)
+    assert escalated.message
+    assert (await dialogue.memory(conversation)).escalated
+    later = dialogue.ask("Can I also get one for my motorbike garage spot?", conversation_id=conversation)
+    assert isinstance(later, ChatAnswered)
+    assert later.mode is AnswerMode.HANDOFF
+
+
+def test_with_handoff_switched_off_an_unknown_question_gets_a_fallback() -> None:
+    flags = {"handoff_enabled": FlagDefinition(value=False)}
+    for dialogue in dialogue_app(flags):
+        answered = dialogue.ask("How do I get a parking permit for the garage?")
+        assert isinstance(answered, ChatAnswered)
+        assert answered.mode is AnswerMode.FALLBACK
+
+
+async def test_a_kb_update_is_stored_and_makes_a_new_entry_answerable(dialogue: DialogueUnderTest) -> None:
+    entry = parse_entry(
+        {
+            "id": "it-yubikey",
+            "en": {
+                "question": "How do I get a YubiKey security key?",
+                "answer": "Order one on the IT portal.",
+            },
+            "ja": {"question": "YubiKeyを入手するには？", "answer": "ITポータルで注文してください。"},
+        }
+    )
+    update = kb_update([entry], kb_version="v-yubikey")
+    assert dialogue.post(update, "kb.updated") == "SUCCESS"
+    stored = await knowledge_records(dialogue.state).get(KNOWLEDGE_KEY)
+    assert stored is not None
+    assert "it-yubikey" in stored.entries
+
+    answered = dialogue.ask("How do I get a YubiKey?")
+    assert isinstance(answered, ChatAnswered)
+    assert answered.cited_faq_ids == ["it-yubikey"]
+    assert answered.kb_version == "v-yubikey"
+    japanese = dialogue.ask("YubiKeyを入手したい")
+    assert isinstance(japanese, ChatAnswered)
+    assert japanese.cited_faq_ids == ["it-yubikey"]
+
+
+def test_the_live_copy_of_a_kb_update_reindexes_this_replica(dialogue: DialogueUnderTest) -> None:
+    entry = parse_entry(
+        {"id": "hr-bike", "question": "Can I lease a company bike?", "answer": "Yes, via HR."}
+    )
+    assert dialogue.post(kb_update([entry], kb_version="v-bike"), "live.kb.updated", "broadcast") == "SUCCESS"
+    answered = dialogue.ask("can I lease a bike through the company")
+    assert isinstance(answered, ChatAnswered)
+    assert answered.cited_faq_ids == ["hr-bike"]
+
+
+def test_a_kb_update_with_invalid_entries_is_dead_lettered(dialogue: DialogueUnderTest) -> None:
+    bad = KbUpdated(update_id=uuid.uuid4(), kb_version="v-bad", added=["x"], entries=[{"id": "x"}])
+    assert dialogue.post(bad, "kb.updated") == "DROP"
+    assert dialogue.post(bad, "live.kb.updated", "broadcast") == "SUCCESS"
+    assert dialogue.post({"update_id": "not-a-uuid"}, "kb.updated") == "DROP"
+
+
+def test_subscription_routes_refuse_calls_without_the_app_token(dialogue: DialogueUnderTest) -> None:
+    refused = dialogue.client.post("/events/pubsub/kb.updated", json=envelope(kb_update([]), "kb.updated"))
+    assert refused.status_code == 401
+    routes = {
+        (s["pubsubname"], s["topic"])
+        for s in dialogue.client.get("/dapr/subscribe", headers={APP_TOKEN_HEADER: TOKEN}).json()
+    }
+    assert routes == {("pubsub", "chat.analyzed"), ("pubsub", "kb.updated"), ("broadcast", "live.kb.updated")}

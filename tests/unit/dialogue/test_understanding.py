@@ -1,0 +1,139 @@
+"""Reading small talk, requests for a person, replies to a clarification and follow-ups."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.events import Language
+from services.dialogue.replies import Smalltalk
+from services.dialogue.understanding import (
+    asks_for_a_person,
+    chosen_position,
+    is_follow_up,
+    rejects_choices,
+    smalltalk,
+)
+
+CHOICES_EN = [
+    "How do I reset my password?",
+    "How do I change my password before it expires?",
+    "My account is locked. How do I unlock it?",
+]
+CHOICES_JA = [
+    "パスワードをリセットするにはどうすればいいですか？",
+    "有効期限が切れる前にパスワードを変更する方法は？",
+    "アカウントがロックされました。解除するには？",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hi", Smalltalk.GREETING),
+        ("Hello there!", Smalltalk.GREETING),
+        ("good morning team", Smalltalk.GREETING),
+        ("こんにちは", Smalltalk.GREETING),
+        ("おはようございます", Smalltalk.GREETING),
+        ("thanks!", Smalltalk.THANKS),
+        ("Thank you so much", Smalltalk.THANKS),
+        ("ありがとうございます！", Smalltalk.THANKS),
+        ("助かりました", Smalltalk.THANKS),
+        ("bye", Smalltalk.GOODBYE),
+        ("ok thanks, bye!", Smalltalk.GOODBYE),
+        ("失礼します", Smalltalk.GOODBYE),
+        ("hi, my vpn is broken", None),
+        ("this is broken", None),
+        ("ありがとう、でもVPNがまだつながらない", None),
+    ],
+)
+def test_small_talk_is_recognised_only_when_the_message_is_nothing_else(
+    text: str, kind: Smalltalk | None
+) -> None:
+    assert smalltalk(text) is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("talk to a human", True),
+        ("I want to speak with a real person", True),
+        ("can you connect me to the service desk", True),
+        ("human please", True),
+        ("担当者と話したい", True),
+        ("オペレーターにつないでください", True),
+        ("人と話したい", True),
+        ("I need to share my calendar with someone", False),
+        ("10人で使える会議室", False),
+        ("人事に相談したい", False),
+    ],
+)
+def test_a_request_for_a_person_is_recognised(text: str, asks: bool) -> None:
+    assert asks_for_a_person(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("reply", "position"),
+    [
+        ("2", 1),
+        ("the second one", 1),
+        ("second", 1),
+        ("the first", 0),
+        ("the last one", 2),
+        ("#3", 2),
+        ("change it before it expires", 1),
+        ("the one about the locked account", 2),
+        ("4", None),
+        ("I have 2 monitors and the vpn has been broken since yesterday", None),
+    ],
+)
+def test_english_replies_pick_a_choice(reply: str, position: int | None) -> None:
+    assert chosen_position(reply, CHOICES_EN, Language.EN) == position
+
+
+@pytest.mark.parametrize(
+    ("reply", "position"),
+    [
+        ("2番", 1),
+        ("２番", 1),
+        ("二番目", 1),
+        ("2つ目", 1),
+        ("最初の", 0),
+        ("最初のやつ", 0),
+        ("三番目でお願いします", 2),
+        ("最後", 2),
+        ("ロックされた方", 2),
+    ],
+)
+def test_japanese_replies_pick_a_choice(reply: str, position: int | None) -> None:
+    assert chosen_position(reply, CHOICES_JA, Language.JA) == position
+
+
+@pytest.mark.parametrize(
+    ("reply", "rejects"),
+    [
+        ("none of these", True),
+        ("no", True),
+        ("not these ones, sorry", True),
+        ("どれでもない", True),
+        ("どれも違います", True),
+        ("no, I need the vpn thing", False),
+        ("2", False),
+    ],
+)
+def test_a_reply_can_reject_every_choice(reply: str, rejects: bool) -> None:
+    assert rejects_choices(reply) is rejects
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "follows"),
+    [
+        ("and on my phone?", Language.EN, True),
+        ("what about my iPad?", Language.EN, True),
+        ("スマホは？", Language.JA, True),
+        ("じゃあ経費は？", Language.JA, True),
+        ("How do I reset my password?", Language.EN, False),
+        ("パスワードを忘れました", Language.JA, False),
+    ],
+)
+def test_follow_ups_are_recognised(text: str, language: Language, follows: bool) -> None:
+    assert is_follow_up(text, language) is follows
