@@ -56,11 +56,13 @@ def words(text: str, language: Language) -> list[str]:
     return _english_words(text)
 
 
-def terms(text: str, language: Language) -> list[str]:
+def terms(text: str, language: Language, *, keep_stop_words: bool = False) -> list[str]:
     """Index terms: what retrieval and classification compare. Order is kept; duplicates are not removed.
 
     Latin words inside Japanese text ("VPN に接続できない") are treated as English terms, so an English
-    and a Japanese question about the VPN share the term `vpn`.
+    and a Japanese question about the VPN share the term `vpn`. Retrieval drops stop words; intent
+    classification keeps them (`keep_stop_words=True`), because "how do I" and "can you" carry intent.
+    Japanese particles and auxiliaries are dropped either way.
     """
     stem = _stemmer().stemWord
     if language is Language.JA:
@@ -70,11 +72,11 @@ def terms(text: str, language: Language) -> list[str]:
                 continue
             lowered = surface.lower()
             if _ASCII_WORD.fullmatch(lowered):
-                if lowered not in ENGLISH_STOP_WORDS:
+                if keep_stop_words or lowered not in ENGLISH_STOP_WORDS:
                     out.append(stem(lowered))
                 continue
-            if lemma in JAPANESE_STOP_WORDS or surface in JAPANESE_STOP_WORDS:
+            if not keep_stop_words and (lemma in JAPANESE_STOP_WORDS or surface in JAPANESE_STOP_WORDS):
                 continue
             out.append(lemma.lower())
         return out
-    return [stem(w) for w in _english_words(text) if w not in ENGLISH_STOP_WORDS]
+    return [stem(w) for w in _english_words(text) if keep_stop_words or w not in ENGLISH_STOP_WORDS]

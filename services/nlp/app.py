@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
-from services.nlp import handlers
+from services.nlp import handlers, models
 from services.nlp.pipeline import Analyzer
 from services.nlp.settings import NlpSettings
 
@@ -17,7 +17,14 @@ COMPONENTS = [Component.PUBSUB, Component.CONFIGSTORE]
 def create_app(settings: NlpSettings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or NlpSettings()
     host = ServiceHost(AppId.NLP, settings, COMPONENTS, runtime)
-    analyzer = Analyzer()
+    classifier = models.load_or_train(
+        settings.intents_dir,
+        settings.model_dir,
+        settings.training,
+        train_if_missing=settings.train_at_startup,
+    )
+    analyzer = Analyzer(classifier)
+    analyzer.warm_up()
     handlers.register(host.subscriptions, analyzer, lambda: host.runtime)
     return host.build(
         title="Helpdesk nlp",

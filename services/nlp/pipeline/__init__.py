@@ -1,12 +1,24 @@
-"""Language understanding for English and Japanese, as plain Python (no Dapr, no FastAPI)."""
+"""Language understanding for English and Japanese, as plain Python (no Dapr, no FastAPI).
+
+One message goes through: normalisation (NFKC, width folding, whitespace) → language → entities and
+personal data → redaction → tokens and intent (both from the redacted text, so no raw personal data
+leaves this step except in the untouched `normalised_text`) → prompt-injection check.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from helpdesk.events import OUT_OF_SCOPE, Entity, Intent, Language
+from services.nlp.pipeline.entities import find_spans, to_entities
+from services.nlp.pipeline.injection import check_injection
+from services.nlp.pipeline.intents import IntentClassifier
+from services.nlp.pipeline.language import detect_language
+from services.nlp.pipeline.normalise import normalise
+from services.nlp.pipeline.pii import redact
+from services.nlp.pipeline.tokenise import tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,22 +33,39 @@ class Analysis:
     injection_suspected: bool = False
 
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
 class Analyzer:
-    """A first, minimal analysis: NFKC normalisation, script-based language, word tokens."""
+    """The whole analysis of one message. Without an intent model every message is out of scope, which
+    the dialogue service handles as "answer from the knowledge base or offer a human"."""
+
+    def __init__(
+        self, classifier: IntentClassifier | None = None, today: Callable[[], date] = date.today
+    ) -> None:
+        self.classifier = classifier
+        self._today = today
+
+    def warm_up(self) -> None:
+        """Load the lazily loaded parts (MeCab dictionary, NLTK tokenizer, phone metadata) before the first
+        real message, so that message does not pay tens of milliseconds for them."""
+        self.analyze("Hello, please call me at +1 415 555 2671 or 090-1234-5678 tomorrow at 3pm.", "en")
+        self.analyze("こんにちは、明日の15時に03-1234-5678へ電話してください。", "ja")
 
     def analyze(self, text: str, locale_hint: str | None = None) -> Analysis:
-        normalised = " ".join(unicodedata.normalize("NFKC", text).split())
-        language = Language.JA if _JAPANESE.search(normalised) else Language.EN
-        tokens = [t.lower() for t in _WORD.findall(normalised)]
+        normalised = normalise(text)
+        language = detect_language(normalised, locale_hint)
+        spans = find_spans(normalised, self._today())
+        redacted = redact(normalised, spans)
+        if self.classifier is None:
+            intent, out_of_scope = Intent(name=OUT_OF_SCOPE, confidence=0.0), True
+        else:
+            prediction = self.classifier.predict(redacted)
+            intent, out_of_scope = prediction.intent, prediction.out_of_scope
         return Analysis(
             language=language,
             normalised_text=normalised,
-            tokens=tokens,
-            intent=Intent(name=OUT_OF_SCOPE, confidence=0.0),
-            out_of_scope=True,
-            redacted_text=normalised,
+            tokens=tokens(redacted, language),
+            intent=intent,
+            out_of_scope=out_of_scope,
+            entities=to_entities(spans),
+            redacted_text=redacted,
+            injection_suspected=check_injection(normalised).suspected,
         )
