@@ -16,7 +16,16 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
-from helpdesk.events import ChatAnswered, ChatEscalated, FeedbackSubmitted, Rating, Variant, utcnow
+from helpdesk.events import (
+    AnswerMode,
+    ChatAnswered,
+    ChatEscalated,
+    FeedbackSubmitted,
+    HandoffReplied,
+    Rating,
+    Variant,
+    utcnow,
+)
 from services.evaluator.knowledge import KnowledgeCopy
 from services.evaluator.ledger import Ledger, NotYetCounted, bucket_key, hour_of
 from services.evaluator.metrics.scoring import (
@@ -37,7 +46,7 @@ from services.evaluator.records import (
     TurnFeedback,
 )
 from services.evaluator.redaction import redact
-from services.evaluator.sessions import observe_rating, observe_turn
+from services.evaluator.sessions import USER_ASKED, handoff_question, observe_rating, observe_turn
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -94,6 +103,11 @@ class TurnEvaluator:
                 question_terms(record),
                 escalated=record.escalated,
                 variant=record.variant.name,
+                substantive=record.mode is not AnswerMode.SMALLTALK
+                and record.escalation_reason != USER_ASKED,
+                open_question=record.question if _unanswered(record) else None,
+                answered=record.mode in (AnswerMode.FAQ, AnswerMode.LLM),
+                escalation_reason=record.escalation_reason,
             )
             return None if updated is session else updated
 
@@ -163,6 +177,11 @@ class TurnEvaluator:
             ttl_seconds=self._ttl,
         )
 
+    async def handoff_question(self, event: HandoffReplied) -> str | None:
+        """The question the agent answered (see `sessions.handoff_question`)."""
+        session = await self._get(f"session:{event.conversation_id}", SessionRecord)
+        return handoff_question(session, event.question)
+
     # ---- reading -----------------------------------------------------------------------------------
 
     async def evaluation(self, turn_id: UUID) -> EvaluationRecord | None:
@@ -193,6 +212,15 @@ class TurnEvaluator:
             except ETagMismatch:
                 continue
         raise ETagMismatch(f"{key} kept changing")
+
+
+UNANSWERED_MODES = frozenset({AnswerMode.FALLBACK, AnswerMode.CLARIFY})
+
+
+def _unanswered(record: EvaluationRecord) -> bool:
+    if record.escalated:
+        return record.escalation_reason != USER_ASKED
+    return record.mode in UNANSWERED_MODES
 
 
 def _recent(record: EvaluationRecord) -> dict[str, Any]:

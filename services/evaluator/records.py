@@ -96,4 +96,7 @@ class SessionRecord(BaseModel):
     handed_off: bool = False
     unresolved: bool = False
     deltas: dict[str, dict[str, float]] = Field(default_factory=dict)
+    open_question: str | None = None
+    """The last question (redacted) the bot could not answer, for drafting FAQ candidates."""
+    escalation_reason: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -15,6 +15,7 @@ from services.evaluator.knowledge import similarity
 from services.evaluator.records import RememberedQuestion, SessionRecord
 
 REASK_SIMILARITY = 0.6
+USER_ASKED = "user_asked"
 KEEP_QUESTIONS = 10
 KEEP_DELTAS = 100
 
@@ -36,8 +37,16 @@ def observe_turn(
     *,
     escalated: bool,
     variant: str,
+    substantive: bool = True,
+    open_question: str | None = None,
+    answered: bool = False,
+    escalation_reason: str | None = None,
 ) -> tuple[SessionRecord, dict[str, float], bool]:
-    """The session after this turn, the turn's contribution to the totals, and whether it was re-asked."""
+    """The session after this turn, the turn's contribution to the totals, and whether it was re-asked.
+
+    Only `substantive` turns (not small talk, not a bare request for a person) count as questions that
+    can be re-asked. `open_question` is the redacted question when the bot could not answer it: an
+    agent's later reply in this conversation most likely answers that one."""
     key = f"turn:{turn_id}"
     if session is not None and key in session.deltas:
         delta = session.deltas[key]
@@ -46,7 +55,7 @@ def observe_turn(
     if session is None:
         session = SessionRecord(conversation_id=conversation_id, variant=variant)
         delta["conversations"] = 1
-    terms = frozenset(question_terms)
+    terms = frozenset(question_terms) if substantive else frozenset()
     reasked = bool(terms) and any(
         similarity(terms, frozenset(q.terms)) >= REASK_SIMILARITY for q in session.questions
     )
@@ -64,9 +73,19 @@ def observe_turn(
             "questions": questions,
             "handed_off": session.handed_off or escalated,
             "unresolved": session.unresolved or escalated or reasked,
+            "open_question": open_question or (None if answered else session.open_question),
+            "escalation_reason": escalation_reason or session.escalation_reason,
         }
     )
     return _remember(updated, key, delta), delta, reasked
+
+
+def handoff_question(session: SessionRecord | None, asked: str | None) -> str | None:
+    """The question an agent's reply answers: the escalated one, unless the user only asked for a
+    person, in which case the last question the bot could not answer (None when there is none)."""
+    if session is None or session.escalation_reason != USER_ASKED:
+        return asked
+    return session.open_question
 
 
 def observe_rating(

@@ -316,3 +316,35 @@ def test_long_ranges_chart_one_point_per_day(client: TestClient) -> None:
     assert daily["granularity"] == "day"
     assert len(daily["series"][0]["hour"]) == 10
     assert daily["series"][0]["turns"] == 1
+
+
+def test_a_reply_after_asking_for_a_person_learns_the_question_the_bot_could_not_answer(
+    client: TestClient,
+) -> None:
+    unanswered = answered(
+        question="How do I get a standing desk?", mode=AnswerMode.FALLBACK, cited_faq_ids=[]
+    )
+    deliver(client, unanswered, "chat.answered")
+    escalation = ChatEscalated(
+        turn_id=uuid.uuid4(),
+        conversation_id=unanswered.conversation_id,
+        channel=unanswered.channel,
+        language=Language.EN,
+        reason=EscalationReason.USER_ASKED,
+        question="I want to talk to a person",
+        summary="",
+        message="Connecting you.",
+    )
+    deliver(client, escalation, "chat.escalated")
+    reply = HandoffReplied(
+        turn_id=uuid.uuid4(),
+        conversation_id=unanswered.conversation_id,
+        channel=unanswered.channel,
+        operator_id="agent-7",
+        answer="Order one in the facilities portal.",
+        question="I want to talk to a person",
+        language=Language.EN,
+    )
+    deliver(client, reply, "handoff.replied")
+    pending = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()
+    assert [c["question"] for c in pending["candidates"]] == ["How do I get a standing desk?"]
