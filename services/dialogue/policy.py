@@ -19,9 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpdesk.events import OUT_OF_SCOPE, AnswerMode, ChatAnalyzed, Choice, EscalationReason, Language
+from helpdesk.events import (
+    OUT_OF_SCOPE,
+    AnswerMode,
+    ChatAnalyzed,
+    Choice,
+    Citation,
+    EscalationReason,
+    Language,
+)
 from services.dialogue import replies
 from services.dialogue.knowledge.index import Hit, KnowledgeIndex, Retrieval
+from services.dialogue.knowledge.model import FaqEntry
 from services.dialogue.memory import ConversationMemory, PendingClarification
 from services.dialogue.replies import Smalltalk
 from services.dialogue.understanding import (
@@ -40,6 +49,19 @@ class Answer:
     cited_faq_ids: tuple[str, ...] = ()
     choices: tuple[Choice, ...] = ()
     confidence: float | None = None
+    citations: tuple[Citation, ...] = ()
+
+
+SNIPPET_CHARACTERS = 200
+
+
+def citation(entry: FaqEntry, language: Language) -> Citation:
+    """How a channel shows the cited entry: its question as the title, the start of its answer."""
+    text = entry.text(language)
+    snippet = (
+        text.answer if len(text.answer) <= SNIPPET_CHARACTERS else text.answer[:SNIPPET_CHARACTERS] + "…"
+    )
+    return Citation(faq_id=entry.id, title=text.question, snippet=snippet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +102,8 @@ class PolicySettings:
 
 SMALLTALK_INTENTS = {s.value: s for s in Smalltalk}
 HUMAN_AGENT_INTENT = "human_agent"
+NOT_ABOUT_KNOWLEDGE = frozenset({OUT_OF_SCOPE, HUMAN_AGENT_INTENT, *SMALLTALK_INTENTS})
+"""Intents that say nothing about which entry answers: not passed to retrieval."""
 
 
 def reply_language(event: ChatAnalyzed, memory: ConversationMemory) -> Language:
@@ -164,7 +188,7 @@ class _Turn:
 
     def _retrieve(self) -> Retrieval:
         intent = self.event.intent
-        name = intent.name if intent.name != OUT_OF_SCOPE else None
+        name = intent.name if intent.name not in NOT_ABOUT_KNOWLEDGE else None
         alone = self.index.search(self.text, self.language, intent=name, intent_confidence=intent.confidence)
         previous = self._previous_question()
         if previous is None or not (is_follow_up(self.text, self.language) or alone.top is None):
@@ -240,7 +264,13 @@ class _Turn:
         if version is None:
             text = f"{text}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[self.language]}"
         return Decision(
-            Answer(text, AnswerMode.FAQ, cited_faq_ids=(hit.entry.id,), confidence=retrieval.confidence),
+            Answer(
+                text,
+                AnswerMode.FAQ,
+                cited_faq_ids=(hit.entry.id,),
+                confidence=retrieval.confidence,
+                citations=(citation(hit.entry, self.language),),
+            ),
             retrieval=retrieval,
             kb_version=retrieval.kb_version,
             reason=reason,

@@ -41,6 +41,7 @@ def outcome_event(event: ChatAnalyzed, decision: Decision, elapsed_ms: float, la
             answer=outcome.text,
             mode=outcome.mode,
             cited_faq_ids=list(outcome.cited_faq_ids),
+            citations=list(outcome.citations),
             choices=list(outcome.choices),
             intent=event.intent.name,
             confidence=outcome.confidence,

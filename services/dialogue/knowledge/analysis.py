@@ -89,7 +89,7 @@ def _deletes(term: str) -> set[str]:
 class Vocabulary:
     """The terms an index knows, with how many entries use each; corrects queries against them."""
 
-    MIN_CORRECTED_LENGTH = 5
+    MIN_CORRECTED_LENGTH = 6
 
     def __init__(self, document_frequency: Mapping[str, int], surface: Iterable[str] = ()) -> None:
         self.document_frequency = dict(document_frequency)

@@ -23,7 +23,8 @@ class MatchEvidence:
     similarity: float
     margin: float
     intent_agrees: bool | None = None
-    """None when the turn has no intent that any entry lists."""
+    """Whether the first hit lists the turn's intent (False too when no entry lists it); None when the
+    turn has no intent about the knowledge base."""
     intent_confidence: float = 0.0
 
     def features(self) -> tuple[float, float, float]:

@@ -13,7 +13,8 @@ under the terms of its language, and Latin words inside Japanese text are Englis
 Each field is scored with BM25 and with the cosine of character 3-5-gram TF-IDF vectors (robust to
 typos, inflections and Japanese segmentation), and the six scores are added with weights measured on
 StackFAQ (docs/benchmarks.md). The nlp intent, when an entry lists it, multiplies the entry's score:
-a soft signal, since it may be missing or wrong.
+a soft signal, since it may be missing or wrong. An intent that no entry lists (a need the knowledge
+base does not cover, such as a ticket's status) lowers the confidence instead.
 
 An index is immutable; the knowledge library builds a new one for every knowledge-base version and
 swaps it in whole.
@@ -335,7 +336,7 @@ class KnowledgeIndex:
             coverage=hits[0].coverage,
             similarity=hits[0].similarity,
             margin=max(0.0, (float(scores[best]) - runner_up) / float(scores[best])),
-            intent_agrees=None if intent_mask is None else bool(intent_mask[best]),
+            intent_agrees=None if not intent else intent_mask is not None and bool(intent_mask[best]),
             intent_confidence=intent_confidence,
         )
         confidence = self.calibration.confidence(evidence)

@@ -67,6 +67,14 @@ def test_an_english_question_is_answered_with_the_cited_faq_entry(chat: Conversa
     assert decided.confidence >= 0.7
 
 
+def test_an_answer_cites_its_entry_with_title_and_snippet_in_the_users_language(chat: Conversation) -> None:
+    [cited] = answer(chat.say("給料日はいつ？")).citations
+    assert cited.faq_id == "hr-payday"
+    assert cited.title == "給料日はいつですか？"
+    assert cited.snippet is not None
+    assert cited.snippet.startswith("給与は毎月25日")
+
+
 def test_a_japanese_question_is_answered_in_japanese(chat: Conversation) -> None:
     decision = chat.say("有給休暇を取りたいのですが、どこで申請しますか")
     decided = answer(decision)
@@ -194,6 +202,14 @@ def test_once_escalated_the_bot_does_not_escalate_again_but_still_answers_the_fa
     assert again.mode is AnswerMode.HANDOFF
     assert again.text == replies.ALREADY_ESCALATED[Language.EN]
     assert answer(chat.say("How do I reset my password?")).cited_faq_ids == ("it-password-reset",)
+
+
+def test_a_confident_intent_that_no_entry_covers_escalates(chat: Conversation) -> None:
+    handed = escalation(
+        chat.say("What is the status of my ticket INC0012345?", intent="ticket_status", confidence=1.0)
+    )
+    assert handed.reason is EscalationReason.LOW_CONFIDENCE
+    assert "Intent: ticket_status (1.00)" in handed.summary
 
 
 def test_without_handoff_an_unknown_question_gets_a_fallback(default_index: KnowledgeIndex) -> None:

@@ -1,0 +1,123 @@
+"""The knowledge base through the running stack: cited answers in both languages, a clarification
+that the next turn resolves, an escalation, and a kb.updated that makes a new entry answerable
+without restarting anything."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from helpdesk.topics import Component, Topic, live_topic
+from helpdesk_ops.devstack import Stack
+from services.dialogue.knowledge.files import kb_update
+from services.dialogue.knowledge.model import parse_entry
+from tests.support.stack import client_for
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 30.0, interval: float = 0.5) -> T:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(interval)
+
+
+async def chat(client: httpx.AsyncClient, message: str, conversation_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message}
+    if conversation_id:
+        body["conversation_id"] = conversation_id
+    response = await client.post("/v1/chat", json=body)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def test_english_and_japanese_questions_get_cited_faq_answers(stack: Stack) -> None:
+    async with client_for(stack) as client:
+        english = await chat(client, "How do I reset my password?")
+        japanese = await chat(client, "給与明細はどこで見られますか")
+    assert english["status"] == "answered"
+    assert english["mode"] == "faq"
+    assert english["citations"] == ["it-password-reset"]
+    assert english["language"] == "en"
+    assert "myaccount.example.com" in english["answer"]
+    assert japanese["status"] == "answered"
+    assert japanese["citations"] == ["hr-payslip"]
+    assert japanese["language"] == "ja"
+    assert "給与明細" in japanese["answer"]
+
+
+async def test_an_ambiguous_question_gets_choices_that_the_next_turn_resolves(stack: Stack) -> None:
+    async with client_for(stack) as client:
+        offered = await chat(client, "password")
+        assert offered["mode"] == "clarify", offered
+        assert 2 <= len(offered["choices"]) <= 3
+        chosen = await chat(client, "2", offered["conversation_id"])
+    assert chosen["mode"] == "faq"
+    assert chosen["citations"] == [offered["choices"][1]["faq_id"]]
+
+
+async def test_an_unknown_question_is_escalated(stack: Stack) -> None:
+    async with client_for(stack) as client:
+        escalated = await chat(client, "What is the status of my ticket INC0012345?")
+    assert escalated["status"] == "escalated", escalated
+    assert escalated["escalated"] is True
+    assert escalated["answer"]
+
+
+async def publish(stack: Stack, pubsub: Component, topic: str, event: dict[str, Any]) -> None:
+    """Publish as the evaluator publishes its approvals: the durable copy and the live one."""
+    sidecar = stack.of("evaluator")[0]
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
+        headers={"dapr-api-token": stack.dapr_api_token},
+    ) as client:
+        response = await client.post(f"/v1.0/publish/{pubsub.value}/{topic}", json=event)
+    assert response.status_code == 204, response.text
+
+
+async def test_a_kb_update_makes_a_new_entry_answerable_without_a_restart(stack: Stack) -> None:
+    entry = parse_entry(
+        {
+            "id": "it-yubikey-integration",
+            "category": "accounts",
+            "intents": ["mfa"],
+            "owner": "it-security",
+            "en": {
+                "question": "How do I get a YubiKey hardware security key?",
+                "alternatives": ["Order a YubiKey"],
+                "answer": "Order a YubiKey in the IT portal under Security > Hardware keys.",
+            },
+            "ja": {
+                "question": "YubiKey（ハードウェアセキュリティキー）を入手するには？",
+                "answer": "ITポータルの「セキュリティ」>「ハードウェアキー」からYubiKeyを注文してください。",
+            },
+        }
+    )
+    update = kb_update([entry], kb_version="integration-yubikey", actor="tests").model_dump(mode="json")
+    dialogue_pids = [replica.app.pid for replica in stack.of("dialogue") if replica.app]
+    await publish(stack, Component.PUBSUB, Topic.KB_UPDATED.value, update)
+    await publish(stack, Component.BROADCAST, live_topic(Topic.KB_UPDATED), update)
+
+    async with client_for(stack) as client:
+
+        async def answered_from_the_new_entry() -> dict[str, Any] | None:
+            body = await chat(client, "How can I get a YubiKey?")
+            return body if body.get("citations") == ["it-yubikey-integration"] else None
+
+        english = await eventually(answered_from_the_new_entry)
+        japanese = await chat(client, "YubiKeyを入手したい")
+    assert english, "the new entry must become answerable"
+    assert english["mode"] == "faq"
+    assert japanese["citations"] == ["it-yubikey-integration"]
+    assert [replica.app.pid for replica in stack.of("dialogue") if replica.app] == dialogue_pids
+    assert all(replica.app.alive() for replica in stack.of("dialogue") if replica.app)
