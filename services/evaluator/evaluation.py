@@ -52,6 +52,8 @@ M = TypeVar("M", bound=BaseModel)
 
 UNKNOWN_TURN_PATIENCE = timedelta(minutes=10)
 """How long a rating may wait for its turn's evaluation before it is given up as referring to nothing."""
+HANDOFF_PATIENCE = timedelta(seconds=30)
+"""How long an agent's reply waits for its escalation to be evaluated (within the sidecar's retries)."""
 
 
 class UnknownTurn(Exception):
@@ -178,8 +180,14 @@ class TurnEvaluator:
         )
 
     async def handoff_question(self, event: HandoffReplied) -> str | None:
-        """The question the agent answered (see `sessions.handoff_question`)."""
+        """The question the agent answered (see `sessions.handoff_question`).
+
+        A reply always follows an escalation, but topics are delivered independently: until the
+        escalation has been evaluated (for at most `HANDOFF_PATIENCE`) this raises `NotYetCounted`."""
         session = await self._get(f"session:{event.conversation_id}", SessionRecord)
+        seen = session is not None and session.escalation_reason is not None
+        if not seen and utcnow() - event.occurred_at < HANDOFF_PATIENCE:
+            raise NotYetCounted("the escalation this reply answers has not been evaluated yet")
         return handoff_question(session, event.question)
 
     # ---- reading -----------------------------------------------------------------------------------

@@ -55,7 +55,10 @@ def register(subscriptions: Subscriptions, runtime: RuntimeOf, evaluator: Evalua
 
     @subscriptions.on(Topic.HANDOFF_REPLIED, HandoffReplied)
     async def learn_from_handoff(event: HandoffReplied, _: Delivery) -> None:
-        question = await evaluator.turns.handoff_question(event)
+        try:
+            question = await evaluator.turns.handoff_question(event)
+        except NotYetCounted as exc:
+            raise Retry(str(exc)) from exc
         candidate = await evaluator.candidates.from_handoff(event.model_copy(update={"question": question}))
         if candidate is None:
             _log.info("handoff_reply_without_question")

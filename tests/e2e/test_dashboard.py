@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from helpdesk.events import Channel, ChannelRef, HandoffReplied, Language
+from helpdesk.events import Channel, ChannelRef, ChatEscalated, EscalationReason, HandoffReplied, Language
 from helpdesk_ops.devstack import Stack
 from tests.support.stack import client_for
 
@@ -56,17 +56,28 @@ async def _publish_handoff_reply(stack: Stack, question: str) -> None:
         question=question,
         language=Language.EN,
     )
+    escalation = ChatEscalated(
+        turn_id=uuid.uuid4(),
+        conversation_id=reply.conversation_id,
+        channel=reply.channel,
+        language=Language.EN,
+        reason=EscalationReason.LOW_CONFIDENCE,
+        question=question,
+        summary="",
+        message="Connecting you with a person.",
+    )
     sidecar = stack.of("gateway")[0]
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
         headers={"dapr-api-token": stack.dapr_api_token},
     ) as client:
-        response = await client.post(
-            "/v1.0/publish/pubsub/handoff.replied",
-            content=reply.model_dump_json(),
-            headers={"content-type": "application/json"},
-        )
-    assert response.status_code == 204
+        for topic, event in (("chat.escalated", escalation), ("handoff.replied", reply)):
+            response = await client.post(
+                f"/v1.0/publish/pubsub/{topic}",
+                content=event.model_dump_json(),
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 204
 
 
 async def _turns(stack: Stack) -> int:

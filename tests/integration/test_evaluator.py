@@ -17,6 +17,8 @@ from helpdesk.events import (
     Channel,
     ChannelRef,
     ChatAnswered,
+    ChatEscalated,
+    EscalationReason,
     FeedbackSubmitted,
     HandoffReplied,
     Language,
@@ -61,6 +63,20 @@ async def publish(stack: Stack, topic: str, event: Any) -> None:
             headers={"content-type": "application/json"},
         )
     assert response.status_code == 204, response.text
+
+
+def escalation_before(reply: HandoffReplied) -> ChatEscalated:
+    """The escalation that opened the handoff a reply answers (a reply never comes without one)."""
+    return ChatEscalated(
+        turn_id=uuid.uuid4(),
+        conversation_id=reply.conversation_id,
+        channel=reply.channel,
+        language=Language.EN,
+        reason=EscalationReason.LOW_CONFIDENCE,
+        question=reply.question or "",
+        summary="",
+        message="Connecting you with a person.",
+    )
 
 
 async def evaluation_of(api: httpx.AsyncClient, turn_id: str) -> dict[str, Any] | None:
@@ -183,6 +199,7 @@ async def test_an_agents_reply_becomes_a_candidate_and_approval_publishes_it(sta
         question=question,
         language=Language.EN,
     )
+    await publish(stack, "chat.escalated", escalation_before(reply))
     await publish(stack, "handoff.replied", reply)
     async with operator_api(stack) as api:
 
@@ -223,3 +240,57 @@ async def test_an_agents_reply_becomes_a_candidate_and_approval_publishes_it(sta
     assert reply, "once approved, the bot must answer the same question from the new entry"
     assert reply["mode"] == "faq"
     assert "facilities portal" in reply["answer"]
+
+
+async def test_the_learning_loop_through_a_real_handoff(stack: Stack) -> None:
+    """A question the bot cannot answer, a request for a person, the agent's reply through the gateway's
+    operator API: the evaluator drafts the unanswered question, and once approved the bot answers it."""
+    marker = uuid.uuid4().hex[:6]
+    question = f"Can I bring my dog {marker} to the office on Fridays?"
+    operator = {"authorization": f"Bearer {stack.operator_key}"}
+    async with client_for(stack) as chat:
+        first = (await chat.post("/v1/chat", json={"message": question})).json()
+        assert first["mode"] != "faq", first
+        conversation = first["conversation_id"]
+        if not first.get("escalated"):
+            human = await chat.post(
+                "/v1/chat", json={"message": "I want to talk to a human", "conversation_id": conversation}
+            )
+            assert human.json()["escalated"], human.text
+
+        async def handoff_open() -> bool:
+            return (await chat.get(f"/v1/handoffs/{conversation}", headers=operator)).status_code == 200
+
+        assert await eventually(handoff_open), "the escalation must open a handoff"
+        replied = await chat.post(
+            f"/v1/handoffs/{conversation}/reply",
+            json={
+                "message": f"Hi! Dogs {marker} are welcome on Fridays if registered with reception. Best, Kim"
+            },
+            headers=operator,
+        )
+        assert replied.status_code == 200, replied.text
+
+    async with operator_api(stack) as api:
+
+        async def drafted() -> dict[str, Any] | None:
+            listing = (await api.get("/v1/faq-candidates", params={"status": "pending"})).json()["candidates"]
+            return next((c for c in listing if marker in c["question"]), None)
+
+        candidate = await eventually(drafted)
+        assert candidate, "the agent's reply must yield a candidate"
+        assert candidate["question"] == question
+        assert candidate["answer"] == f"Dogs {marker} are welcome on Fridays if registered with reception."
+        approved = await api.post(f"/v1/faq-candidates/{candidate['id']}/approve")
+        assert approved.status_code == 200, approved.text
+        faq_id = approved.json()["faq_id"]
+
+    async with client_for(stack) as chat:
+
+        async def answered_from_it() -> dict[str, Any] | None:
+            reply = (await chat.post("/v1/chat", json={"message": question})).json()
+            return reply if faq_id in reply.get("citations", []) else None
+
+        reply = await eventually(answered_from_it, timeout=30, interval=1.0)
+    assert reply, "the bot must answer the same question from the approved entry"
+    assert marker in reply["answer"]

@@ -65,6 +65,21 @@ def deliver(client: TestClient, event: object, topic: str) -> str:
     return str(response.json()["status"])
 
 
+def escalate(client: TestClient, conversation_id: uuid.UUID, question: str) -> None:
+    """The escalation an agent's reply follows (the evaluator waits for it before drafting)."""
+    escalation = ChatEscalated(
+        turn_id=uuid.uuid4(),
+        conversation_id=conversation_id,
+        channel=answered().channel,
+        language=Language.EN,
+        reason=EscalationReason.LOW_CONFIDENCE,
+        question=question,
+        summary="",
+        message="Connecting you.",
+    )
+    assert deliver(client, escalation, "chat.escalated") == "SUCCESS"
+
+
 def test_the_operator_api_needs_an_operator_key(client: TestClient) -> None:
     assert client.get("/v1/evaluations/summary").status_code == 401
     assert client.get("/v1/evaluations/summary", headers={"authorization": "Bearer nope"}).status_code == 401
@@ -168,6 +183,8 @@ def test_a_handoff_reply_yields_a_candidate_and_approval_publishes_it(
         question="The printer on floor 3 is jammed",
         language=Language.EN,
     )
+    assert deliver(client, reply, "handoff.replied") == "RETRY"
+    escalate(client, reply.conversation_id, "The printer on floor 3 is jammed")
     assert deliver(client, reply, "handoff.replied") == "SUCCESS"
     pending = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
         "candidates"
@@ -206,6 +223,7 @@ def test_the_dashboard_signs_in_with_the_operator_key_and_escapes_text(client: T
         question="<b>router</b> is down",
         language=Language.EN,
     )
+    escalate(client, reply.conversation_id, "<b>router</b> is down")
     deliver(client, reply, "handoff.replied")
 
     signed = client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False)
