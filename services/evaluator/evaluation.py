@@ -52,8 +52,10 @@ M = TypeVar("M", bound=BaseModel)
 
 UNKNOWN_TURN_PATIENCE = timedelta(minutes=10)
 """How long a rating may wait for its turn's evaluation before it is given up as referring to nothing."""
-HANDOFF_PATIENCE = timedelta(seconds=30)
-"""How long an agent's reply waits for its escalation to be evaluated (within the sidecar's retries)."""
+HANDOFF_PATIENCE = timedelta(minutes=10)
+"""How long an agent's reply waits for its escalation to be evaluated. Normally the escalation is
+milliseconds ahead; after an outage both drain from the backlog, and the sidecar's retries (then the
+dead-letter topic, which the recorder keeps for replay) bound the wait."""
 
 
 class UnknownTurn(Exception):
