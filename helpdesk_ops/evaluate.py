@@ -19,8 +19,9 @@ from helpdesk.events import Channel, ChannelRef, ChatAnalyzed, ChatAnswered, Cha
 from services.dialogue.knowledge.files import seed_knowledge
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory
-from services.dialogue.policy import AnswerPolicy, reply_language
+from services.dialogue.policy import AnswerPolicy, PolicySettings, reply_language
 from services.dialogue.responder import outcome_event
+from services.dialogue.settings import DialogueSettings
 from services.evaluator.knowledge import KnowledgeCopy, load_directory
 from services.evaluator.reports.offline import (
     CaseResult,
@@ -32,7 +33,9 @@ from services.evaluator.reports.offline import (
     write_csv,
     write_html,
 )
+from services.nlp import models
 from services.nlp.pipeline import Analyzer
+from services.nlp.settings import NlpSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,15 +71,31 @@ def answer(
     return outcome, (time.perf_counter() - started) * 1000
 
 
+def analyzer_as_deployed() -> Analyzer:
+    """nlp's analyser with the same intent model the service loads (trained and cached when missing)."""
+    settings = NlpSettings()
+    classifier = models.load_or_train(
+        settings.intents_dir,
+        settings.model_dir,
+        settings.training,
+        train_if_missing=settings.train_at_startup,
+    )
+    return Analyzer(classifier)
+
+
 def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[GoldenCase], list[CaseResult]]:
     cases = load_golden(dataset)
     knowledge = KnowledgeCopy(load_directory(knowledge_dir))
     seeded = seed_knowledge(knowledge_dir)
     index = KnowledgeIndex(list(seeded.entries.values()), seeded.kb_version)
-    analyzer = Analyzer()
+    analyzer = analyzer_as_deployed()
+    dialogue = DialogueSettings()
+    thresholds = PolicySettings(
+        answer_confidence=dialogue.answer_confidence, clarify_confidence=dialogue.clarify_confidence
+    )
     results = []
     for variant in variants:
-        policy = AnswerPolicy(lambda: index)
+        policy = AnswerPolicy(lambda: index, thresholds)
         for case in cases:
             outcome, latency_ms = answer(analyzer, policy, case, variant)
             results.append(score_case(case, variant, outcome, latency_ms, knowledge))
