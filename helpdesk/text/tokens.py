@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
+import sys
+import types
 from functools import lru_cache
 from typing import Any
 
@@ -16,9 +20,31 @@ _JA_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空�
 
 @lru_cache(maxsize=1)
 def _english_tokenizer() -> Any:
-    from nltk.tokenize import NLTKWordTokenizer
+    """NLTK's word tokenizer (the word-level part of `nltk.word_tokenize`, which needs no downloaded data).
 
-    return NLTKWordTokenizer()
+    `import nltk` executes the package's `__init__`, which imports every NLTK module and, through them,
+    SciPy and scikit-learn: about 100 MB of resident memory in each service for one class of regular
+    expressions. So, unless NLTK is already imported, the tokenizer's module is loaded on its own under
+    placeholder parent packages, which are removed again afterwards so that a later `import nltk` still
+    gets the real, complete package.
+    """
+    if "nltk" in sys.modules:
+        from nltk.tokenize import NLTKWordTokenizer
+
+        return NLTKWordTokenizer()
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("nltk")
+    roots = list(spec.submodule_search_locations)
+    for name, paths in (("nltk", roots), ("nltk.tokenize", [f"{root}/tokenize" for root in roots])):
+        placeholder = types.ModuleType(name)
+        placeholder.__path__ = paths
+        sys.modules[name] = placeholder
+    try:
+        return importlib.import_module("nltk.tokenize.destructive").NLTKWordTokenizer()
+    finally:
+        for name in [n for n in sys.modules if n == "nltk" or n.startswith("nltk.")]:
+            del sys.modules[name]
 
 
 @lru_cache(maxsize=1)

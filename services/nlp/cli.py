@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from services.nlp import benchmark, models
-from services.nlp.pipeline.intents import IntentClassifier, TrainingOptions, describe, load_splits
+from services.nlp.pipeline.intents import TrainingOptions, describe, load_splits
 from services.nlp.settings import NlpSettings
 
 
@@ -44,7 +44,9 @@ def nlu_bench(args: argparse.Namespace) -> dict[str, object]:
         f"{'validation split' if validation else 'k-fold'}",
         file=sys.stderr,
     )
-    classifier = IntentClassifier.train(train_set, validation, options)
+    from services.nlp.pipeline import training
+
+    classifier = training.train(train_set, validation, options)
     print(f"testing on {len(test)} examples ({args.test})", file=sys.stderr)
     result = benchmark.run(classifier, test)
     for row in benchmark.tradeoff(classifier, test):

@@ -9,9 +9,8 @@ together never read a half-written model.
 from __future__ import annotations
 
 import hashlib
+from importlib.metadata import version
 from pathlib import Path
-
-import sklearn
 
 from helpdesk.logging import get_logger
 from services.nlp.pipeline.intents import (
@@ -26,13 +25,14 @@ _log = get_logger(__name__)
 _PACKAGE = Path(__file__).resolve().parent
 _CODE = (
     _PACKAGE / "pipeline" / "intents.py",
+    _PACKAGE / "pipeline" / "training.py",
     _PACKAGE / "pipeline" / "tokenise.py",
     *sorted((_PACKAGE.parents[1] / "helpdesk" / "text").glob("*.py")),
 )
 
 
 def fingerprint(intents_dir: Path, options: TrainingOptions) -> str:
-    digest = hashlib.sha256(f"format={MODEL_FORMAT};sklearn={sklearn.__version__};{options}".encode())
+    digest = hashlib.sha256(f"format={MODEL_FORMAT};sklearn={version('scikit-learn')};{options}".encode())
     for path in [*sorted(p for p in intents_dir.iterdir() if p.is_file()), *_CODE]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -40,12 +40,14 @@ def fingerprint(intents_dir: Path, options: TrainingOptions) -> str:
 
 
 def model_path(intents_dir: Path, model_dir: Path, options: TrainingOptions) -> Path:
-    return model_dir / f"intents-{fingerprint(intents_dir, options)}.joblib"
+    return model_dir / f"intents-{fingerprint(intents_dir, options)}.npz"
 
 
 def train(intents_dir: Path, model_dir: Path, options: TrainingOptions) -> tuple[IntentClassifier, Path]:
+    from services.nlp.pipeline import training  # scikit-learn: only when a model has to be built
+
     path = model_path(intents_dir, model_dir, options)
-    classifier = IntentClassifier.train(load_directory(intents_dir), options=options)
+    classifier = training.train(load_directory(intents_dir), options=options)
     classifier.save(path)
     _log.info("intent_model_trained", path=str(path), **describe(classifier))
     return classifier, path
@@ -60,7 +62,7 @@ def load_or_train(
     if path.exists():
         try:
             return IntentClassifier.load(path)
-        except (ValueError, EOFError, OSError) as exc:
+        except ValueError as exc:
             _log.warning("intent_model_unreadable", path=str(path), error=type(exc).__name__)
     if not train_if_missing:
         _log.warning("intent_model_missing", path=str(path))

@@ -92,3 +92,23 @@ class TestTerms:
         kept = terms("パスワードをリセットしてください", Language.JA, keep_stop_words=True)
         assert kept == ["パスワード", "リセット", "為る", "下さる"]
         assert terms("パスワードをリセットしてください", Language.JA) == ["パスワード", "リセット"]
+
+
+def test_english_tokens_match_nltk_without_importing_all_of_nltk() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from helpdesk.events import Language\n"
+        "from helpdesk.text import words\n"
+        'tokens = words("I can\'t log in (since 9:30am)", Language.EN)\n'
+        "print(tokens, 'sklearn' in sys.modules, any(m.startswith('nltk') for m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['i', 'ca', \"n't\", 'log', 'in', 'since', '9:30am'] False False"
+
+    from nltk.tokenize import NLTKWordTokenizer
+
+    expected = [t for t in NLTKWordTokenizer().tokenize("i can't log in (since 9:30am)") if t not in "()"]
+    assert words("I can't log in (since 9:30am)", Language.EN) == expected

@@ -11,13 +11,16 @@ import pytest
 
 from helpdesk.events import OUT_OF_SCOPE
 from services.nlp.pipeline.intents import (
+    Calibration,
     Example,
     IntentClassifier,
     TrainingOptions,
+    char_features,
     load_directory,
     load_splits,
     prepare,
 )
+from services.nlp.pipeline.training import FittedModel, train
 from services.nlp.settings import NlpSettings
 
 REQUIRED = {"greeting", "thanks", "goodbye", "human_agent"}
@@ -100,24 +103,43 @@ def test_full_width_input_is_classified_like_ascii(classifier: IntentClassifier)
     assert classifier.predict("ＶＰＮ　ｉｓ　ｎｏｔ　ｃｏｎｎｅｃｔｉｎｇ").intent.name == "vpn"
 
 
-def test_fast_scores_equal_scikit_learn_scores(classifier: IntentClassifier) -> None:
-    texts = [prepare(t) for t in ["reset my password", "VPNにつながらない", "zzzz", ""]]
-    assert np.allclose(classifier.model.scores(texts), classifier.model.reference_scores(texts))
+def test_serving_scores_equal_scikit_learn_scores() -> None:
+    examples = load_directory(NlpSettings().intents_dir)
+    fitted = FittedModel(examples, c=1.0)
+    serving = fitted.classifier(Calibration(1.0, 0.0, 0.0, "none", 0.0, None))
+    texts = ["reset my password", "VPNにつながらない", "ｚｚｚｚ", "", "a  b\tc"]
+    assert np.allclose(
+        serving.score_many(texts), fitted.reference_scores([prepare(t) for t in texts]), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("text", ["reset my password", "a", "ab  cd", "パスワードをリセット", "x y z", ""])
+def test_character_ngrams_match_scikit_learn(text: str) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()
+    assert char_features(text) == reference(text)
 
 
 def test_saved_model_predicts_the_same(classifier: IntentClassifier, tmp_path: Path) -> None:
-    path = tmp_path / "model.joblib"
+    path = tmp_path / "model.npz"
     classifier.save(path)
     loaded = IntentClassifier.load(path)
     for text in ["I forgot my password", "会議室を予約したい", "tell me a joke"]:
         assert loaded.predict(text) == classifier.predict(text)
 
 
-def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
-    import joblib
+@pytest.mark.parametrize("content", [b"garbage", b""])
+def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "other.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not an intent model"):
+        IntentClassifier.load(path)
 
-    path = tmp_path / "other.joblib"
-    joblib.dump({"not": "a model"}, path)
+
+def test_a_model_of_another_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.npz"
+    np.savez(path, meta=np.frombuffer(json.dumps({"format": 0}).encode(), dtype=np.uint8))
     with pytest.raises(ValueError, match="not an intent model"):
         IntentClassifier.load(path)
 
@@ -130,19 +152,19 @@ class TestThreshold:
         assert calibration.heldout_oos_recall >= NlpSettings().target_oos_recall
 
     def test_validation_split_is_used_when_given(self) -> None:
-        train = [*toy("a"), Example("weather today", OUT_OF_SCOPE), Example("sports news", OUT_OF_SCOPE)]
+        train_set = [*toy("a"), Example("weather today", OUT_OF_SCOPE), Example("sports news", OUT_OF_SCOPE)]
         validation = [*toy("b"), Example("weather tomorrow", OUT_OF_SCOPE)]
-        model = IntentClassifier.train(train, validation, TrainingOptions(target_oos_recall=1.0))
+        model = train(train_set, validation, TrainingOptions(target_oos_recall=1.0))
         assert model.calibration.heldout == "validation"
         assert model.calibration.heldout_oos_recall == 1.0
 
     def test_without_out_of_scope_examples_the_least_confident_are_rejected(self) -> None:
-        model = IntentClassifier.train(toy("a") * 3)
+        model = train(toy("a") * 3)
         assert model.calibration.heldout_oos_recall is None
         assert model.calibration.threshold > 0
 
     def test_refit_with_validation_trains_on_both(self) -> None:
-        model = IntentClassifier.train(toy("a"), toy("b"), TrainingOptions(refit_with_validation=True))
+        model = train(toy("a"), toy("b"), TrainingOptions(refit_with_validation=True))
         assert sum(model.trained_on.values()) == len(toy("a")) + len(toy("b"))
 
 
