@@ -1,0 +1,60 @@
+"""Which parts of the retrieval help: the FAQ benchmark with parts of the fused score switched off.
+
+    .venv/bin/python -m bench.faq_ablation --faq .run/stackfaq/faq.jsonl --queries .run/stackfaq/queries.jsonl
+
+Prints a Markdown table (P@1, MRR, Hit@5 per variant) for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from bench.faq_bench import Query, read_queries
+from services.dialogue.knowledge.files import read_entries
+from services.dialogue.knowledge.index import KnowledgeIndex, RetrievalWeights
+from services.dialogue.knowledge.model import FaqEntry
+
+FULL = RetrievalWeights()
+NO_CHARS = replace(FULL, phrasing_chars=0.0, answer_chars=0.0, topic_chars=0.0)
+VARIANTS: dict[str, RetrievalWeights] = {
+    "BM25 on phrasings only": replace(NO_CHARS, answer=0.0, topic=0.0),
+    "+ answer field (BM25)": replace(NO_CHARS, topic=0.0),
+    "+ topic field (BM25)": NO_CHARS,
+    "+ character n-grams on phrasings": replace(FULL, answer_chars=0.0, topic_chars=0.0),
+    "+ character n-grams on answers and topics (all)": FULL,
+}
+
+
+def measure(entries: list[FaqEntry], queries: list[Query], weights: RetrievalWeights) -> tuple[float, ...]:
+    index = KnowledgeIndex(entries, "ablation", weights=weights)
+    p1 = mrr = hit5 = 0.0
+    answerable = [q for q in queries if q.relevant]
+    for query in answerable:
+        ranked = [h.entry.id for h in index.search(query.text, query.language, limit=100).hits]
+        rank = next((i for i, ident in enumerate(ranked) if ident in query.relevant), None)
+        if rank is not None:
+            p1 += rank == 0
+            mrr += 1 / (rank + 1)
+            hit5 += rank < 5
+    n = max(len(answerable), 1)
+    return p1 / n, mrr / n, hit5 / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--faq", type=Path, required=True)
+    parser.add_argument("--queries", type=Path, required=True)
+    args = parser.parse_args()
+    entries, queries = read_entries(args.faq), read_queries(args.queries)
+    print("| variant | P@1 | MRR | Hit@5 |\n|---|---|---|---|")
+    for name, weights in VARIANTS.items():
+        p1, mrr, hit5 = measure(entries, queries, weights)
+        print(f"| {name} | {p1:.3f} | {mrr:.3f} | {hit5:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
