@@ -10,6 +10,11 @@ Nlp's intent is a soft signal throughout: it lifts entries that list it and can 
 handoff when it is confident, but every decision also works from the text alone, since the intent may
 be missing (`out_of_scope` with confidence 0) or wrong.
 
+Once a conversation has been escalated there is no second `chat.escalated`: a new request for a
+person, or a question the knowledge base cannot answer, is told that a colleague already has it (mode
+`handoff`), while FAQ questions are still answered. (The gateway keeps the bot silent while an agent
+holds the conversation; such turns reach dialogue before an agent picks it up or after it is closed.)
+
 The decision carries the retrieval result, so a generator (the LLM path) can answer from the same
 entries the policy weighed.
 """

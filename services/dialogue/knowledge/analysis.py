@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from helpdesk.events import Language
-from helpdesk.text import normalise, terms
+from helpdesk.text import normalise
+from helpdesk.text import terms as shared_terms
 
 _KATAKANA_WORD = re.compile(r"^[\u30a0-\u30ff]{3,}ー$")
 _LATIN_TERM = re.compile(r"^[a-z]+$")
@@ -39,6 +41,17 @@ _JAPANESE_FILLER = frozenset(
 方法 教える 知る 遣る 分かる 出来る 仕舞う 欲しい 思う 可能 件 際 場合 良い 如何 今日は 有り難う 困る 時 つく
 """.split()  # noqa: SIM905 - a word list reads better as text
 )
+
+
+_ANALYSER = threading.Lock()
+
+
+def terms(text: str, language: Language) -> list[str]:
+    """`helpdesk.text.terms`, one call at a time: indexes are built in a worker thread while turns are
+    answered on the event loop, and the MeCab tagger and the Snowball stemmer behind it are shared
+    objects that are not safe to use from two threads at once."""
+    with _ANALYSER:
+        return shared_terms(text, language)
 
 
 @lru_cache(maxsize=1)
