@@ -54,7 +54,7 @@ def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
     """The evaluation of one answer, without an LLM: overlap proxies, citations, latency, cost."""
     language = _language(event.language)
     asked = _question_terms(event.question, language)
-    answer_terms = terms(event.answer, language)
+    answer_terms = _text_terms(event.answer, language)
     cited = [kb.get(i) for i in event.cited_faq_ids]
     known = [entry for entry in cited if entry is not None]
     unknown = [i for i, entry in zip(event.cited_faq_ids, cited, strict=True) if entry is None]
@@ -120,6 +120,12 @@ def question_terms(record: EvaluationRecord) -> list[str]:
 def _question_terms(question: str, language: Language) -> tuple[str, ...]:
     """Cached: an answer's question is tokenised for scoring and again for session tracking."""
     return tuple(terms(question, language))
+
+
+@lru_cache(maxsize=4096)
+def _text_terms(text: str, language: Language) -> tuple[str, ...]:
+    """Cached: FAQ answers repeat the entry's text word for word, turn after turn."""
+    return tuple(terms(text, language))
 
 
 def turn_tally(record: EvaluationRecord, session_delta: dict[str, float]) -> Tally:
