@@ -47,6 +47,7 @@ from services.dialogue.knowledge.model import FaqEntry
 
 Scores = NDArray[np.float64]
 CharVector = tuple[NDArray[np.int64], NDArray[np.float64]]
+MIN_DOCUMENTS_FOR_PRUNING = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +230,17 @@ class KnowledgeIndex:
                 if self._topic_of[position] < 0:
                     self._topic_of[position] = number
 
+        char_docs = [d.text for d in (*phrasing_docs, *answer_docs)]
+        # N-grams found in more than half the documents say little and have the longest postings;
+        # a knowledge base of a handful of entries keeps them all.
         self._chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_df=0.5, dtype=np.float32
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            sublinear_tf=True,
+            max_df=0.5 if len(char_docs) >= MIN_DOCUMENTS_FOR_PRUNING else 1.0,
+            dtype=np.float32,
         )
-        self._chars.fit([d.text for d in (*phrasing_docs, *answer_docs)])
+        self._chars.fit(char_docs)
         self._char_analyzer = self._chars.build_analyzer()
         self._char_features: dict[str, int] = self._chars.vocabulary_
         self._char_idf = np.asarray(self._chars.idf_, dtype=np.float64)

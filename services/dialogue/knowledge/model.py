@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from helpdesk.events import KbUpdated, Language, utcnow
+from helpdesk.text import detect_language
 
 ENTRY_LANGUAGES = (Language.EN, Language.JA)
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}$"
@@ -65,13 +66,16 @@ class FaqEntry(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _flat_form(cls, data: Any) -> Any:
-        """`{"id", "question", "answer", "alternatives", "lang"}` is one language's version."""
+        """`{"id", "question", "answer", "alternatives", "lang"}` is one language's version (without
+        `lang`, the question's language)."""
         if not isinstance(data, dict) or "question" not in data:
             return data
         data = dict(data)
-        language = str(data.pop("lang", None) or data.pop("language", None) or "en")[:2].lower()
-        if language not in ("en", "ja"):
-            language = "en"
+        named = str(data.pop("lang", None) or data.pop("language", None) or "")[:2].lower()
+        language = named if named in ("en", "ja") else None
+        if language is None:
+            detected = detect_language(str(data.get("question", "")))
+            language = "ja" if detected is Language.JA else "en"
         data[language] = {
             "question": data.pop("question"),
             "answer": data.pop("answer", None),

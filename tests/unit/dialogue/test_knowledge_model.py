@@ -61,6 +61,17 @@ def test_the_flat_form_is_one_language_version() -> None:
     assert flat.text(Language.EN) is flat.ja
 
 
+def test_the_flat_form_without_a_language_takes_the_questions() -> None:
+    assert (
+        parse_entry({"id": "x-1", "question": "休暇の申請方法は？", "answer": "ポータルから。"}).ja
+        is not None
+    )
+    assert (
+        parse_entry({"id": "x-2", "question": "How do I book leave?", "answer": "In the portal."}).en
+        is not None
+    )
+
+
 def test_an_entry_from_the_evaluator_is_accepted_with_its_extra_fields() -> None:
     learned = parse_entry(
         {
