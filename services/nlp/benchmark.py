@@ -95,6 +95,9 @@ def run(
         "p99_ms": round(p99, 3),
         "threshold": round(cal.threshold, 4),
         "heldout": cal.heldout,
+        "heldout_accuracy": round(cal.heldout_accuracy, 4),
+        "heldout_oos_recall": None if cal.heldout_oos_recall is None else round(cal.heldout_oos_recall, 4),
+        "encoder": None if classifier.encoder is None else classifier.encoder.source,
         "train_examples": sum(classifier.trained_on.values()),
         "test_examples": len(test),
     }

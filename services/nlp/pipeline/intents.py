@@ -29,11 +29,12 @@ import numpy as np
 import yaml
 
 from helpdesk.events import OUT_OF_SCOPE, Intent, IntentScore
+from services.nlp.pipeline.encoder import StaticEncoder
 from services.nlp.pipeline.language import detect_language
 from services.nlp.pipeline.normalise import normalise
 from services.nlp.pipeline.tokenise import classification_terms
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 """Bumped when the features or the saved layout change, so cached models are retrained."""
 OOS_LABELS = frozenset({"oos", "out_of_scope", OUT_OF_SCOPE})
 ALTERNATIVES = 3
@@ -73,6 +74,8 @@ class TrainingOptions:
     folds: int = 5
     refit_with_validation: bool = False
     """Train the final model on training + validation examples once the threshold is chosen."""
+    encoder_weight: float = 2.0
+    """Scale of the sentence-embedding block against the two l2-normalised TF-IDF blocks."""
 
 
 def label_of(raw: str) -> str:
@@ -193,13 +196,16 @@ def _unit(value: float) -> float:
 @dataclass
 class IntentClassifier:
     """Scores are the linear SVM's decision values over the concatenated, per-block l2-normalised
-    sublinear TF-IDF vectors; `weights` is features x classes."""
+    sublinear TF-IDF vectors and, when there is an encoder, the scaled sentence embedding; `weights` is
+    features x classes."""
 
     classes: list[str]
     blocks: list[FeatureBlock]
     weights: np.ndarray
     bias: np.ndarray
     calibration: Calibration
+    encoder: StaticEncoder | None = None
+    encoder_weight: float = 0.0
     trained_on: dict[str, int] = field(default_factory=dict)
     train_seconds: float = 0.0
 
@@ -219,9 +225,12 @@ class IntentClassifier:
                 columns.append(cols + offset)
                 values.append(tfidf / np.linalg.norm(tfidf))
             offset += len(vocabulary)
-        if not columns:
-            return self.bias.astype(np.float64)
-        result: np.ndarray = np.concatenate(values) @ self.weights[np.concatenate(columns)] + self.bias
+        result: np.ndarray = self.bias.astype(np.float64)
+        if columns:
+            result = result + np.concatenate(values) @ self.weights[np.concatenate(columns)]
+        if self.encoder is not None:
+            embedding = self.encoder.embed(prepared, detect_language(prepared)) * self.encoder_weight
+            result = result + embedding @ self.weights[offset : offset + self.encoder.dimensions]
         return result
 
     def score_many(self, texts: Sequence[str]) -> np.ndarray:
@@ -271,6 +280,11 @@ class IntentClassifier:
                 for b in self.blocks
             ],
             "calibration": asdict(self.calibration),
+            "encoder_weight": self.encoder_weight,
+            "encoder_source": None if self.encoder is None else self.encoder.source,
+            "encoder_terms": None
+            if self.encoder is None
+            else sorted(self.encoder.vocabulary, key=self.encoder.vocabulary.__getitem__),
             "trained_on": self.trained_on,
             "train_seconds": self.train_seconds,
         }
@@ -279,6 +293,7 @@ class IntentClassifier:
             "weights": self.weights,
             "bias": self.bias,
             **{f"idf_{i}": b.idf for i, b in enumerate(self.blocks)},
+            **({} if self.encoder is None else {"encoder_table": self.encoder.table}),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
@@ -297,12 +312,18 @@ class IntentClassifier:
                     FeatureBlock(b["analyzer"], {t: i for i, t in enumerate(b["terms"])}, data[f"idf_{n}"])
                     for n, b in enumerate(meta["blocks"])
                 ]
+                encoder = None
+                if meta.get("encoder_terms") is not None:
+                    vocabulary = {t: i for i, t in enumerate(meta["encoder_terms"])}
+                    encoder = StaticEncoder(vocabulary, data["encoder_table"], meta["encoder_source"])
                 return IntentClassifier(
                     classes=meta["classes"],
                     blocks=blocks,
                     weights=data["weights"],
                     bias=data["bias"],
                     calibration=Calibration(**meta["calibration"]),
+                    encoder=encoder,
+                    encoder_weight=float(meta["encoder_weight"]),
                     trained_on=meta["trained_on"],
                     train_seconds=meta["train_seconds"],
                 )
@@ -322,4 +343,5 @@ def describe(classifier: IntentClassifier) -> dict[str, Any]:
         "heldout_accuracy": round(cal.heldout_accuracy, 4),
         "heldout_oos_recall": None if cal.heldout_oos_recall is None else round(cal.heldout_oos_recall, 4),
         "train_seconds": round(classifier.train_seconds, 2),
+        "encoder": None if classifier.encoder is None else classifier.encoder.source,
     }

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from helpdesk.events import OUT_OF_SCOPE
+from services.nlp.pipeline.encoder import StaticEncoder
 from services.nlp.pipeline.intents import (
     CHAR_NGRAMS,
     Calibration,
@@ -32,6 +34,7 @@ from services.nlp.pipeline.intents import (
     softmax,
     term_features,
 )
+from services.nlp.pipeline.language import detect_language
 
 _TEMPERATURES = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0)
 _KEEP_CORRECT_WITHOUT_OOS = 0.97
@@ -40,9 +43,16 @@ _KEEP_CORRECT_WITHOUT_OOS = 0.97
 class FittedModel:
     """The scikit-learn objects of one fit, and the serving form of the same weights."""
 
-    def __init__(self, examples: Sequence[Example], c: float) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        c: float,
+        encoder: StaticEncoder | None = None,
+        encoder_weight: float = 0.0,
+    ) -> None:
         if len({e.label for e in examples}) < 2:
             raise ValueError("need examples of at least two labels to train an intent model")
+        self.encoder, self.encoder_weight = encoder, encoder_weight
         self.features = FeatureUnion(
             [
                 ("terms", TfidfVectorizer(analyzer=term_features, sublinear_tf=True)),
@@ -52,9 +62,17 @@ class FittedModel:
                 ),
             ]
         )
-        matrix = self.features.fit_transform([prepare(e.text) for e in examples])
+        prepared = [prepare(e.text) for e in examples]
+        matrix = self._with_embeddings(self.features.fit_transform(prepared), prepared)
         self.svm = LinearSVC(C=c).fit(matrix, [e.label for e in examples])
         self.classes: list[str] = [str(label) for label in self.svm.classes_]
+
+    def _with_embeddings(self, tfidf: sp.spmatrix, prepared: Sequence[str]) -> sp.csr_matrix:
+        if self.encoder is None:
+            return sp.csr_matrix(tfidf)
+        encoder = self.encoder
+        dense = np.stack([encoder.embed(t, detect_language(t)) for t in prepared]) * self.encoder_weight
+        return sp.csr_matrix(sp.hstack([tfidf, sp.csr_matrix(dense)]))
 
     def classifier(self, calibration: Calibration) -> IntentClassifier:
         blocks = [
@@ -71,11 +89,14 @@ class FittedModel:
             weights=np.ascontiguousarray(coef.T, dtype=np.float32),
             bias=bias.astype(np.float32),
             calibration=calibration,
+            encoder=self.encoder,
+            encoder_weight=self.encoder_weight if self.encoder is not None else 0.0,
         )
 
     def reference_scores(self, prepared: Sequence[str]) -> np.ndarray:
         """Decision values through scikit-learn's own transform (tests compare the serving scores)."""
-        values: np.ndarray = np.asarray(self.svm.decision_function(self.features.transform(prepared)))
+        matrix = self._with_embeddings(self.features.transform(prepared), prepared)
+        values: np.ndarray = np.asarray(self.svm.decision_function(matrix))
         return np.stack([-values, values], axis=1) if values.ndim == 1 else values
 
 
@@ -83,11 +104,16 @@ def train(
     examples: Sequence[Example],
     validation: Sequence[Example] | None = None,
     options: TrainingOptions | None = None,
+    encoder: StaticEncoder | None = None,
 ) -> IntentClassifier:
     options = options or TrainingOptions()
     started = time.perf_counter()
+
+    def fit(subset: Sequence[Example]) -> FittedModel:
+        return FittedModel(subset, options.c, encoder, options.encoder_weight)
+
     if validation:
-        model = FittedModel(examples, options.c)
+        model = fit(examples)
         uncalibrated = model.classifier(_UNCALIBRATED)
         scores = uncalibrated.score_many([e.text for e in validation])
         calibration = _calibrate(
@@ -95,11 +121,11 @@ def train(
         )
         if options.refit_with_validation:
             examples = [*examples, *validation]
-            model = FittedModel(examples, options.c)
+            model = fit(examples)
     else:
-        scores, labels, classes = _out_of_fold_scores(examples, options)
+        scores, labels, classes = _out_of_fold_scores(examples, options, fit)
         calibration = _calibrate(scores, labels, classes, options.target_oos_recall, "k-fold")
-        model = FittedModel(examples, options.c)
+        model = fit(examples)
     classifier = model.classifier(calibration)
     classifier.trained_on = dict(Counter(e.label for e in examples))
     classifier.train_seconds = time.perf_counter() - started
@@ -110,7 +136,7 @@ _UNCALIBRATED = Calibration(1.0, 0.0, 0.0, "none", 0.0, None)
 
 
 def _out_of_fold_scores(
-    examples: Sequence[Example], options: TrainingOptions
+    examples: Sequence[Example], options: TrainingOptions, fit: Callable[[Sequence[Example]], FittedModel]
 ) -> tuple[np.ndarray, list[str], list[str]]:
     labels = [e.label for e in examples]
     classes = sorted(set(labels))
@@ -118,7 +144,7 @@ def _out_of_fold_scores(
     scores = np.full((len(examples), len(classes)), -10.0)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for fit_idx, held_idx in splitter.split(np.zeros(len(labels)), labels):
-        model = FittedModel([examples[i] for i in fit_idx], options.c)
+        model = fit([examples[i] for i in fit_idx])
         fold_scores = model.classifier(_UNCALIBRATED).score_many([examples[i].text for i in held_idx])
         columns = [classes.index(c) for c in model.classes]
         scores[np.ix_(held_idx, columns)] = fold_scores

@@ -19,7 +19,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def nlp_settings(model_dir: Path) -> NlpSettings:
-    return NlpSettings(model_dir=model_dir)
+    """TF-IDF only: the static encoder is a machine-wide cache that unit tests must not depend on
+    (test_encoder.py covers that path with a small encoder of its own)."""
+    return NlpSettings(model_dir=model_dir, encoder_dir=None)
 
 
 @pytest.fixture(scope="session")

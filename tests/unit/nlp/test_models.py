@@ -74,7 +74,7 @@ def test_unreadable_model_is_retrained(intents_dir: Path, tmp_path: Path) -> Non
 def test_train_if_stale_is_idempotent(
     intents_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = NlpSettings(intents_dir=intents_dir, model_dir=tmp_path / "models")
+    settings = NlpSettings(intents_dir=intents_dir, model_dir=tmp_path / "models", encoder_dir=None)
     path = cli.train(if_stale=True, settings=settings)
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["trained"] is True
     assert cli.train(if_stale=True, settings=settings) == path
