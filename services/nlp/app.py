@@ -21,6 +21,7 @@ def create_app(settings: NlpSettings | None = None, runtime: Runtime | None = No
         settings.intents_dir,
         settings.model_dir,
         settings.training,
+        settings.encoder_dir,
         train_if_missing=settings.train_at_startup,
     )
     analyzer = Analyzer(classifier)

@@ -32,6 +32,9 @@ def train(if_stale: bool = False, settings: NlpSettings | None = None, encoder: 
         print(json.dumps({"model": str(path), "trained": False}))
         return path
     classifier, path = models.train(settings.intents_dir, settings.model_dir, settings.training, encoder_dir)
+    for stale in settings.model_dir.glob("intents-*"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
     print(json.dumps({"model": str(path), "trained": True, **describe(classifier)}))
     return path
 

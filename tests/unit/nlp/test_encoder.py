@@ -144,3 +144,28 @@ def test_fingerprint_changes_when_the_encoder_appears(tmp_path: Path) -> None:
     small_encoder().save(models.encoder_path(encoders))
     assert models.fingerprint(intents, TrainingOptions(), encoders) != without
     assert models.cached_encoder(encoders) is not None
+
+
+def test_the_service_trains_with_the_cached_encoder_at_start_up(tmp_path: Path) -> None:
+    from helpdesk.inprocess import memory_runtime
+    from services.nlp.app import create_app
+    from services.nlp.settings import NlpSettings
+
+    intents = tmp_path / "intents"
+    intents.mkdir()
+    (intents / "x.yaml").write_text(
+        "vpn:\n  en: [vpn is down, cannot connect to vpn, vpn error]\n"
+        "password_reset:\n  en: [reset my password, forgot my password, new password]\n"
+        "oos:\n  en: [the weather today, cafe, football]\n",
+        encoding="utf-8",
+    )
+    settings = NlpSettings(
+        intents_dir=intents, model_dir=tmp_path / "models", encoder_dir=tmp_path / "encoders"
+    )
+    small_encoder().save(models.encoder_path(settings.encoder_dir))  # type: ignore[arg-type]
+    create_app(settings, memory_runtime("nlp"))
+    (model_file,) = (tmp_path / "models").iterdir()
+    assert model_file == models.model_path(
+        intents, settings.model_dir, settings.training, settings.encoder_dir
+    )
+    assert IntentClassifier.load(model_file).encoder is not None
