@@ -20,7 +20,8 @@ from sklearn.metrics import f1_score
 from helpdesk.events import OUT_OF_SCOPE
 from services.nlp.pipeline.intents import Example, IntentClassifier
 
-TRADEOFF_TARGETS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9)
+TRADEOFF_TARGETS = (0.0, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9)
+"""0.0 shows the operating point without a threshold (only the out_of_scope class rejects)."""
 
 
 @dataclass(frozen=True, slots=True)
