@@ -17,13 +17,7 @@ COMPONENTS = [Component.PUBSUB, Component.CONFIGSTORE]
 def create_app(settings: NlpSettings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or NlpSettings()
     host = ServiceHost(AppId.NLP, settings, COMPONENTS, runtime)
-    classifier = models.load_or_train(
-        settings.intents_dir,
-        settings.model_dir,
-        settings.training,
-        settings.encoder_dir,
-        train_if_missing=settings.train_at_startup,
-    )
+    classifier = models.load_for(settings)
     analyzer = Analyzer(classifier)
     analyzer.warm_up()
     handlers.register(host.subscriptions, analyzer, lambda: host.runtime)

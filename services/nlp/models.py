@@ -26,6 +26,7 @@ from services.nlp.pipeline.intents import (
     describe,
     load_directory,
 )
+from services.nlp.settings import NlpSettings
 
 _log = get_logger(__name__)
 _PACKAGE = Path(__file__).resolve().parent
@@ -122,3 +123,14 @@ def load_or_train(
         _log.warning("intent_model_missing", path=str(path))
         return None
     return train(intents_dir, model_dir, options, encoder_dir)[0]
+
+
+def load_for(settings: NlpSettings) -> IntentClassifier | None:
+    """The model the service runs with these settings (start-up, and tools that want "as deployed")."""
+    return load_or_train(
+        settings.intents_dir,
+        settings.model_dir,
+        settings.training,
+        settings.encoder_dir,
+        train_if_missing=settings.train_at_startup,
+    )
