@@ -188,6 +188,9 @@ class ChatAnswered(TurnEvent):
     kb_version: str | None = None
     variant: Variant = Field(default_factory=Variant)
     usage: Usage = Field(default_factory=Usage)
+    refusal: str | None = None
+    """Set when the turn is refused rather than answered (`budget`: the user's token budget is spent
+    and the budget_exhausted flag says reject); channels show `answer` and an HTTP caller gets 429."""
     received_at: datetime | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

@@ -13,6 +13,8 @@ from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
 from services.dialogue import handlers
+from services.dialogue.composer import AnswerComposer
+from services.dialogue.generation.generator import Generator
 from services.dialogue.knowledge.library import KnowledgeLibrary
 from services.dialogue.policy import AnswerPolicy, PolicySettings
 from services.dialogue.responder import Responder
@@ -69,14 +71,23 @@ def create_app(settings: DialogueSettings | None = None, runtime: Runtime | None
             answer_confidence=settings.answer_confidence, clarify_confidence=settings.clarify_confidence
         ),
     )
-    responder = Responder(settings, lambda: host.runtime, policy)
+    composer = AnswerComposer(None)
+    responder = Responder(settings, lambda: host.runtime, policy, composer)
     handlers.register(host.subscriptions, responder, library, lambda: host.runtime)
     refresher = KnowledgeRefresher(library, settings.knowledge_refresh_seconds)
+
+    async def open_generator(rt: Runtime) -> None:
+        composer.generator = await Generator.open(settings.generation, rt.state, rt.secrets)
+
+    async def close_generator(_: Runtime) -> None:
+        if composer.generator is not None:
+            await composer.generator.close()
+
     app = host.build(
         title="Helpdesk dialogue",
         description="Answers from the knowledge base (and the model, when configured); escalates to people.",
-        on_start=[refresher.start],
-        on_stop=[refresher.stop],
+        on_start=[refresher.start, open_generator],
+        on_stop=[refresher.stop, close_generator],
     )
     app.state.knowledge = library
     return app

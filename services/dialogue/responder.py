@@ -8,11 +8,12 @@ from openfeature.evaluation_context import EvaluationContext
 
 from helpdesk.dapr.ports import ETagMismatch
 from helpdesk.dapr.state import Records
-from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language, Variant
+from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language
 from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import STAGE_SECONDS
+from services.dialogue.composer import AnswerComposer, Composed, FlagValues
 from services.dialogue.knowledge.metrics import DECISIONS, RETRIEVAL_CONFIDENCE
 from services.dialogue.memory import ConversationMemory, RememberedTurn
 from services.dialogue.policy import Answer, AnswerPolicy, Decision, reply_language
@@ -23,7 +24,8 @@ _log = get_logger(__name__)
 Outcome = ChatAnswered | ChatEscalated
 
 
-def outcome_event(event: ChatAnalyzed, decision: Decision, elapsed_ms: float, language: Language) -> Outcome:
+def outcome_event(event: ChatAnalyzed, composed: Composed, elapsed_ms: float, language: Language) -> Outcome:
+    decision = composed.decision
     timings = {**event.timings_ms, "dialogue": round(elapsed_ms, 3)}
     common = {
         "turn_id": event.turn_id,
@@ -46,10 +48,13 @@ def outcome_event(event: ChatAnalyzed, decision: Decision, elapsed_ms: float, la
             intent=event.intent.name,
             confidence=outcome.confidence,
             kb_version=decision.kb_version,
-            variant=Variant(),
+            variant=composed.variant,
+            usage=composed.usage,
+            refusal=composed.refusal,
         )
     return ChatEscalated(
         **common,
+        variant=composed.variant,
         reason=outcome.reason,
         question=event.redacted_text,
         summary=outcome.summary,
@@ -96,10 +101,17 @@ def _record(decision: Decision) -> None:
 
 
 class Responder:
-    def __init__(self, settings: DialogueSettings, runtime: RuntimeOf, policy: AnswerPolicy) -> None:
+    def __init__(
+        self,
+        settings: DialogueSettings,
+        runtime: RuntimeOf,
+        policy: AnswerPolicy,
+        composer: AnswerComposer | None = None,
+    ) -> None:
         self._settings = settings
         self._runtime = runtime
         self.policy = policy
+        self.composer = composer or AnswerComposer(None)
 
     @property
     def memories(self) -> Records[ConversationMemory]:
@@ -110,6 +122,21 @@ class Responder:
     def _handoff_enabled(self, event: ChatAnalyzed) -> bool:
         context = EvaluationContext(targeting_key=event.channel.user_id)
         return bool(self._runtime().flags.get_boolean_value(Flag.HANDOFF.value, True, context))
+
+    def _flags(self, event: ChatAnalyzed) -> FlagValues:
+        """This user's flag values; the prompt arm is sticky per user across replicas and services."""
+        flags = self._runtime().flags
+        context = EvaluationContext(targeting_key=event.channel.user_id)
+        arm = flags.get_string_details(Flag.PROMPT_VARIANT.value, "grounded", context)
+        return FlagValues(
+            answer_mode=flags.get_string_value(Flag.ANSWER_MODE.value, "faq", context),
+            arm=arm.variant or "default",
+            prompt=arm.value,
+            model=flags.get_string_value(Flag.MODEL.value, "gpt-4o-mini", context),
+            budget_exhausted=flags.get_string_value(
+                Flag.BUDGET_EXHAUSTED_BEHAVIOUR.value, "faq_only", context
+            ),
+        )
 
     async def respond(self, event: ChatAnalyzed) -> Outcome | None:
         """The outcome to publish for this turn (the stored one on a redelivery), or None when the
@@ -128,9 +155,12 @@ class Responder:
                 return stored_outcome(memory, event)
             started = time.perf_counter()
             decision = self.policy.decide(event, memory, handoff_enabled=self._handoff_enabled(event))
+            STAGE_SECONDS.labels("dialogue", "decide").observe(time.perf_counter() - started)
+            language = reply_language(event, memory)
+            composed = await self.composer.compose(event, decision, self._flags(event), language)
+            decision = composed.decision
             elapsed_ms = (time.perf_counter() - started) * 1000
-            STAGE_SECONDS.labels("dialogue", "decide").observe(elapsed_ms / 1000)
-            outcome = outcome_event(event, decision, elapsed_ms, reply_language(event, memory))
+            outcome = outcome_event(event, composed, elapsed_ms, language)
             updated = remember(memory, event, decision, outcome, self._settings.recent_turns)
             try:
                 await self.memories.save(event.conversation_id, updated, etag=etag)

@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field
 
 from helpdesk.settings import ServiceSettings
+from services.dialogue.generation.settings import GenerationSettings
 
 DEFAULT_KNOWLEDGE_PATH = Path(__file__).resolve().parent.parent.parent / "knowledge"
 
@@ -25,4 +26,8 @@ class DialogueSettings(ServiceSettings):
     answer_confidence: float = Field(default=0.7, gt=0, le=1, description="Answer from the FAQ from here.")
     clarify_confidence: float = Field(
         default=0.45, gt=0, le=1, description="Offer choices from here; below it, hand over to a person."
+    )
+    generation: GenerationSettings = Field(
+        default_factory=GenerationSettings,
+        description="The model endpoint, deadlines, budgets and cache (HELPDESK_GENERATION__*, OPENAI_*).",
     )

@@ -48,6 +48,7 @@ class Reply(BaseModel):
     sources: list[Citation] = Field(default_factory=list)
     choices: list[Choice] = Field(default_factory=list)
     escalated: bool = False
+    refusal: str | None = None
 
 
 def reply_from(event: ChatAnswered | ChatEscalated) -> Reply:
@@ -60,6 +61,7 @@ def reply_from(event: ChatAnswered | ChatEscalated) -> Reply:
         citations=list(event.cited_faq_ids),
         sources=list(event.citations),
         choices=list(event.choices),
+        refusal=event.refusal,
     )
 
 

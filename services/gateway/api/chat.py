@@ -4,12 +4,14 @@ No `from __future__ import annotations` here: FastAPI resolves the dependency al
 `chat_router` at runtime.
 """
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from helpdesk.auth import Principal
+from helpdesk.errors import Problem
 from helpdesk.events import Channel, ChannelRef
 from services.gateway.api.deps import body_as, caller, client_address
 from services.gateway.api.models import (
@@ -63,6 +65,19 @@ def chat_view(turn: TurnRecord, reply: Reply | None) -> ChatResponse:
             "self": f"/v1/messages/{turn.turn_id}",
             "conversation": f"/v1/conversations/{turn.conversation_id}",
         },
+    )
+
+
+def token_budget_spent(reply: Reply) -> Problem:
+    """The turn was refused because the user's token budget is spent (flag budget_exhausted=reject)."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
+    return Problem(
+        429,
+        reply.text,
+        kind="token-budget",
+        title="Token budget exhausted",
+        headers={"Retry-After": str(int((midnight - now).total_seconds()) + 1)},
     )
 
 
@@ -138,6 +153,8 @@ def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
             ),
             wait=not respond_async,
         )
+        if accepted.reply is not None and accepted.reply.refusal == "budget":
+            raise token_budget_spent(accepted.reply)
         view = chat_view(accepted.turn, accepted.reply)
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"

@@ -365,3 +365,27 @@ def test_cors_only_for_configured_origins() -> None:
         )
     assert allowed.headers["access-control-allow-origin"] == "https://intranet.example"
     assert "access-control-allow-origin" not in denied.headers
+
+
+# ---- A12: token budget ---------------------------------------------------------------------------
+
+
+def test_a12_a_turn_refused_for_its_token_budget_is_a_429_of_the_budget_type() -> None:
+    from helpdesk.events import AnswerMode
+    from tests.support.gateway import answer_for
+
+    with gateway(answering=False) as g:
+
+        async def refuse(event: object) -> None:
+            assert isinstance(event, ChatRequested)
+            refused = answer_for(event, "You have used today's allowance.").model_copy(
+                update={"mode": AnswerMode.FALLBACK, "cited_faq_ids": [], "refusal": "budget"}
+            )
+            await g.desk.complete(refused)
+            await g.desk.wake(refused)
+
+        g.bus.subscribe(ChatRequested.topic, refuse)
+        response = g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth())
+        body = assert_problem(response, 429)
+        assert body["type"].endswith("/token-budget")
+        assert 0 < int(response.headers["retry-after"]) <= 24 * 3600 + 1

@@ -1,0 +1,128 @@
+"""Where the model comes in: the policy decides from the knowledge base, the composer may rewrite a
+FAQ answer as a grounded LLM answer.
+
+Plain Python over the Generator: it receives the flag values for this user and returns the decision to
+publish with the variant and usage it cost. With `answer_mode` = faq (the default) or no endpoint, the
+policy's answer stands and only the user's A/B arm is recorded. With `llm`, answers and clarifications
+that have retrieved entries are handed to the model with the top entries as context; whatever goes
+wrong (timeout, errors, open breaker, refused output, budget) gives the FAQ answer as `fallback`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from helpdesk.events import AnswerMode, ChatAnalyzed, Language, Usage, Variant
+from services.dialogue.generation.generator import (
+    Fallback,
+    FallbackReason,
+    Generated,
+    GenerationRequest,
+    Generator,
+)
+from services.dialogue.generation.prompts import FaqContext
+from services.dialogue.policy import Answer, Decision, citation
+
+CONTEXT_ENTRIES = 3
+LLM_REASONS = frozenset({"faq", "chosen", "clarify"})
+"""Decisions the model may rewrite: answers and clarifications backed by retrieved entries."""
+
+BUDGET_NOTE = {
+    Language.EN: "(You have used today's allowance of AI-written answers, so this is the FAQ answer.)",
+    Language.JA: "（本日のAI回答の上限に達したため、FAQの回答を表示しています。）",
+}
+BUDGET_REFUSAL = {
+    Language.EN: "You have used today's allowance of AI-written answers. Please try again tomorrow, "
+    "or ask for a person.",
+    Language.JA: "本日のAI回答の上限に達しました。明日もう一度お試しいただくか、担当者をご依頼ください。",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FlagValues:
+    answer_mode: str
+    arm: str
+    """The user's prompt_variant arm (variant name)."""
+    prompt: str
+    """The arm's value: a prompt id."""
+    model: str
+    budget_exhausted: str
+    """faq_only | reject."""
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    decision: Decision
+    variant: Variant
+    usage: Usage
+    refusal: str | None = None
+
+
+def _context(decision: Decision, language: Language) -> list[FaqContext]:
+    retrieval = decision.retrieval
+    if retrieval is None:
+        return []
+    context = []
+    for hit in retrieval.hits[:CONTEXT_ENTRIES]:
+        text = hit.entry.text(language)
+        context.append(FaqContext(id=hit.entry.id, question=text.question, answer=text.answer))
+    return context
+
+
+def _fallback(decision: Decision, result: Fallback, flags: FlagValues, language: Language) -> Composed:
+    variant = result.variant(flags.arm)
+    answer = decision.outcome
+    assert isinstance(answer, Answer)
+    if result.reason is FallbackReason.BUDGET_EXHAUSTED:
+        if flags.budget_exhausted == "reject":
+            refused = Answer(text=BUDGET_REFUSAL[language], mode=AnswerMode.FALLBACK)
+            return Composed(
+                replace(decision, outcome=refused, clarification=None), variant, result.usage, "budget"
+            )
+        answer = replace(answer, text=f"{answer.text}\n\n{BUDGET_NOTE[language]}")
+    mode = AnswerMode.FALLBACK if answer.mode is AnswerMode.FAQ else answer.mode
+    return Composed(replace(decision, outcome=replace(answer, mode=mode)), variant, result.usage)
+
+
+class AnswerComposer:
+    def __init__(self, generator: Generator | None) -> None:
+        self.generator = generator
+
+    async def compose(
+        self, event: ChatAnalyzed, decision: Decision, flags: FlagValues, language: Language
+    ) -> Composed:
+        answered = isinstance(decision.outcome, Answer)
+        if (
+            flags.answer_mode != "llm"
+            or self.generator is None
+            or not answered
+            or decision.reason not in LLM_REASONS
+        ):
+            return Composed(decision, Variant(name=flags.arm), Usage())
+        context = _context(decision, language)
+        result = await self.generator.generate(
+            GenerationRequest.for_turn(
+                event, context, prompt=flags.prompt, model=flags.model, kb_version=decision.kb_version
+            )
+        )
+        if isinstance(result, Fallback):
+            return _fallback(decision, result, flags, language)
+        return self._generated(decision, result, flags, language)
+
+    def _generated(
+        self, decision: Decision, result: Generated, flags: FlagValues, language: Language
+    ) -> Composed:
+        retrieval = decision.retrieval
+        entries = {hit.entry.id: hit.entry for hit in (retrieval.hits if retrieval else ())}
+        cited = tuple(i for i in result.cited_ids if i in entries)
+        answer = Answer(
+            text=result.text,
+            mode=AnswerMode.LLM,
+            cited_faq_ids=cited,
+            citations=tuple(citation(entries[i], language) for i in cited),
+            confidence=retrieval.confidence if retrieval else None,
+        )
+        # A model answer settles the question: any clarification the policy was about to ask is dropped.
+        return Composed(
+            replace(decision, outcome=answer, clarification=None), result.variant(flags.arm), result.usage
+        )
