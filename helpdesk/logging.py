@@ -26,6 +26,19 @@ def _add_trace(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
+class _StdoutLogger:
+    """Writes each line to whatever `sys.stdout` is at that moment (test captures swap it)."""
+
+    def msg(self, message: str) -> None:
+        sys.stdout.write(message + "\n")
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _stdout_logger(*_: Any) -> _StdoutLogger:
+    return _StdoutLogger()
+
+
 def _render(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
 
@@ -53,7 +66,7 @@ def configure_logging(service: str, replica: str = "0", level: str = "INFO") -> 
             structlog.processors.JSONRenderer(serializer=_render),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=_stdout_logger,
         cache_logger_on_first_use=True,
     )
     if _configured:

@@ -66,21 +66,16 @@ def answer(
     decided = time.perf_counter()
     decision = policy.decide(event, memory)
     elapsed = (time.perf_counter() - decided) * 1000
-    outcome = outcome_event(event, decision, elapsed, reply_language(event, memory))
-    outcome = outcome.model_copy(update={"variant": Variant(name=variant)})
+    outcome = outcome_event(
+        event, decision, elapsed, reply_language(event, memory), variant=Variant(name=variant)
+    )
     return outcome, (time.perf_counter() - started) * 1000
 
 
 def analyzer_as_deployed() -> Analyzer:
     """nlp's analyser with the same intent model the service loads (trained and cached when missing)."""
     settings = NlpSettings()
-    classifier = models.load_or_train(
-        settings.intents_dir,
-        settings.model_dir,
-        settings.training,
-        train_if_missing=settings.train_at_startup,
-    )
-    return Analyzer(classifier)
+    return Analyzer(models.load_for(settings))
 
 
 def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[GoldenCase], list[CaseResult]]:

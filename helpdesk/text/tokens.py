@@ -12,6 +12,7 @@ from helpdesk.events import Language
 from helpdesk.text.stopwords import ENGLISH_STOP_WORDS, JAPANESE_STOP_WORDS
 
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:[._'\-][a-z0-9]+)*")
 
 # UniDic parts of speech that carry no topic: particles, auxiliaries, symbols, whitespace.
@@ -62,7 +63,12 @@ def _tagger() -> Any:
 
 
 def _english_words(text: str) -> list[str]:
-    return [t for t in _english_tokenizer().tokenize(text.lower()) if not _PUNCT.match(t)]
+    """NLTK's word tokenizer expects one sentence (it splits only a final full stop), so the text is
+    cut at sentence ends first: "broken. How" gives "broken", not "broken."."""
+    tokenize = _english_tokenizer().tokenize
+    return [
+        t for sentence in _SENTENCE_END.split(text.lower()) for t in tokenize(sentence) if not _PUNCT.match(t)
+    ]
 
 
 def _japanese_morphemes(text: str) -> list[tuple[str, str, str]]:

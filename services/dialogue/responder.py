@@ -8,12 +8,12 @@ from openfeature.evaluation_context import EvaluationContext
 
 from helpdesk.dapr.ports import ETagMismatch
 from helpdesk.dapr.state import Records
-from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language
+from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language, Usage, Variant
 from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import STAGE_SECONDS
-from services.dialogue.composer import AnswerComposer, Composed, FlagValues
+from services.dialogue.composer import AnswerComposer, FlagValues
 from services.dialogue.knowledge.metrics import DECISIONS, RETRIEVAL_CONFIDENCE
 from services.dialogue.memory import ConversationMemory, RememberedTurn
 from services.dialogue.policy import Answer, AnswerPolicy, Decision, reply_language
@@ -24,8 +24,17 @@ _log = get_logger(__name__)
 Outcome = ChatAnswered | ChatEscalated
 
 
-def outcome_event(event: ChatAnalyzed, composed: Composed, elapsed_ms: float, language: Language) -> Outcome:
-    decision = composed.decision
+def outcome_event(
+    event: ChatAnalyzed,
+    decision: Decision,
+    elapsed_ms: float,
+    language: Language,
+    *,
+    variant: Variant | None = None,
+    usage: Usage | None = None,
+    refusal: str | None = None,
+) -> Outcome:
+    variant = variant or Variant()
     timings = {**event.timings_ms, "dialogue": round(elapsed_ms, 3)}
     common = {
         "turn_id": event.turn_id,
@@ -48,13 +57,13 @@ def outcome_event(event: ChatAnalyzed, composed: Composed, elapsed_ms: float, la
             intent=event.intent.name,
             confidence=outcome.confidence,
             kb_version=decision.kb_version,
-            variant=composed.variant,
-            usage=composed.usage,
-            refusal=composed.refusal,
+            variant=variant,
+            usage=usage or Usage(),
+            refusal=refusal,
         )
     return ChatEscalated(
         **common,
-        variant=composed.variant,
+        variant=variant,
         reason=outcome.reason,
         question=event.redacted_text,
         summary=outcome.summary,
@@ -160,7 +169,15 @@ class Responder:
             composed = await self.composer.compose(event, decision, self._flags(event), language)
             decision = composed.decision
             elapsed_ms = (time.perf_counter() - started) * 1000
-            outcome = outcome_event(event, composed, elapsed_ms, language)
+            outcome = outcome_event(
+                event,
+                decision,
+                elapsed_ms,
+                language,
+                variant=composed.variant,
+                usage=composed.usage,
+                refusal=composed.refusal,
+            )
             updated = remember(memory, event, decision, outcome, self._settings.recent_turns)
             try:
                 await self.memories.save(event.conversation_id, updated, etag=etag)
