@@ -25,9 +25,9 @@ from helpdesk.dapr.ports import ETagMismatch, EventPublisher, KeyValueStore
 from helpdesk.events import HandoffReplied, KbUpdated, Language, utcnow
 from helpdesk.logging import get_logger
 from helpdesk.text import detect_language, normalise, terms
+from helpdesk.text.pii import redact_text as redact
 from services.evaluator.knowledge import FaqEntry, KnowledgeCopy, parse_entry, similarity
 from services.evaluator.llm import ChatModel, PromptFile, json_object
-from services.evaluator.redaction import redact
 
 _log = get_logger(__name__)
 

@@ -26,6 +26,7 @@ from helpdesk.events import (
     Variant,
     utcnow,
 )
+from helpdesk.text.pii import redact_text as redact
 from services.evaluator.knowledge import KnowledgeCopy
 from services.evaluator.ledger import Ledger, NotYetCounted, bucket_key, hour_of
 from services.evaluator.metrics.scoring import (
@@ -45,7 +46,6 @@ from services.evaluator.records import (
     SessionRecord,
     TurnFeedback,
 )
-from services.evaluator.redaction import redact
 from services.evaluator.sessions import USER_ASKED, handoff_question, observe_rating, observe_turn
 
 M = TypeVar("M", bound=BaseModel)

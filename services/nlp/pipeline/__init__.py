@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from helpdesk.events import OUT_OF_SCOPE, Entity, Intent, Language
+from helpdesk.text.pii import redact
 from services.nlp.pipeline.entities import find_spans, to_entities
 from services.nlp.pipeline.injection import check_injection
 from services.nlp.pipeline.intents import IntentClassifier
 from services.nlp.pipeline.language import detect_language
 from services.nlp.pipeline.normalise import normalise
-from services.nlp.pipeline.pii import redact
 from services.nlp.pipeline.tokenise import tokens
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from helpdesk.events import Entity, EntityType
-from services.nlp.pipeline.pii import SENSITIVE, Span, find_sensitive
+from helpdesk.text.pii import SENSITIVE, Span, find_sensitive
 
 # ASCII only: Japanese text usually runs straight on after a link ("https://example.com/guideを見て").
 _URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&*+,;=%]+", re.IGNORECASE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.events import EntityType
-from services.nlp.pipeline.pii import find_sensitive, redact
+from helpdesk.text.pii import find_sensitive, redact
 
 
 def kinds(text: str) -> list[EntityType]:

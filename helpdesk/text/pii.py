@@ -1,4 +1,7 @@
-"""Personal data in chat messages: finding it and replacing it with typed placeholders.
+"""Personal data in what people type: finding it and replacing it with typed placeholders.
+
+Shared by nlp (chat messages) and the evaluator (feedback comments, agents' answers, which do not pass
+through nlp), so both redact the same way.
 
 The redacted text is the only form of the user's words that may reach an LLM, logs or stored evaluation
 records, so detection leans towards recall for contact data (e-mail, phone) and towards precision for
@@ -127,3 +130,8 @@ def redact(text: str, spans: list[Span]) -> str:
         cursor = span.end
     out.append(text[cursor:])
     return "".join(out)
+
+
+def redact_text(text: str) -> str:
+    """`text` with its personal data replaced, in one call."""
+    return redact(text, find_sensitive(text))
