@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from helpdesk.events import Channel, ChannelRef, ChatAnalyzed, ChatAnswered, ChatEscalated, Variant
+from helpdesk.events import Channel, ChannelRef, ChatAnswered, ChatEscalated, ChatRequested, Variant
 from services.dialogue.knowledge.files import seed_knowledge
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory
@@ -34,6 +34,7 @@ from services.evaluator.reports.offline import (
     write_html,
 )
 from services.nlp import models
+from services.nlp.handlers import analyzed_event
 from services.nlp.pipeline import Analyzer
 from services.nlp.settings import NlpSettings
 
@@ -46,22 +47,14 @@ def answer(
     """One turn through nlp and dialogue's code, as a fresh conversation; and how long it took (ms)."""
     started = time.perf_counter()
     hint = case.language.value
-    analysis = analyzer.analyze(case.question, hint)
-    event = ChatAnalyzed(
+    request = ChatRequested(
         turn_id=uuid.uuid4(),
         conversation_id=uuid.uuid4(),
         channel=ChannelRef(channel=Channel.API, user_id="golden-set", locale=hint),
         text=case.question,
         locale_hint=hint,
-        language=analysis.language,
-        normalised_text=analysis.normalised_text,
-        tokens=analysis.tokens,
-        intent=analysis.intent,
-        out_of_scope=analysis.out_of_scope,
-        entities=analysis.entities,
-        redacted_text=analysis.redacted_text or analysis.normalised_text,
-        injection_suspected=analysis.injection_suspected,
     )
+    event = analyzed_event(request, analyzer)
     memory = ConversationMemory(conversation_id=event.conversation_id, user_id=event.channel.user_id)
     decided = time.perf_counter()
     decision = policy.decide(event, memory)

@@ -10,7 +10,6 @@ never to errors.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Re
 from openfeature.provider import AbstractProvider, Metadata
 from pydantic import ValidationError
 
+from helpdesk.background import Background
 from helpdesk.dapr.sidecar import Sidecar
 from helpdesk.flags import CONFIG_KEY_PREFIX, FlagDefinition, config_key, evaluate, parse_definition
 from helpdesk.logging import get_logger
@@ -125,12 +125,13 @@ class ConfigStoreFollower:
         self._sidecar = sidecar
         self._table = table
         self._refresh = refresh_seconds
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = [Background(self._poll), Background(self._follow)]
         self.keys = [config_key(name) for name in table.defaults]
 
     async def start(self) -> None:
         await self.refresh()
-        self._tasks = [asyncio.create_task(self._poll()), asyncio.create_task(self._follow())]
+        for task in self._tasks:
+            task.start()
 
     async def refresh(self) -> None:
         try:
@@ -172,7 +173,4 @@ class ConfigStoreFollower:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await task.stop()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from fastapi import FastAPI
 
+from helpdesk.background import Background
 from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime
@@ -37,19 +37,17 @@ class KnowledgeRefresher:
     def __init__(self, library: KnowledgeLibrary, interval_seconds: float) -> None:
         self._library = library
         self._interval = interval_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._background: Background | None = None
 
     async def start(self, runtime: Runtime) -> None:
         await self._library.start(runtime.state)
         if self._interval > 0:
-            self._task = asyncio.create_task(self._run(runtime))
+            self._background = Background(lambda: self._run(runtime))
+            self._background.start()
 
     async def stop(self, _: Runtime) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._background is not None:
+            await self._background.stop()
 
     async def _run(self, runtime: Runtime) -> None:
         while True:

@@ -9,7 +9,6 @@ versioned file (`prompts/judge.v<N>.en.yaml`); every verdict records `judge@<ver
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from helpdesk.background import Background
 from helpdesk.logging import get_logger
 from services.evaluator.knowledge import KnowledgeCopy
 from services.evaluator.llm import ChatModel, Prices, PromptFile, json_object, load_prompt_file
@@ -153,7 +153,7 @@ class JudgeWorker:
         self._queue: asyncio.Queue[EvaluationRecord] = asyncio.Queue(maxsize=queue_size)
         self._load_spend = load_spend
         self._add_spend = add_spend
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self._run)
 
     @property
     def active(self) -> bool:
@@ -171,15 +171,10 @@ class JudgeWorker:
         return True
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, Field
 
+from helpdesk.background import Background
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore, SidecarUnavailable
 from helpdesk.events import utcnow
 from helpdesk.logging import get_logger
@@ -227,21 +228,16 @@ class Ledger:
         self._open: dict[str, _OpenShard] = {}
         self._by_day: dict[str, str] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self._run)
         self._flush_lock = asyncio.Lock()
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
         with contextlib.suppress(Exception):
             await self.flush()
 

@@ -5,45 +5,28 @@ A/B verdict, and approves a FAQ candidate. The screenshot is kept in test-artifa
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from helpdesk.events import Channel, ChannelRef, ChatEscalated, EscalationReason, HandoffReplied, Language
 from helpdesk_ops.devstack import Stack
-from tests.support.stack import client_for
+from tests.support.browser import chromium as launch_chromium
+from tests.support.stack import client_for, publish
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
 async def chromium() -> AsyncIterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: run `make setup-test` (apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with launch_chromium() as browser:
+        yield browser
 
 
 async def _publish_handoff_reply(stack: Stack, question: str) -> None:
@@ -66,18 +49,8 @@ async def _publish_handoff_reply(stack: Stack, question: str) -> None:
         summary="",
         message="Connecting you with a person.",
     )
-    sidecar = stack.of("gateway")[0]
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
-        headers={"dapr-api-token": stack.dapr_api_token},
-    ) as client:
-        for topic, event in (("chat.escalated", escalation), ("handoff.replied", reply)):
-            response = await client.post(
-                f"/v1.0/publish/pubsub/{topic}",
-                content=event.model_dump_json(),
-                headers={"content-type": "application/json"},
-            )
-            assert response.status_code == 204
+    await publish(stack, "chat.escalated", escalation)
+    await publish(stack, "handoff.replied", reply)
 
 
 async def _turns(stack: Stack) -> int:

@@ -4,9 +4,7 @@ without restarting anything."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -15,20 +13,9 @@ from helpdesk.topics import Component, Topic, live_topic
 from helpdesk_ops.devstack import Stack
 from services.dialogue.knowledge.files import kb_update
 from services.dialogue.knowledge.model import parse_entry
-from tests.support.stack import client_for
+from tests.support.stack import client_for, eventually, publish
 
 pytestmark = pytest.mark.integration
-
-T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 30.0, interval: float = 0.5) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 async def chat(client: httpx.AsyncClient, message: str, conversation_id: str | None = None) -> dict[str, Any]:
@@ -74,17 +61,6 @@ async def test_an_unknown_question_is_escalated(stack: Stack) -> None:
     assert escalated["answer"]
 
 
-async def publish(stack: Stack, pubsub: Component, topic: str, event: dict[str, Any]) -> None:
-    """Publish as the evaluator publishes its approvals: the durable copy and the live one."""
-    sidecar = stack.of("evaluator")[0]
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
-        headers={"dapr-api-token": stack.dapr_api_token},
-    ) as client:
-        response = await client.post(f"/v1.0/publish/{pubsub.value}/{topic}", json=event)
-    assert response.status_code == 204, response.text
-
-
 async def test_a_kb_update_makes_a_new_entry_answerable_without_a_restart(stack: Stack) -> None:
     entry = parse_entry(
         {
@@ -105,8 +81,11 @@ async def test_a_kb_update_makes_a_new_entry_answerable_without_a_restart(stack:
     )
     update = kb_update([entry], kb_version="integration-yubikey", actor="tests").model_dump(mode="json")
     dialogue_pids = [replica.app.pid for replica in stack.of("dialogue") if replica.app]
-    await publish(stack, Component.PUBSUB, Topic.KB_UPDATED.value, update)
-    await publish(stack, Component.BROADCAST, live_topic(Topic.KB_UPDATED), update)
+    # As the evaluator publishes its approvals: the durable copy and the live one.
+    await publish(stack, Topic.KB_UPDATED.value, update, via="evaluator")
+    await publish(
+        stack, live_topic(Topic.KB_UPDATED), update, via="evaluator", pubsub=Component.BROADCAST.value
+    )
 
     async with client_for(stack) as client:
 

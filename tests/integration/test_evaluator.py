@@ -3,11 +3,9 @@ gets per-variant numbers with a verdict, and an agent's reply becomes a publishe
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -26,20 +24,9 @@ from helpdesk.events import (
     Variant,
 )
 from helpdesk_ops.devstack import Stack
-from tests.support.stack import client_for
+from tests.support.stack import client_for, eventually, publish
 
 pytestmark = pytest.mark.integration
-
-T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.25) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 def operator_api(stack: Stack) -> httpx.AsyncClient:
@@ -48,21 +35,6 @@ def operator_api(stack: Stack) -> httpx.AsyncClient:
         headers={"authorization": f"Bearer {stack.operator_key}"},
         timeout=10.0,
     )
-
-
-async def publish(stack: Stack, topic: str, event: Any) -> None:
-    """Publish through a sidecar's HTTP API, as another service would."""
-    sidecar = stack.of("gateway")[0]
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
-        headers={"dapr-api-token": stack.dapr_api_token},
-    ) as client:
-        response = await client.post(
-            f"/v1.0/publish/pubsub/{topic}",
-            content=event.model_dump_json(),
-            headers={"content-type": "application/json"},
-        )
-    assert response.status_code == 204, response.text
 
 
 def escalation_before(reply: HandoffReplied) -> ChatEscalated:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -26,12 +26,11 @@ from helpdesk.events import ChannelRef, ChatEscalated, EscalationReason, Languag
 from helpdesk_ops.devstack import Stack
 from services.gateway.channels.teams.channel import channel_ref, turn_ids, user_id_of
 from tests.support.connector_server import ReceivedActivity
-from tests.support.stack import client_for, running_stack
+from tests.support.stack import client_for, eventually, publish, running_stack
 from tests.support.teams import APP_PASSWORD, TeamsWorld, teams_world
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 HUMAN_PLEASE = "I want to talk to a human"
 
 
@@ -56,15 +55,6 @@ async def teams_stack(world: TeamsWorld, tmp_path_factory: pytest.TempPathFactor
         yield running
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.2) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(interval)
-
-
 async def post_activity(stack: Stack, world: TeamsWorld, activity: dict[str, Any], replica: int = 0) -> int:
     async with httpx.AsyncClient(base_url=stack.gateway_url(replica), timeout=10) as client:
         response = await client.post("/api/messages", json=activity, headers=world.auth(activity))
@@ -73,21 +63,6 @@ async def post_activity(stack: Stack, world: TeamsWorld, activity: dict[str, Any
 
 def bot_messages(world: TeamsWorld, conversation: str) -> list[ReceivedActivity]:
     return world.connector.replies_to(conversation)
-
-
-async def publish(stack: Stack, topic: str, event: Any) -> None:
-    """Publish through a sidecar's HTTP API, as dialogue would."""
-    sidecar = stack.of("gateway")[0]
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
-        headers={"dapr-api-token": stack.dapr_api_token},
-    ) as client:
-        response = await client.post(
-            f"/v1.0/publish/pubsub/{topic}",
-            content=event.model_dump_json(),
-            headers={"content-type": "application/json"},
-        )
-    assert response.status_code == 204, response.text
 
 
 def escalation(conversation_id: uuid.UUID, channel: ChannelRef, question: str) -> ChatEscalated:

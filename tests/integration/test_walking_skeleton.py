@@ -11,7 +11,7 @@ import pytest
 
 from helpdesk_ops.devstack import Stack
 from tests.support.events import chat_requested, envelope
-from tests.support.stack import client_for
+from tests.support.stack import client_for, eventually, publish
 
 pytestmark = pytest.mark.integration
 
@@ -25,17 +25,6 @@ def _log_lines(stack: Stack, name: str) -> list[dict[str, object]]:
             except json.JSONDecodeError:
                 continue
     return lines
-
-
-async def _eventually(check, timeout: float = 10.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 async def test_hello_is_answered_through_all_three_services_under_one_trace(stack: Stack) -> None:
@@ -61,7 +50,7 @@ async def test_hello_is_answered_through_all_three_services_under_one_trace(stac
             traces[service] = found
         return traces if all(traces.values()) else {}
 
-    traces = await _eventually(seen_everywhere)
+    traces = await eventually(seen_everywhere)
     assert traces, "the turn must appear in the logs of gateway, nlp and dialogue"
     all_ids = set().union(*traces.values())
     assert len(all_ids) == 1, f"one turn, one trace: {traces}"
@@ -89,7 +78,7 @@ async def test_respond_async_returns_202_and_the_answer_can_be_polled(stack: Sta
             body: dict[str, object] = polled.json()
             return body if body["status"] == "answered" else None
 
-        body = await _eventually(answered)
+        body = await eventually(answered)
     assert body
     assert body["answer"]
 
@@ -132,16 +121,8 @@ async def test_a_subscription_call_without_the_app_token_is_refused(stack: Stack
 async def test_an_event_with_an_invalid_schema_is_dead_lettered_not_lost(stack: Stack) -> None:
     import redis.asyncio as aioredis
 
-    gateway_sidecar = stack.of("gateway")[0]
     marker = str(uuid.uuid4())
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{gateway_sidecar.dapr_http_port}",
-        headers={"dapr-api-token": stack.dapr_api_token},
-    ) as sidecar:
-        published = await sidecar.post(
-            "/v1.0/publish/pubsub/chat.requested", json={"turn_id": "not-a-uuid", "marker": marker}
-        )
-    assert published.status_code == 204
+    await publish(stack, "chat.requested", {"turn_id": "not-a-uuid", "marker": marker})
 
     client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
     try:
@@ -150,7 +131,7 @@ async def test_an_event_with_an_invalid_schema_is_dead_lettered_not_lost(stack: 
             entries = await client.xrange("deadletter.nlp.chat.requested")
             return any(marker.encode() in b"".join(v for v in fields.values()) for _, fields in entries)
 
-        assert await _eventually(dead_lettered), "the invalid event must land in nlp's dead-letter topic"
+        assert await eventually(dead_lettered), "the invalid event must land in nlp's dead-letter topic"
     finally:
         await client.aclose()
 
@@ -167,16 +148,8 @@ async def test_a_redelivered_request_yields_no_second_answer(stack: Stack) -> No
         turn_id=uuid.UUID(body["turn_id"]),
         conversation_id=uuid.UUID(body["conversation_id"]),
     ).model_copy(update={"channel": chat_requested().channel.model_copy(update={"user_id": "anonymous"})})
-    gateway_sidecar = stack.of("gateway")[0]
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{gateway_sidecar.dapr_http_port}",
-        headers={"dapr-api-token": stack.dapr_api_token},
-    ) as sidecar:
-        for _ in range(2):
-            published = await sidecar.post(
-                "/v1.0/publish/pubsub/chat.requested", json=duplicate.model_dump(mode="json")
-            )
-            assert published.status_code == 204
+    for _ in range(2):
+        await publish(stack, "chat.requested", duplicate)
     await asyncio.sleep(2.0)
     async with client_for(stack) as client:
         conversation = await client.get(f"/v1/conversations/{body['conversation_id']}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from helpdesk_ops.cli import _daprd
 from helpdesk_ops.devstack import Stack
@@ -56,3 +60,32 @@ def client_for(
 ) -> httpx.AsyncClient:
     headers = {"authorization": f"Bearer {api_key or stack.api_key}"}
     return httpx.AsyncClient(base_url=stack.gateway_url(index), headers=headers, timeout=timeout)
+
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, interval: float = 0.25) -> T:
+    """Poll `check` until it returns something truthy or the time is up; returns its last result."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(interval)
+
+
+async def publish(
+    stack: Stack, topic: str, event: BaseModel | dict[str, Any], via: str = "gateway", pubsub: str = "pubsub"
+) -> None:
+    """Publish through a sidecar's HTTP API, as one of the services would."""
+    sidecar = stack.of(via)[0]
+    body = event.model_dump_json() if isinstance(event, BaseModel) else json.dumps(event)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
+        headers={"dapr-api-token": stack.dapr_api_token},
+    ) as client:
+        response = await client.post(
+            f"/v1.0/publish/{pubsub}/{topic}", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 204, response.text
