@@ -26,8 +26,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     async with running_stack(
         tmp_path_factory.mktemp("stack"),
         replicas={"gateway": 2},
+        # The suite is many users from one address in a few minutes: limits are tested in unit tests.
         extra_env={
-            "gateway": {"HELPDESK_RATE_LIMIT_PER_USER": "100000", "HELPDESK_RATE_LIMIT_PER_KEY": "100000"}
+            "gateway": {
+                "HELPDESK_RATE_LIMIT_PER_USER": "100000",
+                "HELPDESK_RATE_LIMIT_PER_KEY": "100000",
+                "HELPDESK_WEB_SESSIONS_PER_ADDRESS": "100000",
+            }
         },
     ) as running:
         yield running

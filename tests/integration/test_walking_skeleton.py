@@ -27,7 +27,7 @@ def _log_lines(stack: Stack, name: str) -> list[dict[str, object]]:
     return lines
 
 
-async def test_hello_is_answered_through_all_three_services_under_one_trace(stack: Stack) -> None:
+async def test_hello_crosses_all_four_services_under_one_trace(stack: Stack) -> None:
     async with client_for(stack) as client:
         response = await client.post("/v1/chat", json={"message": "hello"})
     assert response.status_code == 200, response.text
@@ -51,7 +51,7 @@ async def test_hello_is_answered_through_all_three_services_under_one_trace(stac
         return traces if all(traces.values()) else {}
 
     traces = await eventually(seen_everywhere)
-    assert traces, "the turn must appear in the logs of gateway, nlp and dialogue"
+    assert traces, "the turn must appear in the logs of gateway, nlp, dialogue and evaluator"
     all_ids = set().union(*traces.values())
     assert len(all_ids) == 1, f"one turn, one trace: {traces}"
 
