@@ -67,3 +67,6 @@ BENCH_ARGS ?=
 bench:
 	@test -f .run/stack.json || { echo "start the stack first: make run (in another terminal)"; exit 1; }
 	@$(VENV)/python -m bench.load $(BENCH_ARGS)
+
+chaos: setup-test
+	@$(VENV)/pytest tests/chaos -m chaos -p no:cacheprovider $(PYTEST_ARGS)

@@ -32,7 +32,9 @@ class ServiceSettings(BaseSettings):
     app_api_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("APP_API_TOKEN"))
     sidecar_wait_seconds: float = Field(default=60.0, gt=0)
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
-    state_timeout_seconds: float = Field(default=5.0, gt=0)
+    state_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="State calls take milliseconds; a store that hangs fails fast."
+    )
 
     otlp_endpoint: str | None = Field(
         default=None,

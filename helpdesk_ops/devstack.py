@@ -51,6 +51,8 @@ class AppSpec:
     config_file: Path
     command: list[str]
     env: dict[str, str]
+    health_check: tuple[str, int, int] | None = None
+    """(path, probe interval s, failure threshold): the sidecar pauses delivery while the app is down."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ def load_run_file(path: Path = ROOT / "dapr.yaml") -> RunFile:
             config_file=(base / a["configFilePath"]).resolve(),
             command=[str(c) for c in a["command"]],
             env={k: str(v) for k, v in (a.get("env") or {}).items()},
+            health_check=(
+                str(a.get("appHealthCheckPath", "/healthz")),
+                int(a.get("appHealthProbeInterval", 5)),
+                int(a.get("appHealthThreshold", 3)),
+            )
+            if a.get("enableAppHealthCheck")
+            else None,
         )
         for a in data["apps"]
     ]

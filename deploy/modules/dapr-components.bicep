@@ -38,10 +38,10 @@ resource pubsub 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-pre
       { name: 'azureClientId', value: identityClientId }
       // Topics and subscriptions come from servicebus.bicep; the sidecars need no Manage right.
       { name: 'disableEntityManagement', value: 'true' }
-      // Same intent as pubsub.yaml: queueDepth 100, concurrency 32, processingTimeout 120s.
+      // Same intent as pubsub.yaml: queueDepth 100, concurrency 32, processingTimeout 60s.
       { name: 'maxActiveMessages', value: '100' }
       { name: 'maxConcurrentHandlers', value: '32' }
-      { name: 'handlerTimeoutInSec', value: '120' }
+      { name: 'handlerTimeoutInSec', value: '60' }
       { name: 'lockRenewalInSec', value: '20' }
     ]
     scopes: [
@@ -155,7 +155,7 @@ resource pubsubResiliency 'Microsoft.App/managedEnvironments/daprComponents/resi
     inboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 30 }
       httpRetryPolicy: {
-        maxRetries: 15
+        maxRetries: 10
         retryBackOff: { initialDelayInMilliseconds: 200, maxIntervalInMilliseconds: 5000 }
       }
     }
@@ -189,7 +189,7 @@ resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/
   name: 'helpdesk'
   properties: {
     outboundPolicy: {
-      timeoutPolicy: { responseTimeoutInSeconds: 5 }
+      timeoutPolicy: { responseTimeoutInSeconds: 2 }
     }
   }
 }

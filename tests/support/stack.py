@@ -15,7 +15,7 @@ import httpx
 from pydantic import BaseModel
 
 from helpdesk_ops.cli import _daprd
-from helpdesk_ops.devstack import Stack
+from helpdesk_ops.devstack import RunFile, Stack
 from tests.support.redis import external_redis
 
 
@@ -36,9 +36,11 @@ async def running_stack(
     replicas: dict[str, int] | None = None,
     extra_env: dict[str, dict[str, str]] | None = None,
     secrets_extra: dict[str, str] | None = None,
+    run_file: RunFile | None = None,
 ) -> AsyncIterator[Stack]:
     with external_redis() as redis_address:
         stack = Stack(
+            run_file=run_file,
             replicas=replicas,
             run_dir=run_dir,
             daprd=daprd_path(),
