@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -36,16 +37,31 @@ DEFAULT_REDIS_PORT = 6380
 _handed_out: set[int] = set()
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A port nobody listens on now, and that this process has not handed out before (the kernel may
-    offer a just-closed port again, and a stack plans all its ports before any process binds them)."""
+    """A port nobody listens on now, below the kernel's ephemeral range (where outgoing connections
+    take their local ports, and could take this one before its server binds it), and not handed out
+    before by this process (a stack plans all its ports before any process binds them)."""
+    low, _ = _ephemeral_range()
+    candidates = random.Random()
     while True:
+        port = candidates.randrange(max(1024, low - 12000), low)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 @dataclass(frozen=True)
