@@ -5,10 +5,15 @@ that is significantly worse than the baseline.
 - Rates (thumbs-up rate, handoff rate): Wilson score intervals per arm, Newcombe's hybrid score interval
   for the difference, and the two-proportion test (the chi-square test of the 2x2 table without
   continuity correction, which is the two-sided two-proportion z-test).
-- Scores (relevance and groundedness proxies, judge scores): Mann-Whitney U on the score distributions
-  (the totals keep histograms, so the samples are rebuilt exactly from them), with a normal interval for
-  each arm's mean.
+- Scores (relevance and groundedness proxies, judge scores): Mann-Whitney U on the score distributions,
+  with a normal interval for each arm's mean.
 - Several metrics are tested per arm, so each test uses a Bonferroni-adjusted level.
+
+Everything is computed in closed form from the totals' histograms (a score's observations are its bin
+values repeated by their counts, so ranks, ties, means and variances come straight from the bins):
+the formulas are the ones SciPy uses for `binomtest(...).proportion_ci(method="wilson")`,
+`chi2_contingency(..., correction=False)` and `mannwhitneyu(..., method="auto")` (the tests compare
+them), but the evaluator does not load SciPy (about 60 MB resident) nor rebuild samples per request.
 """
 
 from __future__ import annotations
@@ -17,9 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-import numpy as np
-from scipy import stats
+from functools import cached_property
 
 from services.evaluator.ledger import Tally
 
@@ -123,10 +126,16 @@ def _count(tally: Tally, names: tuple[str, ...] | str) -> int:
 
 
 def wilson(successes: int, trials: int) -> Estimate:
+    """The Wilson score interval at 95 % (Newcombe 1998, without continuity correction)."""
     if trials <= 0:
         return Estimate(None, None, None, 0)
-    interval = stats.binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
-    return Estimate(successes / trials, float(interval.low), float(interval.high), trials)
+    p = successes / trials
+    denominator = 2 * (trials + Z95**2)
+    center = (2 * trials * p + Z95**2) / denominator
+    delta = Z95 / denominator * math.sqrt(4 * trials * p * (1 - p) + Z95**2)
+    low = 0.0 if successes == 0 else center - delta
+    high = 1.0 if successes == trials else center + delta
+    return Estimate(p, low, high, trials)
 
 
 def newcombe(a: Estimate, b: Estimate) -> tuple[float, float]:
@@ -140,12 +149,6 @@ def newcombe(a: Estimate, b: Estimate) -> tuple[float, float]:
         or b.high is None
     ):
         raise ValueError("both arms need an estimate")
-    assert a.value is not None
-    assert b.value is not None
-    assert a.low is not None
-    assert a.high is not None
-    assert b.low is not None
-    assert b.high is not None
     diff = b.value - a.value
     low = diff - math.sqrt((b.value - b.low) ** 2 + (a.high - a.value) ** 2)
     high = diff + math.sqrt((b.high - b.value) ** 2 + (a.value - a.low) ** 2)
@@ -153,37 +156,112 @@ def newcombe(a: Estimate, b: Estimate) -> tuple[float, float]:
 
 
 def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
-    table = np.array([[x1, n1 - x1], [x2, n2 - x2]])
-    if (table.sum(axis=0) == 0).any():
+    """Pearson's chi-square test of the 2x2 table (one degree of freedom, so p = erfc(sqrt(chi2 / 2)))."""
+    table = ((x1, n1 - x1), (x2, n2 - x2))
+    columns = (x1 + x2, n1 + n2 - x1 - x2)
+    if 0 in columns:
         return 1.0
-    _, p, _, _ = stats.chi2_contingency(table, correction=False)
-    return float(p)
+    total = n1 + n2
+    chi2 = sum(
+        (observed - expected) ** 2 / expected
+        for row, row_total in zip(table, (n1, n2), strict=True)
+        for observed, column_total in zip(row, columns, strict=True)
+        if (expected := row_total * column_total / total)
+    )
+    return math.erfc(math.sqrt(chi2 / 2))
 
 
-def samples(histogram: Mapping[str, int], scale: float) -> np.ndarray:
-    """The observations a histogram stands for (bin label times scale, repeated by count)."""
-    if not histogram:
-        return np.empty(0)
-    values = np.array([float(label) * scale for label in histogram])
-    counts = np.array(list(histogram.values()), dtype=np.int64)
-    return np.repeat(values, counts)
+@dataclass(frozen=True)
+class ScoreSample:
+    """A score's observations as the totals keep them: distinct values with their counts, ascending."""
+
+    counts: tuple[tuple[float, int], ...]
+
+    @classmethod
+    def of(cls, histogram: Mapping[str, int], scale: float) -> ScoreSample:
+        """Bin label times scale is the value (proxies are binned in tenths, judge scores are 1-5)."""
+        return cls(
+            tuple(sorted((float(label) * scale, count) for label, count in histogram.items() if count > 0))
+        )
+
+    @cached_property
+    def size(self) -> int:
+        return sum(count for _, count in self.counts)
+
+    @cached_property
+    def mean(self) -> float:
+        return sum(value * count for value, count in self.counts) / self.size
+
+    @cached_property
+    def variance(self) -> float:
+        """Sample variance (n - 1 in the denominator); needs two observations."""
+        mean = self.mean
+        return sum(count * (value - mean) ** 2 for value, count in self.counts) / (self.size - 1)
 
 
-def mean_estimate(data: np.ndarray) -> Estimate:
-    n = int(data.size)
+def mean_estimate(sample: ScoreSample) -> Estimate:
+    n = sample.size
     if n == 0:
         return Estimate(None, None, None, 0)
-    mean = float(data.mean())
     if n < 2:
-        return Estimate(mean, None, None, n)
-    half = Z95 * float(data.std(ddof=1)) / math.sqrt(n)
-    return Estimate(mean, mean - half, mean + half, n)
+        return Estimate(sample.mean, None, None, n)
+    half = Z95 * math.sqrt(sample.variance) / math.sqrt(n)
+    return Estimate(sample.mean, sample.mean - half, sample.mean + half, n)
 
 
-def _rank_p(a: np.ndarray, b: np.ndarray) -> float:
-    if np.unique(np.concatenate([a, b])).size < 2:
+def rank_test_p(a: ScoreSample, b: ScoreSample) -> float:
+    """Two-sided Mann-Whitney U test, as SciPy's `mannwhitneyu` with its defaults.
+
+    Tied observations get their average rank. With both samples larger than 8, or any tie, the
+    p-value is the normal approximation with tie and continuity correction; otherwise it is exact.
+    Without ties every observation has its own bin, so the exact case never has more observations
+    than there are bins.
+    """
+    n1, n2 = a.size, b.size
+    mine, theirs = dict(a.counts), dict(b.counts)
+    values = sorted(mine.keys() | theirs.keys())
+    if len(values) < 2:
         return 1.0
-    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    rank_sum = 0.0
+    below = 0
+    tie_term = 0
+    for value in values:
+        count = mine.get(value, 0)
+        tied = count + theirs.get(value, 0)
+        rank_sum += count * (below + (tied + 1) / 2)
+        tie_term += tied**3 - tied
+        below += tied
+    u1 = rank_sum - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    if (n1 > 8 and n2 > 8) or tie_term:
+        n = n1 + n2
+        spread = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+        z = (u - n1 * n2 / 2 - 0.5) / spread
+        p = math.erfc(z / math.sqrt(2))
+    else:
+        frequencies = _u_frequencies(min(n1, n2), max(n1, n2))
+        p = 2 * sum(frequencies[int(u) :]) / sum(frequencies)
+    return min(max(p, 0.0), 1.0)
+
+
+def _u_frequencies(m: int, n: int) -> list[int]:
+    """How many of the C(m + n, m) orderings of two samples give U = 0, 1, ... m * n (no ties).
+
+    The coefficients of the Gaussian binomial [m + n, m]: built up one observation at a time with
+    f(m, n) = f(m - 1, n) shifted by n + f(m, n - 1).
+    """
+    rows = [[1] for _ in range(n + 1)]
+    for i in range(1, m + 1):
+        current = [[1]]
+        for j in range(1, n + 1):
+            merged = [0] * (i * j + 1)
+            for u, ways in enumerate(rows[j]):
+                merged[u + j] += ways
+            for u, ways in enumerate(current[j - 1]):
+                merged[u] += ways
+            current.append(merged)
+        rows = current
+    return rows[n]
 
 
 def choose_baseline(arms: Mapping[str, Tally], preferred: str | None) -> str | None:
@@ -209,7 +287,7 @@ def analyse(
             report.rates[metric.name] = wilson(_count(tally, metric.successes), _count(tally, metric.trials))
         for score in SCORE_METRICS:
             report.scores[score.name] = mean_estimate(
-                samples(tally.hist.get(score.histogram, {}), score.scale)
+                ScoreSample.of(tally.hist.get(score.histogram, {}), score.scale)
             )
         reports.append(report)
     base_report = next((r for r in reports if r.is_baseline), None)
@@ -264,19 +342,19 @@ def _compare(
             )
         )
     for score in SCORE_METRICS:
-        xa = samples(base_tally.hist.get(score.histogram, {}), score.scale)
-        xb = samples(arm_tally.hist.get(score.histogram, {}), score.scale)
+        xa = ScoreSample.of(base_tally.hist.get(score.histogram, {}), score.scale)
+        xb = ScoreSample.of(arm_tally.hist.get(score.histogram, {}), score.scale)
         a, b = base.scores[score.name], arm.scores[score.name]
         if xa.size == 0 and xb.size == 0:
             continue
         enough = xa.size >= min_samples and xb.size >= min_samples
         diff = (b.value - a.value) if a.value is not None and b.value is not None else None
-        p = _rank_p(xa, xb) if xa.size and xb.size else None
+        p = rank_test_p(xa, xb) if xa.size and xb.size else None
         significant = enough and p is not None and p < alpha
         worse = significant and diff is not None and diff < 0
         low = high = None
         if diff is not None and xa.size > 1 and xb.size > 1:
-            se = math.sqrt(float(xa.var(ddof=1)) / xa.size + float(xb.var(ddof=1)) / xb.size)
+            se = math.sqrt(xa.variance / xa.size + xb.variance / xb.size)
             low, high = diff - Z95 * se, diff + Z95 * se
         out.append(
             Comparison(
