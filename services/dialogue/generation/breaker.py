@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
-
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
+from typing import TYPE_CHECKING, Any
 
 from services.dialogue.generation.metrics import LLM_BREAKER_OPEN
+
+if TYPE_CHECKING:
+    from purgatory import AsyncCircuitBreakerFactory
 
 _CIRCUIT = "llm"
 
@@ -29,9 +29,21 @@ class CircuitOpen(Exception):
 
 class EndpointBreaker:
     def __init__(self, threshold: int, reset_seconds: float) -> None:
-        self._factory = AsyncCircuitBreakerFactory(default_threshold=threshold, default_ttl=reset_seconds)
-        self._factory.add_listener(self._on_event)
+        self._threshold = threshold
+        self._reset_seconds = reset_seconds
+        self._factory: AsyncCircuitBreakerFactory | None = None
         self.state = "closed"
+
+    def _breakers(self) -> AsyncCircuitBreakerFactory:
+        """Made on the first call to the model, so that an offline helpdesk never loads purgatory."""
+        if self._factory is None:
+            from purgatory import AsyncCircuitBreakerFactory
+
+            self._factory = AsyncCircuitBreakerFactory(
+                default_threshold=self._threshold, default_ttl=self._reset_seconds
+            )
+            self._factory.add_listener(self._on_event)
+        return self._factory
 
     def _on_event(self, name: str, event_type: str, event: Any) -> None:
         if event_type == "state_changed":
@@ -41,7 +53,9 @@ class EndpointBreaker:
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
         """Run the block through the circuit; raise `CircuitOpen` instead when it is open."""
-        breaker = await self._factory.get_breaker(_CIRCUIT)
+        from purgatory.domain.model import OpenedState
+
+        breaker = await self._breakers().get_breaker(_CIRCUIT)
         try:
             async with breaker:
                 yield

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpdesk.dapr.ports import KeyValueStore, SecretSource, SidecarUnavailable
 from helpdesk.events import ChatAnalyzed, Language, Usage, Variant
@@ -44,7 +45,7 @@ from helpdesk.logging import get_logger
 from services.dialogue.generation.breaker import CircuitOpen, EndpointBreaker
 from services.dialogue.generation.budgets import TokenBudgets, utc_today
 from services.dialogue.generation.cache import CachedAnswer, ResponseCache, cache_key
-from services.dialogue.generation.llm import ChatModel, Completion, EndpointFailed, connect
+from services.dialogue.generation.llm import Completion, EndpointFailed, connect
 from services.dialogue.generation.metrics import LLM_ANSWERS, LLM_CALLS, LLM_COST, LLM_TOKENS
 from services.dialogue.generation.pricing import DEFAULT_PRICE_TABLE, PriceTable
 from services.dialogue.generation.prompts import (
@@ -56,6 +57,9 @@ from services.dialogue.generation.prompts import (
 )
 from services.dialogue.generation.settings import GenerationSettings
 from services.dialogue.generation.validation import Rejection, check
+
+if TYPE_CHECKING:
+    from services.dialogue.generation.openai_endpoint import ChatModel
 
 _log = get_logger(__name__)
 
