@@ -26,7 +26,7 @@ from helpdesk.flags import config_key, parse_definition
 from helpdesk.topics import Topic, all_dead_letter_topics
 from helpdesk_ops.deadletters import RedisDeadLetters, ServiceBusDeadLetters
 from helpdesk_ops.devstack import ROOT, Stack, banner, parse_replicas
-from helpdesk_ops.local import STATE_FILE, LocalStack, pinned_dapr_version, write_state
+from helpdesk_ops.local import LocalStack, pinned_dapr_version, write_state
 
 app = typer.Typer(help="Run and operate the helpdesk.", no_args_is_help=True)
 flags_app = typer.Typer(help="Read and flip feature flags in the configuration store.", no_args_is_help=True)
@@ -69,8 +69,11 @@ def _stack() -> LocalStack:
 def up(
     replicas: str = typer.Option("", help='Replicas per service, e.g. "nlp=2 dialogue=3".'),
     quiet: bool = typer.Option(False, help="Do not echo the services' logs (they still go to .run/logs)."),
+    run_dir: Annotated[Path, typer.Option(help="Where logs, Redis data and stack.json go.")] = ROOT / ".run",
+    free_ports: bool = typer.Option(False, help="Pick free ports instead of dapr.yaml's (a second stack)."),
 ) -> None:
     """Start Redis, a daprd per service replica and the services on 127.0.0.1; Ctrl-C stops them all."""
+    state_file = run_dir / "stack.json"
 
     async def run() -> None:
         stack = Stack(
@@ -78,6 +81,8 @@ def up(
             daprd=_daprd(),
             echo=None if quiet else sys.stdout,
             color=sys.stdout.isatty(),
+            run_dir=run_dir,
+            free_ports=free_ports,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -85,14 +90,14 @@ def up(
             loop.add_signal_handler(sig, stop.set)
         try:
             await stack.start()
-            write_state(stack)
+            write_state(stack, state_file)
             banner(stack)
             await stop.wait()
         finally:
             print("\nStopping…", flush=True)
             await stack.stop()
             with contextlib.suppress(FileNotFoundError):
-                STATE_FILE.unlink()
+                state_file.unlink()
             print("Stopped.", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,17 +1,18 @@
-"""The one event bus: publish contracts to Dapr pub/sub."""
+"""The one event bus: publish contracts to Dapr pub/sub (the sidecar's HTTP API).
+
+The current W3C trace context goes along as `traceparent`/`tracestate` headers; the sidecar puts it
+into the CloudEvent, so the subscriber continues the same trace.
+"""
 
 from __future__ import annotations
 
-import asyncio
-
-from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
-from grpc.aio import AioRpcError
+import aiohttp
 
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.sidecar import Sidecar
 from helpdesk.events import Contract
 from helpdesk.logging import get_logger
-from helpdesk.telemetry import EVENTS_PUBLISHED
+from helpdesk.telemetry import EVENTS_PUBLISHED, current_traceparent
 from helpdesk.topics import LIVE_TOPICS, Component, Topic, live_topic
 
 _log = get_logger(__name__)
@@ -21,42 +22,35 @@ class DaprEventBus:
     def __init__(self, sidecar: Sidecar, service: str, timeout_seconds: float = 5.0) -> None:
         self._sidecar = sidecar
         self._service = service
-        self._timeout = timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+
+    async def _post(self, pubsub: str, topic: str, body: bytes) -> None:
+        headers = {"content-type": "application/json", **current_traceparent()}
+        async with self._sidecar.http.post(
+            f"/v1.0/publish/{pubsub}/{topic}", data=body, headers=headers, timeout=self._timeout
+        ) as response:
+            if response.status != 204:
+                raise SidecarUnavailable(f"publish to {topic} answered {response.status}")
 
     async def publish(self, event: Contract, *, pubsub: Component = Component.PUBSUB) -> None:
-        topic = type(event).topic  # type: ignore[attr-defined]
+        topic: Topic = type(event).topic  # type: ignore[attr-defined]
+        body = event.model_dump_json().encode()
         try:
-            await asyncio.wait_for(
-                self._sidecar.client.publish_event(
-                    pubsub_name=pubsub.value,
-                    topic_name=topic.value,
-                    data=event.model_dump_json(),
-                    data_content_type="application/json",
-                ),
-                timeout=self._timeout,
-            )
-        except (DaprGrpcError, DaprInternalError, AioRpcError, TimeoutError) as exc:
+            await self._post(pubsub.value, topic.value, body)
+        except (aiohttp.ClientError, TimeoutError, SidecarUnavailable) as exc:
             EVENTS_PUBLISHED.labels(self._service, pubsub.value, topic.value, "failed").inc()
             _log.warning("publish_failed", topic=topic.value, error_type=type(exc).__name__)
             raise SidecarUnavailable(f"publishing to {topic.value} failed") from exc
         EVENTS_PUBLISHED.labels(self._service, pubsub.value, topic.value, "ok").inc()
         if pubsub is Component.PUBSUB and topic in LIVE_TOPICS:
-            await self._publish_live(event, topic)
+            await self._publish_live(body, topic)
 
-    async def _publish_live(self, event: Contract, topic: Topic) -> None:
+    async def _publish_live(self, body: bytes, topic: Topic) -> None:
         """Best effort: a lost live copy only means a waiter polls instead of being woken."""
         name = live_topic(topic)
         try:
-            await asyncio.wait_for(
-                self._sidecar.client.publish_event(
-                    pubsub_name=Component.BROADCAST.value,
-                    topic_name=name,
-                    data=event.model_dump_json(),
-                    data_content_type="application/json",
-                ),
-                timeout=self._timeout,
-            )
-        except (DaprGrpcError, DaprInternalError, AioRpcError, TimeoutError) as exc:
+            await self._post(Component.BROADCAST.value, name, body)
+        except (aiohttp.ClientError, TimeoutError, SidecarUnavailable) as exc:
             EVENTS_PUBLISHED.labels(self._service, Component.BROADCAST.value, name, "failed").inc()
             _log.warning("live_publish_failed", topic=name, error_type=type(exc).__name__)
             return

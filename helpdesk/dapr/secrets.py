@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+import aiohttp
+
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.sidecar import Sidecar
 from helpdesk.topics import Component
@@ -15,14 +19,17 @@ class DaprSecrets:
     async def get_secret(self, name: str) -> str | None:
         """The secret's value, or None when the store does not hold it (or this app may not read it)."""
         try:
-            response = await self._sidecar.http.get(f"/v1.0/secrets/{self._store}/{name}")
-        except Exception as exc:
+            async with self._sidecar.http.get(
+                f"/v1.0/secrets/{self._store}/{quote(name, safe='')}"
+            ) as response:
+                text = await response.text()
+                if response.status in (204, 403, 404) or (
+                    response.status == 500 and "not found" in text.lower()
+                ):
+                    return None
+                if response.status != 200:
+                    raise SidecarUnavailable(f"secret store answered {response.status} for {name}")
+                value = (await response.json(content_type=None)).get(name)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise SidecarUnavailable(f"secret store: {name}") from exc
-        if response.status_code in (204, 403, 404) or (
-            response.status_code == 500 and "not found" in response.text.lower()
-        ):
-            return None
-        if response.status_code != 200:
-            raise SidecarUnavailable(f"secret store answered {response.status_code} for {name}")
-        value = response.json().get(name)
         return str(value) if value is not None else None

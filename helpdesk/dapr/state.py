@@ -8,14 +8,12 @@ etags on that key rather than multi-key transactions.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
-import grpc
-from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
-from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
-from grpc.aio import AioRpcError
+import aiohttp
+import orjson
 from pydantic import BaseModel
 
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore, SidecarUnavailable, Stored
@@ -24,70 +22,90 @@ from helpdesk.topics import Component
 
 M = TypeVar("M", bound=BaseModel)
 
-_FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong)
-_ERRORS = (DaprGrpcError, DaprInternalError, AioRpcError, TimeoutError)
-
-
-def _is_etag_mismatch(exc: BaseException) -> bool:
-    cause = exc.__cause__ if exc.__cause__ is not None else exc
-    code = getattr(cause, "code", None)
-    return callable(code) and code() == grpc.StatusCode.ABORTED
+_FIRST_WRITE = {"concurrency": "first-write", "consistency": "strong"}
+_ERRORS = (aiohttp.ClientError, TimeoutError)
 
 
 class DaprStateStore:
+    """The state store through the sidecar's HTTP API. Values are JSON documents, sent as they are."""
+
     def __init__(
         self, sidecar: Sidecar, store: Component = Component.STATESTORE, timeout_seconds: float = 5.0
     ) -> None:
         self._sidecar = sidecar
-        self._store = store.value
-        self._timeout = timeout_seconds
-
-    async def _call(self, coro: Awaitable[object], what: str) -> object:
-        try:
-            return await asyncio.wait_for(coro, timeout=self._timeout)
-        except _ERRORS as exc:
-            if _is_etag_mismatch(exc):
-                raise ETagMismatch(what) from exc
-            raise SidecarUnavailable(f"state store: {what} failed") from exc
+        self._base = f"/v1.0/state/{store.value}"
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
 
     async def get(self, key: str) -> Stored | None:
-        response = await self._call(self._sidecar.client.get_state(self._store, key), f"get {key}")
-        data = response.data  # type: ignore[attr-defined]
-        if not data:
-            return None
-        return Stored(value=bytes(data), etag=str(response.etag))  # type: ignore[attr-defined]
+        try:
+            async with self._sidecar.http.get(
+                f"{self._base}/{quote(key, safe='')}", timeout=self._timeout
+            ) as r:
+                if r.status == 204:
+                    return None
+                if r.status != 200:
+                    raise SidecarUnavailable(f"state store: get {key} answered {r.status}")
+                return Stored(value=await r.read(), etag=r.headers.get("ETag", ""))
+        except _ERRORS as exc:
+            raise SidecarUnavailable(f"state store: get {key} failed") from exc
 
     async def get_many(self, keys: list[str]) -> dict[str, Stored]:
         if not keys:
             return {}
-        response = await self._call(self._sidecar.client.get_bulk_state(self._store, keys), "bulk get")
-        found: dict[str, Stored] = {}
-        for item in response.items:  # type: ignore[attr-defined]
-            if item.data:
-                found[item.key] = Stored(value=bytes(item.data), etag=str(item.etag))
-        return found
+        body = orjson.dumps({"keys": keys, "parallelism": 16})
+        try:
+            async with self._sidecar.http.post(f"{self._base}/bulk", data=body, timeout=self._timeout) as r:
+                if r.status != 200:
+                    raise SidecarUnavailable(f"state store: bulk get answered {r.status}")
+                items = orjson.loads(await r.read())
+        except _ERRORS as exc:
+            raise SidecarUnavailable("state store: bulk get failed") from exc
+        return {
+            item["key"]: Stored(value=orjson.dumps(item["data"]), etag=str(item.get("etag", "")))
+            for item in items
+            if item.get("data") is not None
+        }
+
+    async def _save(
+        self,
+        key: str,
+        value: bytes,
+        etag: str | None,
+        options: dict[str, str] | None,
+        ttl_seconds: int | None,
+    ) -> None:
+        item: dict[str, Any] = {"key": key, "value": orjson.Fragment(value)}
+        if etag is not None:
+            item["etag"] = etag
+        if options:
+            item["options"] = options
+        if ttl_seconds:
+            item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
+        try:
+            async with self._sidecar.http.post(
+                self._base,
+                data=orjson.dumps([item]),
+                headers={"content-type": "application/json"},
+                timeout=self._timeout,
+            ) as r:
+                if r.status == 204:
+                    return
+                if r.status == 409:
+                    raise ETagMismatch(key)
+                raise SidecarUnavailable(f"state store: save {key} answered {r.status}")
+        except _ERRORS as exc:
+            raise SidecarUnavailable(f"state store: save {key} failed") from exc
 
     async def save(
         self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
     ) -> None:
-        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else {}
-        options = StateOptions(concurrency=Concurrency.first_write) if etag is not None else None
-        await self._call(
-            self._sidecar.client.save_state(
-                self._store, key, value, etag=etag, options=options, state_metadata=metadata
-            ),
-            f"save {key}",
+        await self._save(
+            key, value, etag, {"concurrency": "first-write"} if etag is not None else None, ttl_seconds
         )
 
     async def create(self, key: str, value: bytes, *, ttl_seconds: int | None = None) -> bool:
-        metadata = {"ttlInSeconds": str(ttl_seconds)} if ttl_seconds else {}
         try:
-            await self._call(
-                self._sidecar.client.save_state(
-                    self._store, key, value, options=_FIRST_WRITE, state_metadata=metadata
-                ),
-                f"create {key}",
-            )
+            await self._save(key, value, None, _FIRST_WRITE, ttl_seconds)
             return True
         except (SidecarUnavailable, ETagMismatch):
             # A first-write refusal and an outage look alike on the wire; the key tells them apart.
@@ -96,7 +114,17 @@ class DaprStateStore:
             raise
 
     async def delete(self, key: str, *, etag: str | None = None) -> None:
-        await self._call(self._sidecar.client.delete_state(self._store, key, etag=etag), f"delete {key}")
+        headers = {"If-Match": etag} if etag is not None else {}
+        try:
+            async with self._sidecar.http.delete(
+                f"{self._base}/{quote(key, safe='')}", headers=headers, timeout=self._timeout
+            ) as r:
+                if r.status == 409:
+                    raise ETagMismatch(key)
+                if r.status not in (200, 204):
+                    raise SidecarUnavailable(f"state store: delete {key} answered {r.status}")
+        except _ERRORS as exc:
+            raise SidecarUnavailable(f"state store: delete {key} failed") from exc
 
 
 class Records(Generic[M]):
@@ -107,6 +135,10 @@ class Records(Generic[M]):
         self._model = model
         self._prefix = prefix
         self._ttl = ttl_seconds
+
+    @property
+    def ttl_seconds(self) -> int | None:
+        return self._ttl
 
     def key(self, ident: object) -> str:
         return f"{self._prefix}:{ident}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from helpdesk.auth import ANONYMOUS_USER, ApiKeys, Principal
-from helpdesk.dapr.ports import SidecarUnavailable
+from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.errors import Problem
 from helpdesk.events import (
@@ -118,37 +118,66 @@ class FrontDesk:
             limits.append(Limit(f"key:{principal.key_id}", self.settings.rate_limit_per_key))
         return limits
 
-    async def conversation_for(
-        self, principal: Principal, channel: ChannelRef, conversation_id: UUID | None
-    ) -> ConversationRecord:
-        """The caller's conversation: an existing one of theirs, or a new one under the given id."""
-        wanted = conversation_id or uuid4()
-        existing = await self._own_conversation(principal, wanted)
-        if existing is not None:
-            return existing
-        fresh = ConversationRecord(conversation_id=wanted, user_id=principal.user_id, channel=channel.channel)
-        if await self.conversations.create(wanted, fresh):
-            return fresh
-        existing = await self._own_conversation(principal, wanted)
-        if existing is None:
-            raise Problem(404, "No such conversation.", kind="not-found")
-        return existing
-
     async def _own_conversation(
         self, principal: Principal, conversation_id: UUID
-    ) -> ConversationRecord | None:
-        """None when it does not exist; 404 when it is someone else's (its existence is not revealed)."""
-        existing = await self.conversations.get(conversation_id)
-        if existing is not None and existing.user_id != principal.user_id:
+    ) -> tuple[ConversationRecord, str] | None:
+        """The caller's conversation and its etag; None when it does not exist; 404 when it is someone
+        else's (its existence is not revealed)."""
+        loaded = await self.conversations.load(conversation_id)
+        if loaded is not None and loaded[0].user_id != principal.user_id:
             raise Problem(404, "No such conversation.", kind="not-found")
-        return existing
+        return loaded
+
+    async def _list_turn(
+        self,
+        principal: Principal,
+        channel: ChannelRef,
+        turn: TurnRecord,
+        known: tuple[ConversationRecord, str] | None,
+    ) -> None:
+        """Add the turn to its conversation: one write in the common cases (a new conversation is
+        created with the turn in it; a known one is saved with the etag it was read with)."""
+        if known is None:
+            fresh = ConversationRecord(
+                conversation_id=turn.conversation_id,
+                user_id=principal.user_id,
+                channel=channel.channel,
+                turn_ids=[turn.turn_id],
+            )
+            if await self.conversations.create(turn.conversation_id, fresh):
+                return
+        else:
+            record, etag = known
+            updated = record.with_turn(turn.turn_id)
+            if updated is None:
+                return
+            try:
+                await self.conversations.save(turn.conversation_id, updated, etag=etag)
+                return
+            except ETagMismatch:
+                pass
+
+        def add(current: ConversationRecord | None) -> ConversationRecord | None:
+            if current is not None and current.user_id != principal.user_id:
+                raise Problem(404, "No such conversation.", kind="not-found")
+            if current is None:
+                return ConversationRecord(
+                    conversation_id=turn.conversation_id,
+                    user_id=principal.user_id,
+                    channel=channel.channel,
+                    turn_ids=[turn.turn_id],
+                )
+            return current.with_turn(turn.turn_id)
+
+        await self.conversations.update(turn.conversation_id, add)
 
     async def accept(self, incoming: Incoming, *, wait: bool) -> Accepted:
         """Record the turn and publish `chat.requested` (or hand it to the agent who has the
         conversation), then, if asked, wait for the reply."""
         try:
+            known = None
             if incoming.conversation_id is not None:
-                await self._own_conversation(incoming.principal, incoming.conversation_id)
+                known = await self._own_conversation(incoming.principal, incoming.conversation_id)
             await self.rate_limiter.admit(self.runtime.state, self._limits(incoming))
             turn_id = incoming.turn_id or uuid4()
             if incoming.idempotency_key and incoming.fingerprint:
@@ -161,24 +190,20 @@ class FrontDesk:
                 )
                 if claimed != turn_id:
                     return await self._replay(incoming.principal, claimed, wait=wait)
-            conversation = await self.conversation_for(
-                incoming.principal, incoming.channel, incoming.conversation_id
-            )
             turn = TurnRecord(
                 turn_id=turn_id,
-                conversation_id=conversation.conversation_id,
+                conversation_id=incoming.conversation_id or uuid4(),
                 user_id=incoming.principal.user_id,
                 channel=incoming.channel.channel,
                 question=incoming.text,
             )
-            handoff = await self.handoffs.get(conversation.conversation_id)
-            if handoff is not None and handoff.is_open:
-                return await self._to_agent(handoff, turn)
+            if known is not None and known[0].handoff_open:
+                handoff = await self.handoffs.get(turn.conversation_id)
+                if handoff is not None and handoff.is_open:
+                    return await self._to_agent(handoff, turn)
             if not await self.turns.create(turn.turn_id, turn) and not await self._retry_failed(incoming):
                 return await self._replay(incoming.principal, turn.turn_id, wait=wait)
-            await self.conversations.update(
-                turn.conversation_id, lambda c: c.with_turn(turn.turn_id) if c else None
-            )
+            await self._list_turn(incoming.principal, incoming.channel, turn, known)
         except SidecarUnavailable:
             raise self.unavailable("accept messages") from None
         event = ChatRequested(
@@ -358,6 +383,9 @@ class FrontDesk:
             return
         opened = await self.handoffs.update(event.conversation_id, lambda h: opened_from(event, h))
         if opened is not None and opened.is_open:
+            await self.conversations.update(
+                event.conversation_id, lambda c: c.model_copy(update={"handoff_open": True}) if c else None
+            )
             await self.open_handoffs.update(
                 OPEN_HANDOFFS, lambda o: (o or OpenHandoffs()).with_open(event.conversation_id)
             )
@@ -435,6 +463,9 @@ class FrontDesk:
                 raise Problem(404, "No handoff for this conversation.", kind="not-found")
             await self.open_handoffs.update(
                 OPEN_HANDOFFS, lambda o: o.without(conversation_id) if o else None
+            )
+            await self.conversations.update(
+                conversation_id, lambda c: c.model_copy(update={"handoff_open": False}) if c else None
             )
         except SidecarUnavailable:
             raise self.unavailable("close the handoff") from None

@@ -93,6 +93,8 @@ class ConversationRecord(BaseModel):
     channel: Channel
     created_at: datetime = Field(default_factory=utcnow)
     turn_ids: list[UUID] = Field(default_factory=list)
+    handoff_open: bool = False
+    """Mirrors the conversation's handoff, so accepting a message needs no second read to know."""
 
     MAX_TURNS: ClassVar[int] = 200
 
