@@ -1,4 +1,4 @@
-"""Retrieval over the knowledge base: BM25 (bm25s) on language-aware terms, plus character n-grams.
+"""Retrieval over the knowledge base: BM25 on language-aware terms, plus character n-grams.
 
 One index holds both languages: each text is indexed under the terms of its own language, a query
 under the terms of its language, and Latin words inside Japanese text are English terms, so
@@ -28,10 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import bm25s
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from helpdesk.events import Language
 from helpdesk.text import normalise
@@ -44,9 +42,9 @@ from services.dialogue.knowledge.analysis import (
 )
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
 from services.dialogue.knowledge.model import FaqEntry
+from services.dialogue.knowledge.scoring import BM25, CharacterSpace, CharVector
 
 Scores = NDArray[np.float64]
-CharVector = tuple[NDArray[np.int64], NDArray[np.float64]]
 MIN_DOCUMENTS_FOR_PRUNING = 20
 
 
@@ -111,12 +109,11 @@ class _Field:
         documents: Sequence[_Document],
         owners: Sequence[Sequence[int]],
         entry_count: int,
-        chars: TfidfVectorizer,
+        chars: CharacterSpace,
         weights: RetrievalWeights,
     ) -> None:
-        self._bm25 = bm25s.BM25(k1=weights.k1, b=weights.b)
-        self._bm25.index([d.terms or [""] for d in documents], show_progress=False)
-        self._postings = chars.transform([d.text for d in documents]).T.tocsr()
+        self._bm25 = BM25([d.terms for d in documents], k1=weights.k1, b=weights.b)
+        self._postings = chars.postings([d.text for d in documents])
         pairs = sorted((entry, doc) for doc, entries in enumerate(owners) for entry in entries)
         entries_in_order = np.array([entry for entry, _ in pairs], dtype=np.int64)
         if len(set(entries_in_order.tolist())) != entry_count:
@@ -128,17 +125,17 @@ class _Field:
         return np.maximum.reduceat(doc_scores[self._docs], self._starts).astype(np.float64)
 
     def bm25(self, terms: Sequence[str]) -> Scores:
-        ids = self._bm25.get_tokens_ids(list(terms))
-        if not ids:
+        doc_scores = self._bm25.scores(terms)
+        if doc_scores is None:
             return np.zeros(len(self._starts))
-        return self._pool(self._bm25.get_scores_from_ids(ids))
+        return self._pool(doc_scores)
 
     def chars(self, vector: CharVector) -> Scores:
         """Cosine similarity, reading only the postings of the query's n-grams."""
         features, weights = vector
         if not len(features):
             return np.zeros(len(self._starts))
-        return self._pool(self._postings[features].T @ weights)
+        return self._pool(self._postings.dot(features, weights))
 
 
 class KnowledgeIndex:
@@ -233,17 +230,9 @@ class KnowledgeIndex:
         char_docs = [d.text for d in (*phrasing_docs, *answer_docs)]
         # N-grams found in more than half the documents say little and have the longest postings;
         # a knowledge base of a handful of entries keeps them all.
-        self._chars = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(3, 5),
-            sublinear_tf=True,
-            max_df=0.5 if len(char_docs) >= MIN_DOCUMENTS_FOR_PRUNING else 1.0,
-            dtype=np.float32,
+        self._chars = CharacterSpace(
+            char_docs, max_df=0.5 if len(char_docs) >= MIN_DOCUMENTS_FOR_PRUNING else 1.0
         )
-        self._chars.fit(char_docs)
-        self._char_analyzer = self._chars.build_analyzer()
-        self._char_features: dict[str, int] = self._chars.vocabulary_
-        self._char_idf = np.asarray(self._chars.idf_, dtype=np.float64)
         count = len(self.entries)
         self._phrasing = _Field(phrasing_docs, phrasing_owners, count, self._chars, self.weights)
         self._answer = _Field(answer_docs, answer_owners, count, self._chars, self.weights)
@@ -256,15 +245,7 @@ class KnowledgeIndex:
         self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
 
     def _char_vector(self, text: str, language: Language) -> CharVector:
-        """The query's character n-gram TF-IDF vector, as the fitted vectorizer would make it
-        (sublinear tf, idf, l2 norm) without its per-call validation overhead."""
-        grams = self._char_analyzer(character_text(text, language))
-        counts = Counter(g for g in grams if g in self._char_features)
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        features = np.fromiter((self._char_features[g] for g in counts), dtype=np.int64, count=len(counts))
-        weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self._char_idf[features]
-        return features, weights / np.linalg.norm(weights)
+        return self._chars.query(character_text(text, language))
 
     def _containing(self, text: Sequence[str], language: Language) -> Scores:
         """The share of the text's terms each entry contains."""
