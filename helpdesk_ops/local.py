@@ -7,6 +7,7 @@ to the sidecars and to Redis without being told.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,8 @@ import httpx
 
 from helpdesk_ops.devstack import ROOT, Stack
 
-STATE_FILE = ROOT / ".run" / "stack.json"
+STATE_FILE = Path(os.environ.get("HELPDESK_STACK_STATE") or ROOT / ".run" / "stack.json")
+"""Where `up` records the running stack; HELPDESK_STACK_STATE points the commands at another one."""
 BUILD_SCRIPT = ROOT / "scripts" / "build-daprd.sh"
 
 

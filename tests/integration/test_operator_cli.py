@@ -1,0 +1,88 @@
+"""helpdeskctl against the running stack: status, flags, and a dead letter replayed end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpdesk.events import Channel, ChannelRef, FeedbackSubmitted, Rating
+from helpdesk.topics import AppId, Topic, dead_letter_topic
+from helpdesk_ops.devstack import Stack
+from helpdesk_ops.local import write_state
+from tests.support.stack import client_for, eventually, publish
+
+pytestmark = pytest.mark.integration
+
+
+def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"HELPDESK_STACK_STATE": str(state), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "helpdesk_ops.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def state(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "stack.json"
+    write_state(stack, path)
+    return path
+
+
+async def test_status_lists_every_replica_ready(state: Path, stack: Stack) -> None:
+    result = await asyncio.to_thread(cli, state, "status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for replica in stack.replicas:
+        assert replica.name in result.stdout
+
+
+async def test_a_dead_letter_is_listed_and_replayed_end_to_end(state: Path, stack: Stack) -> None:
+    async with client_for(stack) as client:
+        turn = (await client.post("/v1/chat", json={"message": "How do I reset my password?"})).json()
+    feedback = FeedbackSubmitted(
+        turn_id=uuid.UUID(turn["turn_id"]),
+        conversation_id=uuid.UUID(turn["conversation_id"]),
+        channel=ChannelRef(channel=Channel.API, user_id="local-user"),
+        rating=Rating.DOWN,
+        comment="wrong entry",
+    )
+    # As the sidecar does when the evaluator gave up on a rating: the event lands in its dead-letter topic.
+    await publish(stack, dead_letter_topic(AppId.EVALUATOR, Topic.FEEDBACK_SUBMITTED), feedback)
+
+    listed = await asyncio.to_thread(cli, state, "deadletters", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert turn["turn_id"] in listed.stdout
+
+    async with httpx.AsyncClient(
+        base_url=stack.of("evaluator")[0].url, headers={"authorization": f"Bearer {stack.operator_key}"}
+    ) as evaluator:
+
+        async def rated() -> bool:
+            response = await evaluator.get(f"/v1/evaluations/{turn['turn_id']}")
+            feedback = response.json().get("feedback") if response.status_code == 200 else None
+            return bool(feedback) and feedback.get("rating") == "down"
+
+        assert not await rated(), "the rating is only in the dead-letter topic so far"
+        replayed = await asyncio.to_thread(
+            cli,
+            state,
+            "deadletters",
+            "replay",
+            "--topic",
+            dead_letter_topic(AppId.EVALUATOR, Topic.FEEDBACK_SUBMITTED),
+        )
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        assert await eventually(rated, timeout=20)
+
+    after = await asyncio.to_thread(cli, state, "deadletters", "list")
+    assert turn["turn_id"] not in after.stdout
