@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from helpdesk.events import Language
 from helpdesk.text import normalise
-from services.dialogue.knowledge.analysis import index_terms
+from services.dialogue.knowledge.analysis import index_terms, question_terms
 from services.dialogue.replies import Smalltalk
 
 _SMALLTALK_PHRASES: tuple[tuple[Smalltalk, str], ...] = (
@@ -144,7 +144,7 @@ def chosen_position(text: str, choices: Sequence[str], language: Language) -> in
 
 
 def _by_wording(text: str, choices: Sequence[str], language: Language) -> int | None:
-    said = set(index_terms(text, language))
+    said = set(question_terms(text, language))
     if not said:
         return None
     overlaps = [len(said & set(index_terms(choice, language))) / len(said) for choice in choices]
@@ -158,4 +158,4 @@ def is_follow_up(text: str, language: Language) -> bool:
     "スマホは？", "じゃあ経費は？"."""
     lowered = normalise(text).lower()
     pattern = _FOLLOW_UP_JA if language is Language.JA else _FOLLOW_UP_EN
-    return bool(pattern.search(lowered)) and len(index_terms(lowered, language)) <= 4
+    return bool(pattern.search(lowered)) and len(question_terms(lowered, language)) <= 4

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from helpdesk.events import Language
@@ -72,22 +72,40 @@ def _with_parts(term: str) -> list[str]:
     return [term, *terms(" ".join(parts), Language.EN), *terms("".join(parts), Language.EN)]
 
 
+def _analysed(text: str, language: Language) -> tuple[str, ...]:
+    text = _FULL_STOP.sub(r"\1 .", text)
+    return tuple(_fold(part) for t in terms(text, language) for part in _with_parts(t))
+
+
 @lru_cache(maxsize=200_000)
 def index_terms(text: str, language: Language) -> tuple[str, ...]:
     """The terms a knowledge-base text is indexed under (cached: re-indexing mostly sees old text).
 
     A full stop inside a text is split from its word first: the word tokenizer only splits the last
     one, and "broken." would otherwise be a term of its own."""
-    text = _FULL_STOP.sub(r"\1 .", text)
-    return tuple(_fold(part) for t in terms(text, language) for part in _with_parts(t))
+    return _analysed(text, language)
 
 
-def character_text(text: str, language: Language) -> str:
+QUESTIONS_KEPT = 512
+
+
+@lru_cache(maxsize=QUESTIONS_KEPT)
+def question_terms(text: str, language: Language) -> tuple[str, ...]:
+    """`index_terms` of a user's message. A turn reads its text several times (searched alone and
+    after the previous question, checked for a follow-up or for the choice it picks), but messages
+    seldom repeat: only the latest few hundred are kept, where the knowledge base's cache would keep
+    every message ever asked."""
+    return _analysed(text, language)
+
+
+def character_text(
+    text: str, language: Language, analyse: Callable[[str, Language], Sequence[str]] = index_terms
+) -> str:
     """The text character n-grams are taken from. Japanese is compared on its content words (lemmas,
     space-separated): on the raw sentence, shared grammar ("はどうやって申請しますか") would make
-    unrelated questions look alike."""
+    unrelated questions look alike. `analyse` gives the terms (`question_terms` for a user's message)."""
     if language is Language.JA:
-        return " ".join(index_terms(text, language))
+        return " ".join(analyse(text, language))
     return normalise(text)
 
 
@@ -151,7 +169,7 @@ def query_terms(text: str, language: Language, vocabulary: Vocabulary) -> list[s
     """The terms a user's question is searched with."""
     dropped = filler(language)
     out: list[str] = []
-    for term in index_terms(text, language):
+    for term in question_terms(text, language):
         if term in dropped:
             continue
         if term not in vocabulary and (known := vocabulary.correct(term)) is not None:

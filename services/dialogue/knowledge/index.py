@@ -39,6 +39,7 @@ from services.dialogue.knowledge.analysis import (
     index_terms,
     latin_words,
     query_terms,
+    question_terms,
 )
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
 from services.dialogue.knowledge.model import FaqEntry
@@ -245,7 +246,7 @@ class KnowledgeIndex:
         self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
 
     def _char_vector(self, text: str, language: Language) -> CharVector:
-        return self._chars.query(character_text(text, language))
+        return self._chars.query(character_text(text, language, question_terms))
 
     def _containing(self, text: Sequence[str], language: Language) -> Scores:
         """The share of the text's terms each entry contains."""

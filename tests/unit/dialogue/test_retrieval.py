@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from helpdesk.events import Language
+from services.dialogue.knowledge.analysis import QUESTIONS_KEPT, index_terms, question_terms
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.model import parse_entry
 
@@ -139,3 +142,17 @@ def test_a_question_without_terms_finds_nothing_when_no_characters_match(
     retrieval = default_index.search("???", Language.EN)
     assert retrieval.top is None
     assert retrieval.confidence == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [("how do I reset my password", Language.EN), ("パスワードを忘れました", Language.JA)],
+)
+def test_user_messages_stay_out_of_the_knowledge_base_term_cache(
+    default_index: KnowledgeIndex, question: str, language: Language
+) -> None:
+    """Every message ever asked would otherwise be kept for the life of the process."""
+    kept = index_terms.cache_info().currsize
+    default_index.search(f"{question} {uuid.uuid4().hex}", language)
+    assert index_terms.cache_info().currsize == kept
+    assert question_terms.cache_info().maxsize == QUESTIONS_KEPT
