@@ -24,6 +24,8 @@ from services.dialogue.generation.prompts import FaqContext
 from services.dialogue.policy import Answer, Decision, citation
 
 CONTEXT_ENTRIES = 3
+LLM_MODE = "llm"
+"""The `answer_mode` flag value that lets the model answer."""
 LLM_REASONS = frozenset({"faq", "chosen", "clarify"})
 """Decisions the model may rewrite: answers and clarifications backed by retrieved entries."""
 
@@ -93,7 +95,7 @@ class AnswerComposer:
     ) -> Composed:
         answered = isinstance(decision.outcome, Answer)
         if (
-            flags.answer_mode != "llm"
+            flags.answer_mode != LLM_MODE
             or self.generator is None
             or not answered
             or decision.reason not in LLM_REASONS

@@ -13,7 +13,7 @@ from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import STAGE_SECONDS
-from services.dialogue.composer import AnswerComposer, FlagValues
+from services.dialogue.composer import LLM_MODE, AnswerComposer, FlagValues
 from services.dialogue.knowledge.metrics import DECISIONS, RETRIEVAL_CONFIDENCE
 from services.dialogue.memory import ConversationMemory, RememberedTurn
 from services.dialogue.policy import Answer, AnswerPolicy, Decision, reply_language
@@ -22,6 +22,9 @@ from services.dialogue.settings import DialogueSettings
 _log = get_logger(__name__)
 
 Outcome = ChatAnswered | ChatEscalated
+
+MODEL_DEFAULT = "gpt-4o-mini"
+BUDGET_DEFAULT = "faq_only"
 
 
 def outcome_event(
@@ -133,35 +136,44 @@ class Responder:
         return bool(self._runtime().flags.get_boolean_value(Flag.HANDOFF.value, True, context))
 
     def _flags(self, event: ChatAnalyzed) -> FlagValues:
-        """This user's flag values; the prompt arm is sticky per user across replicas and services."""
+        """This user's flag values; the prompt arm is sticky per user across replicas and services.
+        The model and the budget behaviour matter only when the model answers: otherwise they are not
+        evaluated (each evaluation costs tens of microseconds per turn)."""
         flags = self._runtime().flags
         context = EvaluationContext(targeting_key=event.channel.user_id)
         arm = flags.get_string_details(Flag.PROMPT_VARIANT.value, "grounded", context)
+        answer_mode = flags.get_string_value(Flag.ANSWER_MODE.value, "faq", context)
+        if answer_mode != LLM_MODE:
+            return FlagValues(answer_mode, arm.variant or "default", arm.value, MODEL_DEFAULT, BUDGET_DEFAULT)
         return FlagValues(
-            answer_mode=flags.get_string_value(Flag.ANSWER_MODE.value, "faq", context),
+            answer_mode=answer_mode,
             arm=arm.variant or "default",
             prompt=arm.value,
-            model=flags.get_string_value(Flag.MODEL.value, "gpt-4o-mini", context),
+            model=flags.get_string_value(Flag.MODEL.value, MODEL_DEFAULT, context),
             budget_exhausted=flags.get_string_value(
-                Flag.BUDGET_EXHAUSTED_BEHAVIOUR.value, "faq_only", context
+                Flag.BUDGET_EXHAUSTED_BEHAVIOUR.value, BUDGET_DEFAULT, context
             ),
         )
 
     async def respond(self, event: ChatAnalyzed) -> Outcome | None:
         """The outcome to publish for this turn (the stored one on a redelivery), or None when the
-        turn was answered so long ago that its outcome is no longer kept (already delivered then)."""
+        turn was answered so long ago that its outcome is no longer kept (already delivered then).
+
+        Two state calls per turn: a read, then the write of the conversation with this turn's outcome
+        (with the etag read, or create-if-absent for a new conversation). A write that loses a race
+        re-reads: a concurrent delivery of the same turn then finds its outcome stored."""
         for _ in range(8):
             loaded = await self.memories.load(event.conversation_id)
             if loaded is None:
-                fresh = ConversationMemory(
+                memory = ConversationMemory(
                     conversation_id=event.conversation_id, user_id=event.channel.user_id
                 )
-                await self.memories.create(event.conversation_id, fresh)
-                continue
-            memory, etag = loaded
-            if memory.already_answered(event.turn_id):
-                _log.info("turn_redelivered", conversation_id=str(event.conversation_id))
-                return stored_outcome(memory, event)
+                etag: str | None = None
+            else:
+                memory, etag = loaded
+                if memory.already_answered(event.turn_id):
+                    _log.info("turn_redelivered", conversation_id=str(event.conversation_id))
+                    return stored_outcome(memory, event)
             started = time.perf_counter()
             decision = self.policy.decide(event, memory, handoff_enabled=self._handoff_enabled(event))
             STAGE_SECONDS.labels("dialogue", "decide").observe(time.perf_counter() - started)
@@ -180,7 +192,11 @@ class Responder:
             )
             updated = remember(memory, event, decision, outcome, self._settings.recent_turns)
             try:
-                await self.memories.save(event.conversation_id, updated, etag=etag)
+                if etag is None:
+                    if not await self.memories.create(event.conversation_id, updated):
+                        continue
+                else:
+                    await self.memories.save(event.conversation_id, updated, etag=etag)
             except ETagMismatch:
                 continue
             _record(decision)
