@@ -59,6 +59,7 @@ class TurnEvent(Contract):
     turn_id: UUID
     conversation_id: UUID
     occurred_at: datetime = Field(default_factory=utcnow)
+    """When this event was produced (each hop's own time; `received_at` is when the turn arrived)."""
     channel: ChannelRef
 
 

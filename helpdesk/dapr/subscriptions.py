@@ -181,9 +181,6 @@ class Subscriptions:
                 published_at=_published_at(envelope),
                 envelope=envelope,
             )
-            if delivery.published_at is not None:
-                lag = (datetime.now(UTC) - delivery.published_at).total_seconds()
-                EVENT_LAG.labels(service, topic).observe(max(lag, 0.0))
             carrier = {k: v for k in ("traceparent", "tracestate") if isinstance(v := envelope.get(k), str)}
             with tracer().start_as_current_span(
                 f"{topic} process", context=extract_context(carrier), kind=SpanKind.CONSUMER
@@ -204,6 +201,11 @@ class Subscriptions:
                         dead_letter_topic=dlq,
                     )
                     return _DROP
+                # The envelope's time has whole seconds only; the contract's occurred_at has microseconds.
+                occurred = getattr(event, "occurred_at", None) or delivery.published_at
+                if isinstance(occurred, datetime):
+                    lag = (datetime.now(UTC) - occurred).total_seconds()
+                    EVENT_LAG.labels(service, topic).observe(max(lag, 0.0))
                 turn_id = getattr(event, "turn_id", None)
                 with structlog.contextvars.bound_contextvars(
                     turn_id=str(turn_id) if turn_id else None, topic=topic

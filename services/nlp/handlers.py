@@ -21,7 +21,7 @@ def analyzed_event(event: ChatRequested, analyzer: Analyzer) -> ChatAnalyzed:
     elapsed_ms = (time.perf_counter() - started) * 1000
     STAGE_SECONDS.labels("nlp", "analyze").observe(elapsed_ms / 1000)
     return ChatAnalyzed(
-        **event.model_dump(),
+        **event.model_dump(exclude={"occurred_at"}),
         language=analysis.language,
         normalised_text=analysis.normalised_text,
         tokens=analysis.tokens,
