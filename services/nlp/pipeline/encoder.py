@@ -16,6 +16,7 @@ safetensors file and vocabulary are read. The vocabulary is English: Japanese me
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import unicodedata
@@ -57,8 +58,19 @@ def _is_cjk(code: int) -> bool:
     )
 
 
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_WORD_OR_MARK = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
+
+
 def basic_words(text: str) -> list[str]:
-    """BERT's basic tokenizer: lower case, accents stripped, CJK characters and punctuation split off."""
+    """BERT's basic tokenizer: lower case, accents stripped, CJK characters and punctuation split off.
+
+    ASCII text (most English messages) takes a regular-expression path with the same result: there,
+    control characters other than tab and line breaks are dropped, nothing has accents or is CJK, and
+    every printable character that is not a letter, digit or space is punctuation. The general path
+    looks up every character's Unicode category: about 15 times slower on a CLINC150 message."""
+    if text.isascii():
+        return _ASCII_WORD_OR_MARK.findall(_ASCII_CONTROLS.sub("", text).lower())
     cleaned = []
     for ch in text:
         code = ord(ch)

@@ -28,7 +28,7 @@ from typing import Any, cast
 import numpy as np
 import yaml
 
-from helpdesk.events import OUT_OF_SCOPE, Intent, IntentScore
+from helpdesk.events import OUT_OF_SCOPE, Intent, IntentScore, Language
 from services.nlp.pipeline.encoder import StaticEncoder
 from services.nlp.pipeline.language import detect_language
 from services.nlp.pipeline.normalise import normalise
@@ -143,9 +143,9 @@ def prepare(text: str) -> str:
     return normalise(text).lower()
 
 
-def term_features(prepared: str) -> list[str]:
-    """The word view of a message."""
-    return classification_terms(prepared, detect_language(prepared))
+def term_features(prepared: str, language: Language | None = None) -> list[str]:
+    """The word view of a message (in `language` when the caller has detected it already)."""
+    return classification_terms(prepared, detect_language(prepared) if language is None else language)
 
 
 _SPACES = re.compile(r"\s\s+")
@@ -158,10 +158,12 @@ def char_features(prepared: str, ngrams: tuple[int, int] = CHAR_NGRAMS) -> list[
     out: list[str] = []
     for word in _SPACES.sub(" ", prepared).split():
         padded = f" {word} "
+        size = len(padded)
         for n in range(low, high + 1):
-            out.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
-            if len(padded) <= n:  # a short word counts once, not once per n
+            if size <= n:  # a short word counts once, not once per n
+                out.append(padded)
                 break
+            out += [padded[i : i + n] for i in range(size - n + 1)]
     return out
 
 
@@ -173,8 +175,8 @@ class FeatureBlock:
     vocabulary: dict[str, int]
     idf: np.ndarray
 
-    def analyze(self, prepared: str) -> list[str]:
-        return term_features(prepared) if self.analyzer == "terms" else char_features(prepared)
+    def analyze(self, prepared: str, language: Language | None = None) -> list[str]:
+        return term_features(prepared, language) if self.analyzer == "terms" else char_features(prepared)
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -214,22 +216,23 @@ class IntentClassifier:
         return [c for c in self.classes if c != OUT_OF_SCOPE]
 
     def scores(self, prepared: str) -> np.ndarray:
+        language = detect_language(prepared)
         columns, values, offset = [], [], 0
         for block in self.blocks:
-            vocabulary = block.vocabulary
-            counts = Counter(j for t in block.analyze(prepared) if (j := vocabulary.get(t)) is not None)
+            counts = Counter(map(block.vocabulary.get, block.analyze(prepared, language)))
+            counts.pop(None, None)  # terms the model does not know
             if counts:
                 cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
                 tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
                 tfidf = tf * block.idf[cols]
                 columns.append(cols + offset)
                 values.append(tfidf / np.linalg.norm(tfidf))
-            offset += len(vocabulary)
+            offset += len(block.vocabulary)
         result: np.ndarray = self.bias.astype(np.float64)
         if columns:
             result = result + np.concatenate(values) @ self.weights[np.concatenate(columns)]
         if self.encoder is not None:
-            embedding = self.encoder.embed(prepared, detect_language(prepared)) * self.encoder_weight
+            embedding = self.encoder.embed(prepared, language) * self.encoder_weight
             result = result + embedding @ self.weights[offset : offset + self.encoder.dimensions]
         return result
 

@@ -3,6 +3,7 @@ model with the embedding block (a small random encoder stands in for the distill
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,13 @@ def test_the_service_trains_with_the_cached_encoder_at_start_up(tmp_path: Path) 
         intents, settings.model_dir, settings.training, settings.encoder_dir
     )
     assert IntentClassifier.load(model_file).encoder is not None
+
+
+def test_ascii_text_is_split_as_by_the_general_path() -> None:
+    """ASCII text takes a shortcut; a trailing non-ASCII word sends the same text the general way."""
+    rng = random.Random(5)
+    alphabet = [chr(code) for code in range(128)]
+    samples = ["Can't log in -- VPN (error 0x80) at 9:30am?!", "tab\there\x0bvertical\x7fdel\r\nnext", ""]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(2000)]
+    for text in samples:
+        assert basic_words(text) == basic_words(f"{text} é")[:-1], repr(text)
