@@ -53,13 +53,13 @@ def _timings(
 def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
     """The evaluation of one answer, without an LLM: overlap proxies, citations, latency, cost."""
     language = _language(event.language)
-    asked = _question_terms(event.question, language)
-    answer_terms = _text_terms(event.answer, language)
     cited = [kb.get(i) for i in event.cited_faq_ids]
     known = [entry for entry in cited if entry is not None]
     unknown = [i for i, entry in zip(event.cited_faq_ids, cited, strict=True) if entry is None]
     rel = grd = validity = None
     if event.mode in GROUNDED_MODES:
+        asked = _question_terms(event.question, language)
+        answer_terms = _answer_terms(event.answer, event.mode, language)
         cited_questions = frozenset().union(*(e.question_terms(language) for e in known))
         cited_all = cited_questions.union(*(e.answer_terms(language) for e in known))
         # Entries this copy does not know yet still ground the answer through the snippets they travel with.
@@ -82,7 +82,7 @@ def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
         confidence=event.confidence,
         kb_version=event.kb_version,
         question=redact(event.question),
-        answer=redact(event.answer[:ANSWER_KEEP_CHARS]),
+        answer=_redacted_answer(event.answer, event.mode),
         cited_faq_ids=list(event.cited_faq_ids),
         unknown_citations=unknown,
         relevance=rel,
@@ -116,16 +116,39 @@ def question_terms(record: EvaluationRecord) -> list[str]:
     return list(_question_terms(record.question, _language(record.language)))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _question_terms(question: str, language: Language) -> tuple[str, ...]:
-    """Cached: an answer's question is tokenised for scoring and again for session tracking."""
+    """Cached briefly: an answer's question is tokenised for scoring and again for session tracking,
+    within the same delivery (a few hundred cover every delivery in flight)."""
     return tuple(terms(question, language))
 
 
-@lru_cache(maxsize=4096)
-def _text_terms(text: str, language: Language) -> tuple[str, ...]:
-    """Cached: FAQ answers repeat the entry's text word for word, turn after turn."""
-    return tuple(terms(text, language))
+def _answer_terms(answer: str, mode: AnswerMode, language: Language) -> tuple[str, ...]:
+    if mode is AnswerMode.FAQ:
+        return _faq_answer_terms(answer, language)
+    return tuple(terms(answer, language))
+
+
+def _redacted_answer(answer: str, mode: AnswerMode) -> str:
+    if mode is AnswerMode.FAQ:
+        return _redacted_faq_answer(answer)
+    return redact(answer[:ANSWER_KEEP_CHARS])
+
+
+FAQ_ANSWERS_CACHED = 1024
+"""FAQ answers repeat their entry's text word for word, turn after turn, so their terms and redacted
+form are cached; other answers (a model's) are new every time and would only push them out. The
+bound is the number of distinct answer texts kept, about one per entry and language."""
+
+
+@lru_cache(maxsize=FAQ_ANSWERS_CACHED)
+def _faq_answer_terms(answer: str, language: Language) -> tuple[str, ...]:
+    return tuple(terms(answer, language))
+
+
+@lru_cache(maxsize=FAQ_ANSWERS_CACHED)
+def _redacted_faq_answer(answer: str) -> str:
+    return redact(answer[:ANSWER_KEEP_CHARS])
 
 
 def turn_tally(record: EvaluationRecord, session_delta: dict[str, float]) -> Tally:
