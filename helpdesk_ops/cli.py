@@ -224,11 +224,18 @@ def dead_list(
 @dead_app.command("replay")
 def dead_replay(
     entry_id: str | None = typer.Argument(
-        None, help="One entry id from `deadletters list`; all when omitted."
+        None, help="One entry id from `deadletters list`; all when omitted (local stack only)."
     ),
-    topic: str | None = typer.Option(None, help="Only this dead-letter topic."),
+    topic: str | None = typer.Option(None, help="Only this dead-letter topic (or, on Azure, this topic)."),
+    azure: str | None = typer.Option(None, envvar="AZURE_SERVICEBUS_CONNECTION_STRING", help="Service Bus"),
 ) -> None:
     """Republish dead letters to their original topic (unchanged: same id, same trace), then remove them."""
+    if azure:
+        if entry_id is not None:
+            console.print("on Service Bus, replay takes a whole queue: drop the entry id, use --topic")
+            raise typer.Exit(2)
+        _replay_service_bus(ServiceBusDeadLetters(azure), topic)
+        return
     stack = _stack()
     letters = RedisDeadLetters(stack.redis_url)
     entries = [
@@ -256,6 +263,20 @@ def dead_replay(
                 letters.replay(entry, publish)
                 progress.advance(task)
     console.print(f"replayed {len(entries)} dead letter(s)")
+
+
+def _replay_service_bus(letters: ServiceBusDeadLetters, topic: str | None) -> None:
+    """Drain every place dead letters wait on Service Bus (or those of one topic) back to the
+    original topic, a batch at a time until a queue is empty."""
+    places = [p for p in letters.queues() if topic is None or p[0] == topic]
+    total = 0
+    with Progress(console=console) as progress:
+        task = progress.add_task("replaying", total=len(places))
+        for place_topic, subscription, own in places:
+            while (count := letters.replay_all(place_topic, subscription, own)) > 0:
+                total += count
+            progress.advance(task)
+    console.print(f"replayed {total} dead letter(s)")
 
 
 # ---- following turns ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from helpdesk.topics import LIVE_TOPICS, Component, Topic, live_topic
 from helpdesk_ops.devstack import ROOT, Stack
 
 STATE_FILE = Path(os.environ.get("HELPDESK_STACK_STATE") or ROOT / ".run" / "stack.json")
@@ -82,7 +83,13 @@ class LocalStack:
         )
 
     def publish(self, app_id: str, topic: str, payload: dict[str, Any]) -> None:
-        """Publish through a service's sidecar, as that service would."""
+        """Publish through a service's sidecar, as that service would: the durable event on `pubsub`,
+        and for the live topics the best-effort copy on `broadcast` that wakes every replica (without
+        it, replicas catch up on their periodic refresh)."""
         with self.sidecar(app_id) as sidecar:
-            response = sidecar.post(f"/v1.0/publish/pubsub/{topic}", json=payload)
+            response = sidecar.post(f"/v1.0/publish/{Component.PUBSUB.value}/{topic}", json=payload)
             response.raise_for_status()
+            if topic in {t.value for t in LIVE_TOPICS}:
+                sidecar.post(
+                    f"/v1.0/publish/{Component.BROADCAST.value}/{live_topic(Topic(topic))}", json=payload
+                )

@@ -86,3 +86,38 @@ async def test_a_dead_letter_is_listed_and_replayed_end_to_end(state: Path, stac
 
     after = await asyncio.to_thread(cli, state, "deadletters", "list")
     assert turn["turn_id"] not in after.stdout
+
+
+TELESCOPE_ENTRY = """\
+- id: hr-rooftop-telescope
+  category: facilities
+  tags: [telescope, rooftop, astronomy club]
+  intents: []
+  owner: facilities
+  updated_at: 2026-12-04T09:00:00Z
+  en:
+    question: How do I borrow the rooftop telescope?
+    alternatives:
+      - Can I use the telescope on the roof?
+    answer: >-
+      Book the rooftop telescope in the facilities portal under "Rooftop"; collect the key from
+      reception after 18:00 and return it the next morning.
+"""
+
+
+async def test_a_published_entry_is_answered_from_at_once(state: Path, stack: Stack, tmp_path: Path) -> None:
+    entries = tmp_path / "telescope.yaml"
+    entries.write_text(TELESCOPE_ENTRY, encoding="utf-8")
+    published = await asyncio.to_thread(cli, state, "kb", "publish", str(entries))
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert "1 added" in published.stdout
+
+    async with client_for(stack) as client:
+
+        async def answered_from_the_new_entry() -> bool:
+            reply = (
+                await client.post("/v1/chat", json={"message": "How can I borrow the rooftop telescope?"})
+            ).json()
+            return "hr-rooftop-telescope" in reply.get("citations", [])
+
+        assert await eventually(answered_from_the_new_entry, timeout=20.0)
