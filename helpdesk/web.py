@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
@@ -29,6 +30,18 @@ _log = get_logger(__name__)
 Hook = Callable[[Runtime], Awaitable[None]]
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+_NO_FRAMEWORK_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
+"""FastAPI's own OpenTelemetry instrumentation switches itself on once a tracer provider is set, which
+`configure_tracing` does: it would add a second server span, spans for dependency resolution, the
+endpoint and serialisation, and its own metrics to every request, beside `RequestTelemetry`'s. In the
+load benchmark the gateway spent 11.6 ms of CPU per chat with it and 9.5 ms without."""
 
 
 class RequestTelemetry:
@@ -123,7 +136,13 @@ class ServiceHost:
                     self._runtime = None
                 _log.info("service_stopped", app_id=self.app_id.value)
 
-        app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+        app = FastAPI(
+            title=title,
+            description=description,
+            version="0.1.0",
+            lifespan=lifespan,
+            telemetry=_NO_FRAMEWORK_TELEMETRY,
+        )
         install_problem_handlers(app)
         app.include_router(self._health_router())
         for router in routers:
