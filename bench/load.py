@@ -347,7 +347,7 @@ async def main_async(args: argparse.Namespace) -> int:
             target = InProcessTarget()
             await target.start()
         try:
-            await measure(target, mode, 5, 3, texts)  # warm-up: models loaded, connections open
+            await measure(target, mode, 10, 10, texts)  # warm-up: models loaded, connections open, caches filled
             for rate in [float(r) for r in args.rates.split(",") if r]:
                 result = await measure(target, mode, rate, args.duration, texts)
                 print(json.dumps(asdict(result)), flush=True)

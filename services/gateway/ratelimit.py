@@ -1,9 +1,11 @@
 """Per-user and per-key rate limits that hold across gateway replicas.
 
 Counts live in the gateway's state store per subject and fixed window, spread over a few shards: a
-check reads all shards in one bulk read and, when under the limit, increments one random shard with
-its etag. A single counter key would make every concurrent request of one busy API key conflict on
-the same etag; shards keep conflicts rare while every replica still sees every count. The price is a
+check reads the shards of every limit in one bulk read and, when under the limits, increments one
+random shard of each with its etag. A single counter key would make every concurrent request of one
+busy API key conflict on the same etag; shards keep conflicts rare while every replica still sees
+every count. Four shards, because the sidecar answers a bulk read with one store read per key: with
+sixteen, the rate limits were the largest part of the state store's work per chat. The price is a
 small overshoot: requests checked at the same instant can each see "one left" (bounded by the number
 in flight), and a fixed window lets a burst straddle its boundary. When the store is down the check
 fails with 503 (the turn could not be recorded anyway).
@@ -19,11 +21,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore, Stored
 from helpdesk.dapr.state import Records
 from helpdesk.errors import Problem
 
-SHARDS = 16
+SHARDS = 4
 
 
 class WindowCount(BaseModel):
@@ -54,29 +56,35 @@ class RateLimiter:
         window = int(now // self.window_seconds)
         retry_after = max(1, math.ceil((window + 1) * self.window_seconds - now))
         records = Records(store, WindowCount, "ratelimit", ttl_seconds=self.window_seconds * 2)
-        for limit in limits:
-            if limit.per_window > 0 and not await self._count(
-                store, records, f"{limit.subject}:{window}", limit
-            ):
-                raise Problem(
-                    429,
-                    "Too many requests; slow down and retry later.",
-                    kind="rate-limited",
-                    headers={"Retry-After": str(retry_after)},
-                )
+        active = [limit for limit in limits if limit.per_window > 0]
+        shards = {
+            limit.subject: [records.key(f"{limit.subject}:{window}:{i}") for i in range(SHARDS)]
+            for limit in active
+        }
+        found = await store.get_many([key for keys in shards.values() for key in keys])
+        counts = {key: WindowCount.model_validate_json(value.value).count for key, value in found.items()}
+        if any(sum(counts.get(k, 0) for k in shards[limit.subject]) >= limit.per_window for limit in active):
+            raise Problem(
+                429,
+                "Too many requests; slow down and retry later.",
+                kind="rate-limited",
+                headers={"Retry-After": str(retry_after)},
+            )
+        for limit in active:
+            await self._count(store, records.ttl_seconds, shards[limit.subject], found, counts)
 
     async def _count(
-        self, store: KeyValueStore, records: Records[WindowCount], base: str, limit: Limit
-    ) -> bool:
-        """One bulk read of the shards, then one etag-checked write to a shard (the bulk read's etag
-        saves reading it again); on a conflict, the next shard. If every shard is being written at
-        this instant the request is let through uncounted: that many requests in flight at once are
-        the overshoot the module docstring admits, not a reason to refuse."""
-        shards = [records.key(f"{base}:{i}") for i in range(SHARDS)]
-        found = await store.get_many(shards)
-        counts = {key: WindowCount.model_validate_json(value.value).count for key, value in found.items()}
-        if sum(counts.values()) >= limit.per_window:
-            return False
+        self,
+        store: KeyValueStore,
+        ttl_seconds: int | None,
+        shards: list[str],
+        found: dict[str, Stored],
+        counts: dict[str, int],
+    ) -> None:
+        """One etag-checked write to a random shard (the bulk read's etag saves reading it again); on a
+        conflict, the next shard. If every shard is being written at this instant the request is let
+        through uncounted: that many requests in flight at once are the overshoot the module docstring
+        admits, not a reason to refuse."""
         start = self._pick(SHARDS)
         for offset in range(SHARDS):
             key = shards[(start + offset) % SHARDS]
@@ -84,11 +92,10 @@ class RateLimiter:
             count = WindowCount(count=counts.get(key, 0) + 1).model_dump_json().encode()
             try:
                 if stored is None:
-                    if await store.create(key, count, ttl_seconds=records.ttl_seconds):
-                        return True
+                    if await store.create(key, count, ttl_seconds=ttl_seconds):
+                        return
                 else:
-                    await store.save(key, count, etag=stored.etag, ttl_seconds=records.ttl_seconds)
-                    return True
+                    await store.save(key, count, etag=stored.etag, ttl_seconds=ttl_seconds)
+                    return
             except ETagMismatch:
                 continue
-        return True
