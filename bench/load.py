@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -338,28 +339,34 @@ async def main_async(args: argparse.Namespace) -> int:
     texts = questions()
     random.Random(7).shuffle(texts)
     results: list[Measurement] = []
-    modes = [m for m in args.modes.split(",") if m]
-    for mode in modes:
-        target: Any
-        if mode == "dapr":
-            target = StackTarget(Path(args.state))
-        else:
-            target = InProcessTarget()
-            await target.start()
-        try:
-            await measure(target, mode, 10, 10, texts)  # warm-up: models loaded, connections open, caches filled
-            for rate in [float(r) for r in args.rates.split(",") if r]:
-                result = await measure(target, mode, rate, args.duration, texts)
-                print(json.dumps(asdict(result)), flush=True)
-                results.append(result)
-                await asyncio.sleep(2.0)
-            if args.search:
-                result = await search(target, mode, args.duration, texts, args.search_low, args.search_high)
-                print(json.dumps(asdict(result)), flush=True)
-                results.append(result)
-        finally:
-            await target.close()
-    print(table(results))
+    out = sys.stdout
+    logs = ROOT / ".run" / "logs" / "bench-inprocess.log"
+    for mode in [m for m in args.modes.split(",") if m]:
+        with contextlib.ExitStack() as scope:
+            target: Any
+            if mode == "dapr":
+                target = StackTarget(Path(args.state))
+            else:
+                # The in-process services log to stdout like the real ones; keep stdout for results.
+                logs.parent.mkdir(parents=True, exist_ok=True)
+                scope.enter_context(contextlib.redirect_stdout(scope.enter_context(logs.open("w"))))
+                target = InProcessTarget()
+                await target.start()
+            try:
+                await measure(target, mode, 10, 10, texts)  # warm-up: models loaded, connections open
+                for rate in [float(r) for r in args.rates.split(",") if r]:
+                    result = await measure(target, mode, rate, args.duration, texts)
+                    print(json.dumps(asdict(result)), file=out, flush=True)
+                    results.append(result)
+                    await asyncio.sleep(2.0)
+                if args.search:
+                    low, high = args.search_low, args.search_high
+                    result = await search(target, mode, args.duration, texts, low, high)
+                    print(json.dumps(asdict(result)), file=out, flush=True)
+                    results.append(result)
+            finally:
+                await target.close()
+    print(table(results), file=out)
     return 0
 
 

@@ -1,0 +1,98 @@
+"""What one call through a sidecar costs next to the same operation straight on Redis: the figure
+Dapr publishes per call, measured on this stack (after `make run`).
+
+    .venv/bin/python -m bench.sidecar_calls [--calls 2000]
+
+A state read (`GET /v1.0/state/statestore/<key>` vs `HGETALL`, the hash Dapr's Redis store keeps per
+key) and a publish (`POST /v1.0/publish/broadcast/<topic>` vs `XADD`), one call at a time through the
+gateway's sidecar. Prints one JSON line per operation. The publish goes to a scratch topic on the
+`broadcast` component, which no app subscribes to, and the keys are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+import redis.asyncio as redis
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "bench-sidecar-calls"
+TOPIC = "bench.sidecar-calls"
+
+
+async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> dict[str, float]:
+    latencies = []
+    for index in range(calls + calls // 20):
+        started = time.perf_counter()
+        await call()
+        if index >= calls // 20:  # the first 5 % warm the connections up
+            latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "p50_ms": round(float(np.percentile(latencies, 50)), 3),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 3),
+    }
+
+
+async def main_async(stack: dict[str, Any], calls: int) -> None:
+    gateway = next(r for r in stack["replicas"] if r["app_id"] == "gateway")
+    base = f"http://127.0.0.1:{gateway['dapr_http']}/v1.0"
+    headers = {"dapr-api-token": stack["dapr_api_token"]}
+    direct = redis.from_url(f"redis://{stack['redis']}")
+    async with aiohttp.ClientSession(headers=headers) as session:
+        await session.post(f"{base}/state/statestore", json=[{"key": KEY, "value": {"n": 1}}])
+
+        async def sidecar_get() -> None:
+            async with session.get(f"{base}/state/statestore/{KEY}") as response:
+                await response.read()
+
+        async def sidecar_publish() -> None:
+            async with session.post(f"{base}/publish/broadcast/{TOPIC}", json={"n": 1}) as response:
+                await response.read()
+
+        async def redis_get() -> None:
+            await direct.hgetall(f"gateway||{KEY}")
+
+        async def redis_xadd() -> None:
+            await direct.xadd(f"{TOPIC}.direct", {"n": "1"}, maxlen=1000)
+
+        for operation, through_sidecar, straight in (
+            ("state get", sidecar_get, redis_get),
+            ("publish", sidecar_publish, redis_xadd),
+        ):
+            sidecar = await timed(through_sidecar, calls)
+            redis_only = await timed(straight, calls)
+            print(
+                json.dumps(
+                    {
+                        "operation": operation,
+                        "sidecar": sidecar,
+                        "redis": redis_only,
+                        "added_p50_ms": round(sidecar["p50_ms"] - redis_only["p50_ms"], 3),
+                        "added_p99_ms": round(sidecar["p99_ms"] - redis_only["p99_ms"], 3),
+                    }
+                ),
+                flush=True,
+            )
+        await session.delete(f"{base}/state/statestore/{KEY}")
+    await direct.delete(TOPIC, f"{TOPIC}.direct")
+    await direct.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--state", default=str(ROOT / ".run" / "stack.json"))
+    args = parser.parse_args()
+    asyncio.run(main_async(json.loads(Path(args.state).read_text()), args.calls))
+
+
+if __name__ == "__main__":
+    main()
