@@ -339,7 +339,9 @@ class FrontDesk:
         self.waiters.resolve(event.turn_id, reply_from(event))
 
     async def complete(self, event: ChatAnswered | ChatEscalated) -> bool:
-        """Competing path: store the reply once. True when this call stored it (not a redelivery)."""
+        """Competing path: store the reply once, and answer the request if it waits on this replica
+        (the live copy that follows then finds no waiter and costs no state call). True when this call
+        stored the reply (not a redelivery)."""
         reply = reply_from(event)
         stored = False
 
@@ -357,6 +359,7 @@ class FrontDesk:
             return False
         if stored:
             _log.info("turn_completed", turn_id=str(event.turn_id), status=turn.status.value)
+        self.waiters.resolve(event.turn_id, reply)
         return stored
 
     async def push(self, event: ChatAnswered | ChatEscalated) -> None:

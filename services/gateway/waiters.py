@@ -1,7 +1,8 @@
 """HTTP requests waiting, on this replica, for the answer to their turn.
 
 Every replica sees every answer through the `broadcast` subscription and wakes the waiter it holds, if
-any; the replica that stores and delivers the answer is whichever one the competing subscription picked.
+any; the replica that stores and delivers the answer is whichever one the competing subscription picked,
+and it answers the waiter too when it holds it. Whichever delivery comes first wakes the request.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from helpdesk.events import ChatRequested, FeedbackSubmitted, Rating
-from tests.support.gateway import OPERATOR_KEY, GatewayUnderTest, gateway
+from helpdesk.events import ChatRequested, Contract, FeedbackSubmitted, Rating
+from tests.support.gateway import OPERATOR_KEY, GatewayUnderTest, answer_for, gateway
 
 SECRET_TEXT = "my-secret-question-text-7f3a"
 
@@ -389,3 +389,21 @@ def test_a12_a_turn_refused_for_its_token_budget_is_a_429_of_the_budget_type() -
         body = assert_problem(response, 429)
         assert body["type"].endswith("/token-budget")
         assert 0 < int(response.headers["retry-after"]) <= 24 * 3600 + 1
+
+
+@pytest.mark.parametrize("path", ["competing", "live"])
+def test_either_delivery_of_the_answer_alone_wakes_the_waiting_request(path: str) -> None:
+    """The competing delivery (which stores the reply) and the live copy (which every replica sees)
+    race; whichever arrives first on the replica holding the request answers it."""
+    with gateway(answering=False) as g:
+
+        async def answer(event: Contract) -> None:
+            assert isinstance(event, ChatRequested)
+            answered = answer_for(event)
+            await (g.desk.complete(answered) if path == "competing" else g.desk.wake(answered))
+
+        g.bus.subscribe(ChatRequested.topic, answer)
+        response = g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth())
+        assert response.status_code == 200
+        assert response.json()["answer"] == "Here is how."
+        assert g.client.get(response.json()["links"]["self"], headers=g.auth()).json()["status"] == "answered"
