@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup setup-test run test lint unit integration contract e2e chaos bench nlu-bench faq-bench eval train clean
 
 help:
-	@echo "make run        start the whole helpdesk locally (REPLICAS=\"nlp=2 dialogue=3\" for more replicas)"
+	@echo "make run        start the whole helpdesk locally (REPLICAS=\"nlp=2 dialogue=3\" for more replicas; SECRETS=file.json for a model key)"
 	@echo "make test       lint, type-check and run the test suite (unit, contract, integration, e2e)"
 	@echo "make chaos      fault-injection suite against the real stack"
 	@echo "make bench      load benchmark against the running stack (after make run)"
@@ -21,7 +21,7 @@ setup-test:
 	@SETUP_TEST=1 scripts/setup.sh
 
 run: setup
-	@$(VENV)/helpdeskctl up --replicas "$(REPLICAS)"
+	@$(VENV)/helpdeskctl up --replicas "$(REPLICAS)" $(if $(SECRETS),--secrets "$(SECRETS)")
 
 test: setup-test lint
 	@$(VENV)/pytest -m "not chaos" $(PYTEST_ARGS)

@@ -71,9 +71,19 @@ def up(
     quiet: bool = typer.Option(False, help="Do not echo the services' logs (they still go to .run/logs)."),
     run_dir: Annotated[Path, typer.Option(help="Where logs, Redis data and stack.json go.")] = ROOT / ".run",
     free_ports: bool = typer.Option(False, help="Pick free ports instead of dapr.yaml's (a second stack)."),
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="HELPDESK_SECRETS",
+            exists=True,
+            dir_okay=False,
+            help='A JSON object of secrets for the local secret store, e.g. {"openai-api-key": "sk-..."}.',
+        ),
+    ] = None,
 ) -> None:
     """Start Redis, a daprd per service replica and the services on 127.0.0.1; Ctrl-C stops them all."""
     state_file = run_dir / "stack.json"
+    extra_secrets = _read_secrets(secrets) if secrets else {}
 
     async def run() -> None:
         stack = Stack(
@@ -83,6 +93,7 @@ def up(
             color=sys.stdout.isatty(),
             run_dir=run_dir,
             free_ports=free_ports,
+            secrets_extra=extra_secrets,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -102,6 +113,20 @@ def up(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _read_secrets(path: Path) -> dict[str, str]:
+    """The operator's own secrets (a model key), merged into the local secret store that every start
+    writes afresh with this run's generated keys. Refuses anything but an object of strings."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"{path}: not a JSON file ({exc})", param_hint="--secrets") from None
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+    ):
+        raise typer.BadParameter(f"{path}: expected an object of string values", param_hint="--secrets")
+    return loaded
 
 
 @app.command()

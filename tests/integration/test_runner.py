@@ -27,8 +27,11 @@ def alive(pid: int) -> bool:
 
 
 def test_ctrl_c_stops_every_process_it_started(tmp_path: Path) -> None:
+    """Also: the operator's `--secrets` file joins this run's generated keys in the local secret store."""
     run_dir = tmp_path / "run"
-    env = os.environ | {"DAPRD": daprd_path()}
+    operator_secrets = tmp_path / "mine.json"
+    operator_secrets.write_text(json.dumps({"example-extra-secret": "s3cret"}))
+    env = os.environ | {"DAPRD": daprd_path(), "HELPDESK_SECRETS": str(operator_secrets)}
     runner = subprocess.Popen(
         [
             sys.executable,
@@ -55,6 +58,9 @@ def test_ctrl_c_stops_every_process_it_started(tmp_path: Path) -> None:
         pids = [state["redis_pid"]] + [p for r in state["replicas"] for p in (r["pid"], r["sidecar_pid"])]
         assert len(pids) == 9
         assert all(alive(pid) for pid in pids)
+        stored = json.loads((run_dir / "secrets.json").read_text())
+        assert stored["example-extra-secret"] == "s3cret"
+        assert len(stored) > 1  # this run's API keys are there too
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=90) == 0
         time.sleep(1)
