@@ -60,7 +60,8 @@ class Measurement:
     seconds: float
     rss_mb: dict[str, float] = field(default_factory=dict)
     cpu_ms_per_chat: dict[str, float] = field(default_factory=dict)
-    """CPU time each process spent per answered chat during the measurement: where throughput goes."""
+    """CPU time each process spent during the measurement per chat sent and not refused: where
+    throughput goes."""
 
 
 def summarise(

@@ -210,7 +210,7 @@ def kb_publish(
     stack = _stack()
     with Progress(console=console) as progress:
         task = progress.add_task("publishing kb.updated", total=1)
-        stack.publish("evaluator", Topic.KB_UPDATED.value, event.model_dump(mode="json"))
+        asyncio.run(stack.publish("evaluator", event))
         progress.advance(task)
     console.print(f"kb.updated {event.kb_version}: {len(event.added)} added, {len(event.changed)} changed")
 

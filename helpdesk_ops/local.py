@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 
-from helpdesk.topics import LIVE_TOPICS, Component, Topic, live_topic
+from helpdesk.dapr.bus import DaprEventBus
+from helpdesk.dapr.sidecar import Sidecar
+from helpdesk.events import Contract
+from helpdesk.settings import ServiceSettings
 from helpdesk_ops.devstack import ROOT, Stack
 
 STATE_FILE = Path(os.environ.get("HELPDESK_STACK_STATE") or ROOT / ".run" / "stack.json")
@@ -82,14 +85,16 @@ class LocalStack:
             timeout=10.0,
         )
 
-    def publish(self, app_id: str, topic: str, payload: dict[str, Any]) -> None:
-        """Publish through a service's sidecar, as that service would: the durable event on `pubsub`,
-        and for the live topics the best-effort copy on `broadcast` that wakes every replica (without
-        it, replicas catch up on their periodic refresh)."""
-        with self.sidecar(app_id) as sidecar:
-            response = sidecar.post(f"/v1.0/publish/{Component.PUBSUB.value}/{topic}", json=payload)
-            response.raise_for_status()
-            if topic in {t.value for t in LIVE_TOPICS}:
-                sidecar.post(
-                    f"/v1.0/publish/{Component.BROADCAST.value}/{live_topic(Topic(topic))}", json=payload
-                )
+    async def publish(self, app_id: str, event: Contract) -> None:
+        """Publish through a service's sidecar with the services' own event bus, so the event travels
+        exactly as that service's would (the durable copy, and for live topics the copy on `broadcast`
+        that wakes every replica)."""
+        replica = self.replicas(app_id)[0]
+        settings = ServiceSettings(
+            DAPR_HTTP_PORT=replica["dapr_http"], DAPR_API_TOKEN=self.data["dapr_api_token"]
+        )
+        sidecar = Sidecar(settings, [])
+        try:
+            await DaprEventBus(sidecar, "helpdeskctl").publish(event)
+        finally:
+            await sidecar.close()
