@@ -64,7 +64,9 @@ async def open_dapr_runtime(settings: ServiceSettings, service: str, components:
     )
     runtime._closers.append(sidecar.close)
     if Component.CONFIGSTORE in components:
-        follower = ConfigStoreFollower(sidecar, table, settings.flags_refresh_seconds)
+        follower = ConfigStoreFollower(
+            sidecar, table, settings.flags_refresh_seconds, sentinel_key=settings.flags_sentinel_key
+        )
         await follower.start()
         runtime._closers.append(follower.stop)
     return runtime

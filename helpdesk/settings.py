@@ -45,6 +45,13 @@ class ServiceSettings(BaseSettings):
     flags_defaults_path: str | None = Field(
         default=None, description="flags/defaults.json; used until the configuration store answers."
     )
+    flags_sentinel_key: str | None = Field(
+        default=None,
+        description=(
+            "Azure App Configuration: the key whose change makes the sidecar send the whole store. Set, "
+            "the flags are read as the whole store; unset (Redis), by their keys."
+        ),
+    )
 
     @model_validator(mode="after")
     def _tokens_outside_local(self) -> Self:

@@ -5,6 +5,19 @@ start, follows the store's change stream so a flip reaches every replica within 
 everything periodically in case the stream was interrupted. Until the store answers (or for a flag it
 does not hold) the defaults from `flags/defaults.json` apply, so a missing store degrades to defaults,
 never to errors.
+
+The two configuration components answer differently, and the follower reads each the way it supports:
+
+- `configuration.redis` (local) answers a read naming several keys with the ones it holds and follows
+  each named key's changes. The follower names the flag keys.
+- `configuration.azure.appconfig` (Azure, an alpha component) fails a read naming several keys as soon
+  as one of them is missing, and follows changes only through a sentinel key: it polls that one key and
+  sends the whole store when the sentinel's value changes. With a sentinel key configured
+  (`flags_sentinel_key`) the follower reads the whole store (a read naming no keys) and subscribes with
+  no keys and the sentinel in the request metadata.
+
+A read that names keys and fails is retried one key at a time, so that a store which refuses missing keys
+still yields the flags it holds.
 """
 
 from __future__ import annotations
@@ -54,6 +67,14 @@ class FlagTable:
                 self.stored[name] = definition
                 changed.append(name)
         return changed
+
+    def replace(self, items: dict[str, str]) -> list[str]:
+        """Take `items` as everything the store holds: a flag it no longer holds returns to its default."""
+        names = {key.removeprefix(CONFIG_KEY_PREFIX) for key, raw in items.items() if raw}
+        gone = [name for name in self.stored if name not in names]
+        for name in gone:
+            del self.stored[name]
+        return gone + self.apply(items)
 
     def get(self, name: str) -> FlagDefinition | None:
         return self.stored.get(name) or self.defaults.get(name)
@@ -121,12 +142,23 @@ class ConfigStoreFlagProvider(AbstractProvider):
 class ConfigStoreFollower:
     """Keeps a `FlagTable` in step with the configuration store: change stream plus periodic re-read."""
 
-    def __init__(self, sidecar: Sidecar, table: FlagTable, refresh_seconds: float) -> None:
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        table: FlagTable,
+        refresh_seconds: float,
+        sentinel_key: str | None = None,
+    ) -> None:
         self._sidecar = sidecar
         self._table = table
         self._refresh = refresh_seconds
+        self._sentinel = sentinel_key or None
         self._tasks = [Background(self._poll), Background(self._follow)]
         self.keys = [config_key(name) for name in table.defaults]
+
+    @property
+    def reads_whole_store(self) -> bool:
+        return self._sentinel is not None
 
     async def start(self) -> None:
         await self.refresh()
@@ -134,26 +166,67 @@ class ConfigStoreFollower:
             task.start()
 
     async def refresh(self) -> None:
-        try:
-            response = await self._sidecar.client.get_configuration(Component.CONFIGSTORE.value, self.keys)
-        except Exception as exc:
-            _log.warning("flags_refresh_failed", error_type=type(exc).__name__)
+        read = await self._read()
+        if read is None:
             return
-        changed = self._table.apply({key: item.value for key, item in response.items.items()})
+        items, complete = read
+        changed = self._table.replace(items) if complete else self._table.apply(items)
         if changed:
             _log.info("flags_changed", flags=changed, via="read")
+
+    async def _read(self) -> tuple[dict[str, str], bool] | None:
+        """The flag items the store holds, and whether that is all of them (a key not among them is not
+        held); None when the store could not be read at all."""
+        store = Component.CONFIGSTORE.value
+        client = self._sidecar.client
+        if self.reads_whole_store:
+            try:
+                response = await client.get_configuration(store, [])
+            except Exception as exc:
+                _log.warning("flags_refresh_failed", error_type=type(exc).__name__)
+                return None
+            return _flag_items(response.items), True
+        try:
+            response = await client.get_configuration(store, self.keys)
+        except Exception as exc:
+            _log.debug("flags_read_retried_per_key", error_type=type(exc).__name__)
+        else:
+            return _flag_items(response.items), True
+        found: dict[str, str] = {}
+        refused = 0
+        for key in self.keys:
+            try:
+                single = await client.get_configuration(store, [key])
+            except Exception:
+                # Missing or unreadable: the table keeps what it holds for this key.
+                refused += 1
+                continue
+            found.update(_flag_items(single.items))
+        if refused == len(self.keys):
+            _log.warning("flags_refresh_failed", error_type="every key refused")
+            return None
+        return found, refused == 0
 
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self._refresh)
             await self.refresh()
 
+    def _subscription(self) -> configuration_pb2.SubscribeConfigurationRequest:
+        if self.reads_whole_store:
+            return configuration_pb2.SubscribeConfigurationRequest(
+                store_name=Component.CONFIGSTORE.value,
+                keys=[],
+                metadata={"sentinelKey": self._sentinel or ""},
+            )
+        return configuration_pb2.SubscribeConfigurationRequest(
+            store_name=Component.CONFIGSTORE.value, keys=self.keys
+        )
+
     async def _follow(self) -> None:
         # The SDK's aio subscribe_configuration iterates a stream synchronously in a thread
         # (python-sdk#819), so the generated async stub is used directly.
-        request = configuration_pb2.SubscribeConfigurationRequest(
-            store_name=Component.CONFIGSTORE.value, keys=self.keys
-        )
+        request = self._subscription()
         delay = 1.0
         while True:
             try:
@@ -161,7 +234,10 @@ class ConfigStoreFollower:
                 async for response in stream:
                     delay = 1.0
                     if response.items:
-                        changed = self._table.apply({k: v.value for k, v in response.items.items()})
+                        items = _flag_items(response.items)
+                        # A sentinel-driven update carries the whole store; a per-key one only its key.
+                        apply = self._table.replace if self.reads_whole_store else self._table.apply
+                        changed = apply(items)
                         if changed:
                             _log.info("flags_changed", flags=changed, via="stream")
             except asyncio.CancelledError:
@@ -174,3 +250,12 @@ class ConfigStoreFollower:
     async def stop(self) -> None:
         for task in self._tasks:
             await task.stop()
+
+
+def _flag_items(items: Mapping[str, Any]) -> dict[str, str]:
+    """The flag keys among a store's items, without labelled variants (flags are set without a label)."""
+    return {
+        key: item.value
+        for key, item in items.items()
+        if key.startswith(CONFIG_KEY_PREFIX) and not dict(getattr(item, "metadata", None) or {}).get("label")
+    }

@@ -155,6 +155,7 @@ def test_an_invalid_stored_definition_keeps_the_previous_one() -> None:
 @dataclass
 class _Item:
     value: str
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -165,8 +166,11 @@ class _Response:
 @dataclass
 class _FakeStub:
     updates: asyncio.Queue[dict[str, str]] = field(default_factory=asyncio.Queue)
+    requests: list[Any] = field(default_factory=list)
 
     def SubscribeConfiguration(self, request: Any) -> AsyncIterator[_Response]:
+        self.requests.append(request)
+
         async def stream() -> AsyncIterator[_Response]:
             yield _Response({})
             while True:
@@ -178,13 +182,23 @@ class _FakeStub:
 
 @dataclass
 class _FakeClient:
+    """The sidecar's configuration API over one store. `refuses_missing` answers as Dapr's
+    configuration.azure.appconfig does: a read naming a key the store does not hold fails as a whole,
+    and a read naming no keys returns everything the store holds (every label, every key)."""
+
     stored: dict[str, str]
     fail: bool = False
+    refuses_missing: bool = False
+    labelled: dict[str, _Item] = field(default_factory=dict)
     _stub: _FakeStub = field(default_factory=_FakeStub)
 
     async def get_configuration(self, store: str, keys: list[str]) -> _Response:
         if self.fail:
             raise ConnectionError("configuration store down")
+        if not keys:
+            return _Response({k: _Item(v) for k, v in self.stored.items()} | self.labelled)
+        if self.refuses_missing and any(k not in self.stored for k in keys):
+            raise RuntimeError("failed to get configuration: 404 KeyValue not found")
         return _Response({k: _Item(v) for k, v in self.stored.items() if k in keys})
 
 
@@ -238,3 +252,108 @@ async def test_a_store_that_does_not_answer_leaves_the_defaults_in_force() -> No
 
     assert table.get("answer_mode") == defaults["answer_mode"]
     assert follower.keys == [config_key(name) for name in defaults]
+
+
+SENTINEL = "helpdesk.sentinel"
+
+
+async def test_a_store_that_refuses_missing_keys_still_yields_the_flags_it_holds() -> None:
+    table = FlagTable(load_defaults(DEFAULTS_FILE))
+    client = _FakeClient({config_key("answer_mode"): '{"value": "llm"}'}, refuses_missing=True)
+    follower = ConfigStoreFollower(_FakeSidecar(client), table, refresh_seconds=60)  # type: ignore[arg-type]
+
+    await follower.refresh()
+
+    assert table.get("answer_mode") == FlagDefinition(value="llm")
+
+
+async def test_a_flag_deleted_from_the_store_returns_to_its_default_on_the_next_read() -> None:
+    defaults = load_defaults(DEFAULTS_FILE)
+    table = FlagTable(defaults)
+    client = _FakeClient({config_key("answer_mode"): '{"value": "llm"}'})
+    follower = ConfigStoreFollower(_FakeSidecar(client), table, refresh_seconds=60)  # type: ignore[arg-type]
+    await follower.refresh()
+    assert table.get("answer_mode") == FlagDefinition(value="llm")
+
+    del client.stored[config_key("answer_mode")]
+    await follower.refresh()
+
+    assert table.get("answer_mode") == defaults["answer_mode"]
+
+
+async def test_with_a_sentinel_the_whole_store_is_read_and_only_unlabelled_flag_keys_count() -> None:
+    defaults = load_defaults(DEFAULTS_FILE)
+    table = FlagTable(defaults)
+    client = _FakeClient(
+        {config_key("answer_mode"): '{"value": "llm"}', SENTINEL: "7", "billing.plan": "gold"},
+        refuses_missing=True,
+        labelled={config_key("model"): _Item('{"value": "gpt-x"}', {"label": "staging"})},
+    )
+    follower = ConfigStoreFollower(
+        _FakeSidecar(client),  # type: ignore[arg-type]
+        table,
+        refresh_seconds=60,
+        sentinel_key=SENTINEL,
+    )
+
+    await follower.refresh()
+
+    assert table.get("answer_mode") == FlagDefinition(value="llm")
+    assert table.get("model") == defaults["model"]
+    assert set(table.stored) == {"answer_mode"}
+
+
+async def test_with_a_sentinel_the_follower_subscribes_with_no_keys_and_the_sentinel() -> None:
+    defaults = load_defaults(DEFAULTS_FILE)
+    table = FlagTable(defaults)
+    client = _FakeClient({config_key("answer_mode"): '{"value": "llm"}', SENTINEL: "1"}, refuses_missing=True)
+    follower = ConfigStoreFollower(
+        _FakeSidecar(client),  # type: ignore[arg-type]
+        table,
+        refresh_seconds=60,
+        sentinel_key=SENTINEL,
+    )
+
+    await follower.start()
+    try:
+        await _until(lambda: bool(client._stub.requests))
+        request = client._stub.requests[0]
+        assert list(request.keys) == []
+        assert dict(request.metadata) == {"sentinelKey": SENTINEL}
+        # The component sends the whole store when the sentinel changes: a flag no longer in it is gone.
+        await client._stub.updates.put({SENTINEL: "2", config_key("model"): '{"value": "gpt-4o"}'})
+        await _until(lambda: table.get("model") == FlagDefinition(value="gpt-4o"))
+        assert table.get("answer_mode") == defaults["answer_mode"]
+    finally:
+        await follower.stop()
+
+
+async def test_without_a_sentinel_the_follower_subscribes_to_the_flag_keys() -> None:
+    table = FlagTable(load_defaults(DEFAULTS_FILE))
+    client = _FakeClient({})
+    follower = ConfigStoreFollower(_FakeSidecar(client), table, refresh_seconds=60)  # type: ignore[arg-type]
+
+    await follower.start()
+    try:
+        await _until(lambda: bool(client._stub.requests))
+        assert list(client._stub.requests[0].keys) == follower.keys
+        assert dict(client._stub.requests[0].metadata) == {}
+    finally:
+        await follower.stop()
+
+
+async def test_a_key_refused_on_a_per_key_read_keeps_the_flag_the_table_holds() -> None:
+    table = FlagTable(load_defaults(DEFAULTS_FILE))
+    client = _FakeClient(
+        {config_key("answer_mode"): '{"value": "llm"}', config_key("model"): '{"value": "gpt-4o"}'},
+        refuses_missing=True,
+    )
+    follower = ConfigStoreFollower(_FakeSidecar(client), table, refresh_seconds=60)  # type: ignore[arg-type]
+    await follower.refresh()
+
+    del client.stored[config_key("model")]
+    client.stored[config_key("answer_mode")] = '{"value": "faq"}'
+    await follower.refresh()
+
+    assert table.get("answer_mode") == FlagDefinition(value="faq")
+    assert table.get("model") == FlagDefinition(value="gpt-4o"), "a refused key is not proof of deletion"
