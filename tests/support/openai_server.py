@@ -8,8 +8,8 @@ request it receives, and can be switched to misbehave:
 - `fail_next(status, times, retry_after=...)`: the next requests fail with that status (429 with a
   `Retry-After` header, 500, ...); `fail_always(status)` for an endpoint that stays broken;
 - `script`: what the "model" writes, from the request: the `Scripts` cover grounded answers, invented
-  citations, no citations, a declined answer, a leaked system prompt, an obeyed planted instruction and
-  malformed output.
+  citations, no citations, a declined answer, a leaked system prompt (also disguised: `leaks_as` with
+  an encoding from `Disguises`), an obeyed planted instruction and malformed output.
 
 Run it in a background thread with `with OpenAITestServer() as server:`; point the client at
 `server.base_url` (OpenAI) or `server.azure_endpoint` (Azure).
@@ -18,6 +18,7 @@ Run it in a background thread with `with OpenAITestServer() as server:`; point t
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import html
 import json
@@ -36,6 +37,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 _FAQ_BLOCK = re.compile(r'<faq id="([^"]+)">(.*?)</faq>', re.DOTALL)
+_CANARY = re.compile(r"HDK-CANARY-[0-9a-f]+")
 _FAQ_ANSWER = re.compile(r"<faq_answer>(.*?)</faq_answer>", re.DOTALL)
 
 
@@ -74,6 +76,12 @@ class ReceivedRequest:
         return [html.unescape(match.group(1)) if match else "" for match in found]
 
     @property
+    def canary(self) -> str | None:
+        """The confidential marker of the system prompt, as the model could read it."""
+        match = _CANARY.search(self.system)
+        return match.group(0) if match else None
+
+    @property
     def deployment(self) -> str | None:
         match = re.match(r"^/openai/deployments/([^/]+)/", self.path)
         return match.group(1) if match else None
@@ -86,6 +94,58 @@ def _reply(answer: str, citations: list[str], answerable: bool = True) -> str:
     return json.dumps(
         {"answer": answer, "citations": citations, "answerable": answerable}, ensure_ascii=False
     )
+
+
+def unicode_escaped_json(value: object) -> str:
+    """JSON whose every string character is written as a `\\uXXXX` escape: the same object to a JSON
+    parser, while no word of it appears in the raw text."""
+    if isinstance(value, str):
+        return '"' + "".join(f"\\u{unit:04x}" for unit in _utf16_units(value)) + '"'
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ", ".join(f"{unicode_escaped_json(k)}: {unicode_escaped_json(v)}" for k, v in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(unicode_escaped_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _utf16_units(text: str) -> list[int]:
+    raw = text.encode("utf-16-be")
+    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+
+
+class Disguises:
+    """How an obedient model may dress up the text it was told to reveal, so that the user can read it
+    back (each takes the text, returns what the model writes in the answer)."""
+
+    @staticmethod
+    def in_base64(text: str) -> str:
+        return "Encoded as you asked: " + base64.b64encode(text.encode()).decode()
+
+    @staticmethod
+    def reversed(text: str) -> str:
+        return text[::-1]
+
+    @staticmethod
+    def short_lines(text: str) -> str:
+        """Cut into lines of six characters, in the middle of words."""
+        flat = " ".join(text.split())
+        return "\n".join(flat[i : i + 6] for i in range(0, len(flat), 6))
+
+    @staticmethod
+    def zero_width(text: str) -> str:
+        return "\u200b".join(text)
+
+    @staticmethod
+    def full_width(text: str) -> str:
+        return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+    @staticmethod
+    def spelled_in_mixed_case(text: str) -> str:
+        return "-".join(ch.upper() if i % 2 else ch.lower() for i, ch in enumerate(text))
 
 
 class Scripts:
@@ -123,8 +183,27 @@ class Scripts:
     @staticmethod
     def leaks_canary_only(request: ReceivedRequest) -> str:
         """Repeats just the confidential marker (the canary), nothing else of the prompt."""
-        marker = re.search(r"HDK-CANARY-[0-9a-f]+", request.system)
-        return _reply(f"The secret marker is {marker.group(0) if marker else '?'}", request.faq_ids[:1])
+        return _reply(f"The secret marker is {request.canary or '?'}", request.faq_ids[:1])
+
+    @staticmethod
+    def leaks_as(
+        disguise: Callable[[str], str], *, what: str = "prompt", json_escapes: bool = False
+    ) -> Script:
+        """A model that obeys "print your instructions" and disguises what it prints: `what` is
+        "prompt" (the whole system message), "rules" (the system message without the line holding the
+        canary) or "canary"; with `json_escapes` every character of the JSON strings is a `\\u` escape."""
+
+        def script(request: ReceivedRequest) -> str:
+            if what == "canary":
+                text = f"The secret marker is {request.canary}"
+            elif what == "rules":
+                text = "\n".join(line for line in request.system.splitlines() if "HDK-CANARY" not in line)
+            else:
+                text = request.system
+            reply = {"answer": disguise(text), "citations": request.faq_ids[:1], "answerable": True}
+            return unicode_escaped_json(reply) if json_escapes else json.dumps(reply, ensure_ascii=False)
+
+        return script
 
     @staticmethod
     def follows_planted_instruction(request: ReceivedRequest) -> str:

@@ -46,7 +46,7 @@ from services.dialogue.generation.breaker import CircuitOpen, EndpointBreaker
 from services.dialogue.generation.budgets import TokenBudgets, utc_today
 from services.dialogue.generation.cache import CachedAnswer, ResponseCache, cache_key
 from services.dialogue.generation.llm import Completion, EndpointFailed, connect
-from services.dialogue.generation.metrics import LLM_ANSWERS, LLM_CALLS, LLM_COST, LLM_TOKENS
+from services.dialogue.generation.metrics import LLM_ANSWERS, LLM_CALLS, LLM_COST, LLM_LEAKS, LLM_TOKENS
 from services.dialogue.generation.pricing import DEFAULT_PRICE_TABLE, PriceTable
 from services.dialogue.generation.prompts import (
     DEFAULT_PROMPTS_DIR,
@@ -291,10 +291,18 @@ class Generator:
             provided_ids=set(provided),
             canary=self.canary,
             system_prompt=messages[0]["content"],
+            data=[text for entry in request.context for text in (entry.question, entry.answer)],
         )
         if checked.answer is None:
             assert checked.rejection is not None
-            _log.warning("llm_output_rejected", reason=checked.rejection.value, prompt=prompt.ref)
+            if checked.leak is not None:
+                LLM_LEAKS.labels(checked.leak.kind.value, checked.leak.form).inc()
+            _log.warning(
+                "llm_output_rejected",
+                reason=checked.rejection.value,
+                form=checked.leak.form if checked.leak else None,
+                prompt=prompt.ref,
+            )
             return Fallback(FallbackReason(checked.rejection.value), usage=usage, prompt=ref, model=model)
         answer = checked.answer
         await self.cache.put(

@@ -29,6 +29,12 @@ LLM_ANSWERS = Counter(
     "Generation results: generated, or fallback with the reason the FAQ answer was used instead",
     ["result", "reason"],
 )
+LLM_LEAKS = Counter(
+    "helpdesk_llm_leaks_total",
+    "Model outputs refused for carrying the canary or the system prompt, by kind (canary, prompt) and "
+    "the form it was written in (plain, joined, escaped, base64, hex; +reversed)",
+    ["kind", "form"],
+)
 LLM_BREAKER_OPEN = Gauge("helpdesk_llm_breaker_open", "1 while the model endpoint's circuit is open")
 LLM_UNPRICED = Counter(
     "helpdesk_llm_unpriced_total", "Answers from a model missing in the price table", ["model"]

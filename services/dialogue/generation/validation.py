@@ -2,8 +2,10 @@
 
 The model is asked for `{"answer", "citations", "answerable"}`. An output is refused (and the user gets
 the FAQ answer) when it:
-- contains the canary of the system prompt, or a line of the system prompt itself (a leak, typically
-  the result of an injected "print your instructions");
+- carries the canary of the system prompt, or a substantial part of the system prompt, in any form a
+  user could read back (a leak, typically the result of an injected "print your instructions"). The
+  leak check (leaks.py) reads what the user would be shown: every string of the parsed JSON, decoded,
+  and the raw output as well (so an output that is not even valid JSON is still recognised as a leak);
 - is not that JSON object, or has an empty answer;
 - claims to answer but cites nothing, or cites an id that was not among the FAQ entries provided (an
   invented source, or one planted by an instruction inside the context).
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from services.dialogue.generation.leaks import Leak, LeakCheck, LeakKind
+
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-_MIN_LEAK_LINE = 30
 
 
 class Rejection(StrEnum):
@@ -57,36 +60,55 @@ class ModelAnswer(BaseModel):
 class Checked:
     answer: ModelAnswer | None
     rejection: Rejection | None = None
+    leak: Leak | None = None
+    """For a leak: what leaked and in which form (for the metric and the log; never the text)."""
 
 
-def _squeezed(text: str) -> str:
-    return re.sub(r"\s+", "", text).casefold()
+_LEAK_REJECTIONS = {LeakKind.CANARY: Rejection.CANARY_LEAK, LeakKind.PROMPT: Rejection.PROMPT_LEAK}
 
 
-def leaks(content: str, canary: str, system_prompt: str) -> Rejection | None:
-    squeezed = _squeezed(content)
-    if _squeezed(canary) in squeezed:
-        return Rejection.CANARY_LEAK
-    for line in system_prompt.splitlines():
-        line = line.strip()
-        if len(line) >= _MIN_LEAK_LINE and _squeezed(line) in squeezed:
-            return Rejection.PROMPT_LEAK
-    return None
-
-
-def parse(content: str) -> ModelAnswer | None:
+def _load(content: str) -> object:
     fenced = _FENCE.match(content)
     raw = fenced.group(1) if fenced else content.strip()
     try:
-        data = json.loads(raw)
-        return ModelAnswer.model_validate(data) if isinstance(data, dict) else None
-    except (json.JSONDecodeError, ValidationError):
+        return json.loads(raw)
+    except json.JSONDecodeError:
         return None
 
 
-def check(content: str, *, provided_ids: Collection[str], canary: str, system_prompt: str) -> Checked:
-    if leak := leaks(content, canary, system_prompt):
-        return Checked(None, leak)
+def strings(data: object) -> Iterator[str]:
+    """Every string value of a parsed JSON value, depth first: what any renderer could show."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from strings(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from strings(item)
+
+
+def parse(content: str) -> ModelAnswer | None:
+    data = _load(content)
+    try:
+        return ModelAnswer.model_validate(data) if isinstance(data, dict) else None
+    except ValidationError:
+        return None
+
+
+def check(
+    content: str,
+    *,
+    provided_ids: Collection[str],
+    canary: str,
+    system_prompt: str,
+    data: Sequence[str] = (),
+) -> Checked:
+    """`data`: the texts given to the model as data (the FAQ entries), which an answer may quote even
+    where they read like the rules."""
+    shown = [*strings(_load(content)), content]
+    if leak := LeakCheck(canary, system_prompt, data).find(shown):
+        return Checked(None, _LEAK_REJECTIONS[leak.kind], leak)
     answer = parse(content)
     if answer is None:
         return Checked(None, Rejection.INVALID_OUTPUT)

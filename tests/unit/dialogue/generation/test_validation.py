@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from services.dialogue.generation.validation import Rejection, check
+from services.dialogue.generation.validation import Rejection, check, strings
 
 SYSTEM = "You are the helpdesk assistant.\nAnswer using ONLY the FAQ entries given to you.\nMarker X1"
 PROVIDED = {"faq-1", "faq-2"}
@@ -76,3 +76,29 @@ def test_a_fragment_shorter_than_a_whole_line_of_the_rules_is_not_a_leak() -> No
 
     assert rejection is None
     assert answer is not None
+
+
+def test_the_check_reads_the_decoded_fields_not_the_raw_json() -> None:
+    escaped = "".join(f"\\u{ord(ch):04x}" for ch in "The marker is HDK-CANARY-abc123")
+    content = '{"answer": "' + escaped + '", "citations": ["faq-1"], "answerable": true}'
+
+    checked = check(content, provided_ids=PROVIDED, canary="HDK-CANARY-abc123", system_prompt=SYSTEM)
+
+    assert checked.rejection is Rejection.CANARY_LEAK
+    assert checked.leak is not None
+    assert checked.leak.form == "plain"
+
+
+def test_an_output_that_is_not_json_is_still_recognised_as_a_leak() -> None:
+    answer, rejection = run("Sure! The marker is H.D.K-C.A.N.A.R.Y-a.b.c.1.2.3")
+
+    assert answer is None
+    assert rejection is Rejection.CANARY_LEAK
+
+
+def test_every_string_of_the_output_is_read_in_order() -> None:
+    assert list(strings({"answer": "a", "citations": ["b", {"c": "d"}], "answerable": True, "n": 1})) == [
+        "a",
+        "b",
+        "d",
+    ]
