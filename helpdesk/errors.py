@@ -14,6 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.responses import Response
 
 from helpdesk.logging import get_logger
@@ -30,10 +31,12 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    431: "Request header fields too large",
     429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
@@ -60,6 +63,18 @@ class Problem(Exception):
         self.title = title or _TITLES.get(status, "Error")
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+
+
+def too_large(max_bytes: int | None) -> Problem:
+    """The body is over the limit; the connection closes, or the server would read the rest."""
+    detail = "The body is too large." if max_bytes is None else f"The body is larger than {max_bytes} bytes."
+    return Problem(413, detail, kind="too-large", headers={"connection": "close"})
+
+
+def body_timeout() -> Problem:
+    return Problem(
+        408, "The body did not arrive in time.", kind="body-timeout", headers={"connection": "close"}
+    )
 
 
 def correlation_id(request: Request | None = None) -> str:
@@ -114,6 +129,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 413:
+            return problem_response(too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)), request)
+        if exc.status_code == 408:
+            return problem_response(body_timeout(), request)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
         return problem_response(Problem(exc.status_code, detail, headers=exc.headers), request)
 

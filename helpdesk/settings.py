@@ -53,6 +53,36 @@ class ServiceSettings(BaseSettings):
         ),
     )
 
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description=(
+            "The largest request body any route takes (413 beyond, before it is read). Events come from "
+            "the sidecar through the same limit: a whole knowledge base in one kb.updated is ~150 KB."
+        ),
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time from the end of the headers to the end of the body (408)."
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=4096,
+        description="Request line and headers together (431 beyond); a Teams token is ~2 KB, cookies less.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time from a connection (or a request's first byte) to the end of its headers (408).",
+    )
+    keep_alive_seconds: int = Field(default=5, gt=0, description="An idle kept-alive connection is closed.")
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDRs, as JSON). Empty: "
+            "nobody's; the client is the TCP peer. On Azure: the ingress's addresses (docs/deploy.md)."
+        ),
+    )
+
     @model_validator(mode="after")
     def _tokens_outside_local(self) -> Self:
         if self.environment == "azure" and self.app_api_token is None:

@@ -1,5 +1,6 @@
 """The common shape of a service process: lifespan with the runtime, health, readiness, metrics,
-request telemetry and the one error format. Each service's `create_app()` builds on `ServiceHost`."""
+request telemetry, the one error format, the HTTP edges (body limits, security headers) and the API
+reference. Each service's `create_app()` builds on `ServiceHost`."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpdesk.api_docs import docs_router
 from helpdesk.dapr.subscriptions import Subscriptions
 from helpdesk.errors import install_problem_handlers
+from helpdesk.http_edges import BodyGuard, EdgedAPI, SecurityHeaders
 from helpdesk.logging import configure_logging, get_logger
 from helpdesk.runtime import Runtime, open_dapr_runtime
 from helpdesk.settings import ServiceSettings
@@ -28,6 +31,8 @@ from helpdesk.topics import AppId, Component
 _log = get_logger(__name__)
 
 Hook = Callable[[Runtime], Awaitable[None]]
+MetricsAccess = Callable[[str | None], Awaitable[object]]
+"""Checks an `Authorization` header before /metrics answers; raises a 401/403 `Problem`."""
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -115,7 +120,12 @@ class ServiceHost:
         on_start: Sequence[Hook] = (),
         on_stop: Sequence[Hook] = (),
         middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
+        pages: Sequence[str] = (),
+        metrics_access: MetricsAccess | None = None,
     ) -> FastAPI:
+        """`pages`: paths of HTML and its assets (ending in a slash, "/" aside: a prefix), which get the
+        page CSP and may be cached. `metrics_access`: who may read /metrics (a service with public ingress
+        must say; without it /metrics is open to whoever reaches the port)."""
         configure_logging(self.app_id.value, self.settings.replica, self.settings.log_level)
         configure_tracing(self.app_id.value, self.settings.replica, self.settings.otlp_endpoint)
 
@@ -136,15 +146,29 @@ class ServiceHost:
                     self._runtime = None
                 _log.info("service_stopped", app_id=self.app_id.value)
 
-        app = FastAPI(
+        app = EdgedAPI(
             title=title,
             description=description,
             version="0.1.0",
             lifespan=lifespan,
             telemetry=_NO_FRAMEWORK_TELEMETRY,
+            docs_url=None,
+            redoc_url=None,
+            max_body_size=self.settings.max_body_bytes,
+            edges=[
+                (SecurityHeaders, {"pages": pages, "hsts": self.settings.environment == "azure"}),
+                (
+                    BodyGuard,
+                    {
+                        "max_bytes": self.settings.max_body_bytes,
+                        "timeout_seconds": self.settings.body_timeout_seconds,
+                    },
+                ),
+            ],
         )
         install_problem_handlers(app)
-        app.include_router(self._health_router())
+        app.include_router(self._health_router(metrics_access))
+        app.include_router(docs_router(title))
         for router in routers:
             app.include_router(router)
         self.subscriptions.install(app)
@@ -154,7 +178,7 @@ class ServiceHost:
         app.state.host = self
         return app
 
-    def _health_router(self) -> APIRouter:
+    def _health_router(self, metrics_access: MetricsAccess | None) -> APIRouter:
         router = APIRouter(tags=["health"])
 
         @router.get("/healthz", summary="The process is alive")
@@ -170,7 +194,9 @@ class ServiceHost:
             return JSONResponse(body, status_code=200 if readiness.ready else 503)
 
         @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-        async def metrics() -> Response:
+        async def metrics(request: Request) -> Response:
+            if metrics_access is not None:
+                await metrics_access(request.headers.get("authorization"))
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router

@@ -34,6 +34,8 @@ def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | Non
         routers=[operator_router(evaluator), dashboard],
         on_start=[evaluator.start],
         on_stop=[evaluator.stop],
+        pages=["/dashboard", "/dashboard/"],
+        metrics_access=evaluator.operators.bearer,
     )
     app.mount("/dashboard/static", static, name="dashboard-static")
     app.state.evaluator = evaluator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from helpdesk.auth import API_KEYS_SECRET, WEB_SESSION_SECRET, ApiKeys
+from helpdesk.auth import API_KEYS_SECRET, WEB_SESSION_SECRET, ApiKeys, authenticate, require_operator
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
@@ -16,7 +16,6 @@ from services.gateway.channels.teams import TeamsChannel
 from services.gateway.channels.web.routes import web_router
 from services.gateway.channels.web.sessions import WebSessions
 from services.gateway.desk import FrontDesk
-from services.gateway.security import SecurityHeaders
 from services.gateway.settings import GatewaySettings
 
 COMPONENTS = [
@@ -43,14 +42,18 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
         key = await rt.secrets.get_secret(WEB_SESSION_SECRET)
         desk.web_sessions = WebSessions(key, settings.web_session_ttl_seconds)
 
+    async def operators_only(authorization: str | None) -> None:
+        require_operator(authenticate(authorization, desk.api_keys))
+
     app = host.build(
         title="Helpdesk gateway",
         description="Chat with the helpdesk over HTTP; answers come back synchronously or by polling.",
         routers=[chat_router(desk), handoff_router(desk), web_router(desk), teams.router()],
         on_start=[load_api_keys, load_web_session_key],
         on_stop=[teams.close],
+        pages=["/", "/static/"],
+        metrics_access=operators_only,
         middleware=[
-            (SecurityHeaders, {"hsts": settings.environment == "azure"}),
             (
                 CORSMiddleware,
                 {

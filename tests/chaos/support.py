@@ -195,7 +195,8 @@ async def set_flag(stack: Stack, name: str, value: str) -> None:
 async def redelivered(stack: Stack) -> int:
     """How many deliveries the services answered RETRY to (a sign the scenario really hurt)."""
     total = 0
-    async with httpx.AsyncClient(timeout=5) as client:
+    operator = {"authorization": f"Bearer {stack.operator_key}"}
+    async with httpx.AsyncClient(timeout=5, headers=operator) as client:
         for replica in stack.replicas:
             try:
                 text = (await client.get(f"{replica.url}/metrics")).text

@@ -1,8 +1,9 @@
-"""Reading a JSON request body defensively, in the order the checks must fail.
+"""The gateway's JSON bodies: the kernel's reader, then the gateway's own rule for strings.
 
-Size is checked before anything is parsed (413), the media type before the bytes are read (415), the
-encoding and JSON syntax next (400), control characters in any string after that (400); only then does
-the schema decide (422). Nothing of the input is echoed back.
+`helpdesk.http_edges.read_json` fails in the order the checks must: media type before anything is read
+(415), size and read time while it is read (413, 408), then encoding, syntax and nesting (400). Control
+characters in any string are refused here (400); only then does the schema decide (422). Nothing of the
+input is echoed back.
 """
 
 from __future__ import annotations
@@ -10,34 +11,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
 from fastapi import Request
 
+from helpdesk import http_edges
 from helpdesk.errors import Problem
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise Problem(413, f"The body is larger than {max_bytes} bytes.", kind="too-large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise Problem(413, f"The body is larger than {max_bytes} bytes.", kind="too-large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _strings(value: Any) -> list[str]:
+    """Every key and string value; recursive, which is safe once the kernel has bounded the nesting."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
@@ -47,19 +30,9 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-async def read_json(request: Request, max_bytes: int) -> tuple[Any, bytes]:
+async def read_json(request: Request) -> tuple[Any, bytes]:
     """The parsed body and its raw bytes (for fingerprints)."""
-    if not _is_json(request.headers.get("content-type", "")):
-        raise Problem(415, "Send the body as application/json.", kind="unsupported-media-type")
-    raw = await read_body(request, max_bytes)
-    try:
-        raw.decode("utf-8", errors="strict")
-    except UnicodeDecodeError:
-        raise Problem(400, "The body is not valid UTF-8.", kind="invalid-encoding") from None
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise Problem(400, "The body is not valid JSON.", kind="invalid-json") from None
+    data, raw = await http_edges.read_json(request)
     if any(_CONTROL.search(s) for s in _strings(data)):
         raise Problem(400, "The body contains control characters.", kind="control-characters")
     return data, raw

@@ -39,7 +39,7 @@ def validated(model: type[M], data: Any) -> M:
 
 
 async def body_as(model: type[M], desk: FrontDesk, request: Request) -> tuple[M, bytes]:
-    data, raw = await read_json(request, desk.settings.max_body_bytes)
+    data, raw = await read_json(request)
     return validated(model, data), raw
 
 

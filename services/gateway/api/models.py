@@ -9,11 +9,14 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 from helpdesk.events import MAX_MESSAGE_CHARS, AnswerMode, Choice, Citation, Language, Rating
+from helpdesk.text.normalise import without_invisible
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty or whitespace only")
+    """Zero-width spaces, joiners and soft hyphens are invisible: a message of only those is as empty
+    as one of only spaces."""
+    if not without_invisible(value).strip():
+        raise ValueError("must not be empty, whitespace or invisible characters only")
     return value
 
 

@@ -266,7 +266,7 @@ class TeamsChannel:
         except KeysUnavailable:
             ACTIVITIES.labels("keys-unavailable").inc()
             raise self.desk.unavailable("check Teams tokens") from None
-        data, _ = await read_json(request, self.desk.settings.max_body_bytes)
+        data, _ = await read_json(request)
         try:
             activity = Activity.model_validate(data)
         except (ValidationError, ValueError):
