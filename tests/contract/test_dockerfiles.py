@@ -65,7 +65,7 @@ def test_the_service_runs_as_a_non_root_user(app: str) -> None:
 def test_the_image_starts_its_own_service_on_the_exposed_port(app: str) -> None:
     stage = final_stage(app)
     command = exec_form(stage.last("CMD") or "[]")
-    assert command[:3] == ["uvicorn", f"services.{app}.app:create_app", "--factory"]
+    assert command[:4] == ["python", "-m", "helpdesk.serve", f"services.{app}.app:create_app"]
     assert flag_value(command, "--host") == "0.0.0.0"  # ACA's ingress and compose's ports reach it
     port = flag_value(command, "--port")
     assert port is not None
