@@ -70,3 +70,13 @@ bench:
 
 chaos: setup-test
 	@$(VENV)/pytest tests/chaos -m chaos -p no:cacheprovider $(PYTEST_ARGS)
+
+# The integration suite on another Dapr runtime, built the same way as the pinned one and cached beside it,
+# with the Azure components' metadata checked against that runtime's components-contrib:
+#   make integration-dapr DAPR_VERSION=1.16.0
+.PHONY: integration-dapr
+integration-dapr:
+	@test -n "$(DAPR_VERSION)" || { echo "usage: make integration-dapr DAPR_VERSION=1.x.y"; exit 2; }
+	@DAPR_VERSION="$(DAPR_VERSION)" scripts/setup.sh
+	@daprd="$$(DAPR_VERSION="$(DAPR_VERSION)" scripts/build-daprd.sh 2>/dev/null | tail -n 1)"; echo "daprd: $$daprd ($$("$$daprd" --version))"
+	@DAPR_VERSION="$(DAPR_VERSION)" $(VENV)/pytest tests/contract/test_azure_components.py tests/integration $(PYTEST_ARGS)

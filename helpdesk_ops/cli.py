@@ -23,7 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from helpdesk.flags import config_key, parse_definition
-from helpdesk.topics import Topic, all_dead_letter_topics
+from helpdesk.topics import Topic, all_dead_letter_topics, publisher_of
 from helpdesk_ops.deadletters import RedisDeadLetters, ServiceBusDeadLetters
 from helpdesk_ops.devstack import ROOT, Stack, banner, parse_replicas
 from helpdesk_ops.local import LocalStack, pinned_dapr_version, write_state
@@ -46,7 +46,8 @@ def _root() -> None:
 def _daprd() -> str:
     if os.environ.get("DAPRD"):
         return os.environ["DAPRD"]
-    version = os.environ.get("DAPR_VERSION") or pinned_dapr_version()
+    # DAPR_VERSION selects another runtime, built and cached by scripts/build-daprd.sh under the same name.
+    version = (os.environ.get("DAPR_VERSION") or pinned_dapr_version()).removeprefix("v")
     cache = Path(
         os.environ.get("HELPDESK_CACHE")
         or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "helpdesk"
@@ -272,21 +273,21 @@ def dead_replay(
         console.print("nothing to replay")
         raise typer.Exit(1 if entry_id else 0)
 
-    with stack.sidecar("evaluator") as sidecar:
-
-        def publish(original_topic: str, envelope: dict[str, Any]) -> None:
+    def publish(original_topic: str, envelope: dict[str, Any]) -> None:
+        # Through the sidecar of the topic's publisher: no other may publish it (components/ scopes).
+        with stack.sidecar(publisher_of(original_topic).value) as sidecar:
             response = sidecar.post(
                 f"/v1.0/publish/pubsub/{original_topic}",
                 content=json.dumps(envelope),
                 headers={"content-type": "application/cloudevents+json"},
             )
-            response.raise_for_status()
+        response.raise_for_status()
 
-        with Progress(console=console) as progress:
-            task = progress.add_task("replaying", total=len(entries))
-            for entry in entries:
-                letters.replay(entry, publish)
-                progress.advance(task)
+    with Progress(console=console) as progress:
+        task = progress.add_task("replaying", total=len(entries))
+        for entry in entries:
+            letters.replay(entry, publish)
+            progress.advance(task)
     console.print(f"replayed {len(entries)} dead letter(s)")
 
 

@@ -2,7 +2,10 @@
 # Idempotent setup for a fresh machine: Redis from the OS packages, the Python virtualenv, daprd built
 # once from the Dapr Go module and cached, the trained intent model. Safe to run again: each step
 # checks first and says what it does.
-#   SETUP_TEST=1  also installs what the test suite needs (Chromium for the browser tests).
+#   SETUP_TEST=1    also installs what the test suite needs (Chromium for the browser tests, checkov,
+#                   and ShellCheck for the deployment scripts).
+#   DAPR_VERSION=x  builds and uses that Dapr runtime instead of the pinned one (scripts/build-daprd.sh);
+#                   helpdeskctl and the tests pick the same version from the same variable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +46,13 @@ if [[ "${SETUP_TEST:-0}" == "1" ]]; then
   if ! dpkg -s fonts-ipafont-gothic >/dev/null 2>&1; then
     apt_install fonts-ipafont-gothic
   fi
+  # The azd hooks and the Azure smoke check are shell scripts: tests/contract/test_azure_scripts.py
+  # lints them.
+  if ! command -v shellcheck >/dev/null; then
+    apt_install shellcheck
+  else
+    say "shellcheck present"
+  fi
 fi
 
 # 4. Python virtualenv, installed against the lock file; re-installed only when they change.
@@ -81,6 +91,15 @@ fi
 # 5. daprd, built once and cached outside the repository
 DAPRD_PATH="$(scripts/build-daprd.sh | tail -n 1)"
 say "daprd: $DAPRD_PATH"
+
+# 5b. The Dapr module of that runtime and the components-contrib module it requires, in the Go module
+#     cache (a build-time download, like daprd's): tests/contract/test_azure_components.py checks the
+#     Azure components' metadata against components-contrib's metadata.yaml files from there.
+if command -v go >/dev/null; then
+  say "components-contrib: $(scripts/build-daprd.sh --modules | tail -n 1)"
+else
+  say "Go not found: the components-contrib metadata for the contract tests cannot be fetched"
+fi
 
 # 6. The intent model, trained from services/nlp/intents (skipped when up to date)
 if .venv/bin/python -c 'import services.nlp.cli' 2>/dev/null && grep -q "def train" services/nlp/cli.py 2>/dev/null; then
