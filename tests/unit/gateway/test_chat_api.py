@@ -129,7 +129,7 @@ def test_a3_a_chunked_body_over_the_limit_is_refused_too(g: GatewayUnderTest) ->
     assert g.published() == []
 
 
-@pytest.mark.parametrize("message", ["", "   ", "\n\t "])
+@pytest.mark.parametrize("message", ["", "   ", "\n\t ", "\u200b", "\u200b\u200d\ufeff", " \u00ad\u2060 "])
 def test_a4_empty_or_blank_message(
     g: GatewayUnderTest, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
