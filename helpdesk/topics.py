@@ -102,3 +102,88 @@ DEAD_LETTER_RECORDER = AppId.EVALUATOR
 
 def all_dead_letter_topics() -> list[str]:
     return [dead_letter_topic(app, topic) for app, topics in SUBSCRIPTIONS.items() for topic in topics]
+
+
+def owner(topic: Topic) -> AppId:
+    """The one app that publishes `topic` (`PUBLICATIONS`).
+
+    Its sidecar is the only one allowed to publish the topic (`publishing_scopes`), and consumers refuse
+    a delivery whose CloudEvent `source` (the publishing sidecar's app-id) is any other app.
+    """
+    owners = [app for app, topics in PUBLICATIONS.items() if topic in topics]
+    if len(owners) != 1:
+        raise ValueError(f"{topic.value} must have exactly one publisher, not {len(owners)}")
+    return owners[0]
+
+
+def publisher_of(name: str) -> AppId:
+    """The app whose sidecar may publish the topic called `name`: the owner of a topic and of its live
+    copy, and for a dead-letter topic the consumer it belongs to (its sidecar dead-letters for it).
+
+    Operator tooling publishes through this app's sidecar, as that app would.
+    """
+    prefix, _, rest = name.partition(".")
+    if prefix == DEAD_LETTER_PREFIX and name in all_dead_letter_topics():
+        return AppId(rest.partition(".")[0])
+    live = {live_topic(topic): topic for topic in LIVE_TOPICS}
+    if name in live:
+        return owner(live[name])
+    try:
+        return owner(Topic(name))
+    except ValueError:
+        raise ValueError(f"{name!r} is not a topic of this helpdesk") from None
+
+
+def _apps_on(component: Component) -> tuple[AppId, ...]:
+    if component is Component.PUBSUB:
+        return tuple(AppId)
+    if component is Component.BROADCAST:
+        return tuple(
+            app
+            for app in AppId
+            if BROADCAST_SUBSCRIPTIONS.get(app) or set(PUBLICATIONS.get(app, ())) & set(LIVE_TOPICS)
+        )
+    raise ValueError(f"{component.value} is not a pub/sub component")
+
+
+def publishing_scopes(component: Component) -> dict[AppId, tuple[str, ...]]:
+    """What each app's sidecar may publish on a pub/sub component (Dapr's `publishingScopes`).
+
+    On `pubsub`: the app's own topics and the dead-letter topics of its own subscriptions, which its
+    sidecar publishes for it and which Dapr checks against the same scopes. On `broadcast`: the live
+    copies of its own live topics. An app with nothing to publish is listed with no topics, which Dapr
+    reads as "none" (an app left out could publish anything).
+    """
+    if component is Component.PUBSUB:
+        return {
+            app: (
+                *(topic.value for topic in PUBLICATIONS.get(app, ())),
+                *(dead_letter_topic(app, topic) for topic in SUBSCRIPTIONS.get(app, ())),
+            )
+            for app in _apps_on(component)
+        }
+    return {
+        app: tuple(live_topic(t) for t in PUBLICATIONS.get(app, ()) if t in LIVE_TOPICS)
+        for app in _apps_on(component)
+    }
+
+
+def subscription_scopes(component: Component) -> dict[AppId, tuple[str, ...]]:
+    """What each app's sidecar may subscribe to on a pub/sub component (Dapr's `subscriptionScopes`)."""
+    if component is Component.PUBSUB:
+        return {
+            app: (
+                *(topic.value for topic in SUBSCRIPTIONS.get(app, ())),
+                *(all_dead_letter_topics() if app is DEAD_LETTER_RECORDER else ()),
+            )
+            for app in _apps_on(component)
+        }
+    return {
+        app: tuple(live_topic(topic) for topic in BROADCAST_SUBSCRIPTIONS.get(app, ()))
+        for app in _apps_on(component)
+    }
+
+
+def component_topics(component: Component) -> tuple[str, ...]:
+    """Every topic that exists on a pub/sub component (Dapr's `allowedTopics`): all that is published."""
+    return tuple(name for names in publishing_scopes(component).values() for name in names)
