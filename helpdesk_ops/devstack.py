@@ -32,6 +32,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_PORT = 6380
+LOOPBACK = "127.0.0.1"
 
 
 _handed_out: set[int] = set()
@@ -365,6 +366,9 @@ class Stack:
         return command
 
     def _sidecar_command(self, spec: AppSpec, replica: Replica) -> list[str]:
+        """daprd with every port it opens on loopback: a listen-address flag left out means all
+        interfaces (the internal gRPC port, which hands calls to the app with the app token, and the
+        metrics port did so by default)."""
         return [
             self.daprd,
             "--app-id",
@@ -374,17 +378,23 @@ class Stack:
             "--app-protocol",
             "http",
             "--app-channel-address",
-            "127.0.0.1",
+            LOOPBACK,
             "--dapr-http-port",
             str(replica.dapr_http_port),
             "--dapr-grpc-port",
             str(replica.dapr_grpc_port),
+            "--dapr-listen-addresses",
+            LOOPBACK,
             "--dapr-internal-grpc-port",
             str(free_port()),
-            "--dapr-listen-addresses",
-            "127.0.0.1",
+            "--dapr-internal-grpc-listen-address",
+            LOOPBACK,
+            "--dapr-public-listen-address",
+            LOOPBACK,
             "--metrics-port",
             str(replica.metrics_port),
+            "--metrics-listen-address",
+            LOOPBACK,
             "--resources-path",
             str(self.run_file.resources_path),
             "--config",

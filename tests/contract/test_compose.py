@@ -103,9 +103,28 @@ def test_each_sidecar_serves_its_app_id_on_the_port_its_image_listens_on(app: st
     assert flag_value(command, "--app-id") == app
     assert flag_value(command, "--app-protocol") == "http"
     assert int(flag_value(command, "--app-port") or 0) == image_port(app)
-    # The app and its sidecar share one loopback; the Dapr API stays on it.
-    assert flag_value(command, "--dapr-listen-addresses") == "127.0.0.1"
     assert flag_value(command, "--app-channel-address") == "127.0.0.1"
+
+
+@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--dapr-listen-addresses",
+        "--dapr-internal-grpc-listen-address",
+        "--dapr-public-listen-address",
+        "--metrics-listen-address",
+    ],
+)
+def test_every_port_of_each_sidecar_stays_on_the_loopback_it_shares_with_its_app(app: str, flag: str) -> None:
+    """A listen address left out is every interface, reachable from the whole compose network: the
+    internal gRPC port would hand anyone's call to the app with the app token."""
+    assert flag_value(sidecar_command(app), flag) == "127.0.0.1"
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_sidecar_opens_no_profiling_port(app: str) -> None:
+    assert "--enable-profiling" not in sidecar_command(app)
 
 
 @pytest.mark.parametrize("app", APPS)
