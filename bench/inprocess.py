@@ -9,11 +9,13 @@ import contextlib
 import time
 import uuid
 from datetime import UTC, datetime
+from secrets import token_urlsafe
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from helpdesk.auth import WEB_SESSION_SECRET
 from helpdesk.events import Contract
 from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.runtime import flag_defaults
@@ -26,6 +28,7 @@ from helpdesk.topics import (
     Component,
     Topic,
     live_topic,
+    owner,
 )
 
 
@@ -58,7 +61,7 @@ class RoutingBus(MemoryBus):
         envelope = {
             "specversion": "1.0",
             "id": str(uuid.uuid4()),
-            "source": "inprocess",
+            "source": owner(Topic(topic)).value,  # as its publisher's sidecar sets it; consumers check
             "type": "com.dapr.event.sent",
             "datacontenttype": "application/json",
             "data": data,
@@ -94,7 +97,11 @@ class InProcessHelpdesk:
             AppId.EVALUATOR: evaluator,
         }
         for app_id, factory in factories.items():
-            runtime = memory_runtime(app_id.value, flags=flags, bus=self.bus, state=MemoryStateStore())
+            # The gateway signs each anonymous client's identity with the web-session key, as deployed.
+            secrets = {WEB_SESSION_SECRET: token_urlsafe(32)} if app_id is AppId.GATEWAY else None
+            runtime = memory_runtime(
+                app_id.value, flags=flags, secrets=secrets, bus=self.bus, state=MemoryStateStore()
+            )
             settings: Any = None
             if app_id is AppId.GATEWAY:
                 settings = GatewaySettings(allow_anonymous=True, rate_limit_per_user=0, rate_limit_per_key=0)

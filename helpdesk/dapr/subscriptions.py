@@ -1,9 +1,10 @@
 """Subscription routes: the thin adapter between a Dapr delivery and a service's handler.
 
-Each route checks the app API token, unwraps the CloudEvent, validates the payload against its contract,
-continues the trace from the envelope, binds the turn id to the logs, calls the handler and answers Dapr
-with SUCCESS, RETRY or DROP. An invalid payload is never retried and never silently dropped: it is
-answered DROP, which Dapr routes to the subscription's dead-letter topic, and counted. A route the
+Each route checks the app API token, unwraps the CloudEvent, checks that it comes from the app that owns
+the topic, validates the payload against its contract, continues the trace from the envelope, binds the
+turn id to the logs, calls the handler and answers Dapr with SUCCESS, RETRY or DROP. An invalid payload
+or a foreign source is never retried and never silently dropped: it is answered DROP, which Dapr routes
+to the subscription's dead-letter topic, and counted. A route the
 sidecar knows must always exist: Dapr treats a 404 as "drop", so a renamed route would lose traffic
 (the contract tests guard the route table).
 """
@@ -36,7 +37,15 @@ from helpdesk.telemetry import (
     extract_context,
     tracer,
 )
-from helpdesk.topics import AppId, Component, Topic, all_dead_letter_topics, dead_letter_topic, live_topic
+from helpdesk.topics import (
+    AppId,
+    Component,
+    Topic,
+    all_dead_letter_topics,
+    dead_letter_topic,
+    live_topic,
+    owner,
+)
 
 E = TypeVar("E", bound=BaseModel)
 
@@ -66,6 +75,8 @@ class Delivery:
 
 Handler = Callable[[E, Delivery], Awaitable[None]]
 RawHandler = Callable[[dict[str, Any], Delivery], Awaitable[None]]
+
+_APP_IDS = frozenset(app.value for app in AppId)
 
 _SUCCESS = Response(content=b'{"status":"SUCCESS"}', media_type="application/json")
 _RETRY = Response(content=b'{"status":"RETRY"}', media_type="application/json")
@@ -131,13 +142,17 @@ class Subscriptions:
                 return model.model_validate(_payload(envelope))
 
             name = live_topic(topic) if pubsub is Component.BROADCAST else topic.value
-            self._register(name, pubsub, parse, handler)
+            self._register(name, pubsub, parse, handler, source=owner(topic))
             return handler
 
         return decorate
 
     def on_dead_letters(self, handler: RawHandler) -> RawHandler:
-        """Receive every dead-letter topic's messages as raw envelopes (the recorder's job)."""
+        """Receive every dead-letter topic's messages as raw envelopes (the recorder's job).
+
+        Their source is not checked: a dead letter keeps the envelope it failed with, and one refused
+        for its source is exactly what the recorder must keep.
+        """
 
         async def keep_envelope(envelope: dict[str, Any]) -> dict[str, Any]:
             return envelope
@@ -154,7 +169,13 @@ class Subscriptions:
         handler: Callable[[Any, Delivery], Awaitable[None]],
         *,
         dead_letter: bool = True,
+        source: AppId | None = None,
     ) -> None:
+        """`source`: the only app-id accepted as the envelope's `source`, which daprd sets to the
+        publishing sidecar's app-id. The sidecars refuse to publish a topic for any other app
+        (publishingScopes in components/); this check refuses what reaches the route another way under
+        another app's name (an entry written straight into the broker, a scope lost from a component).
+        A source is what the sender claims, not a proof: it narrows what a forgery must get right."""
         route = f"/events/{pubsub.value}/{topic}"
         service = self.app_id.value
         dlq = (
@@ -174,6 +195,8 @@ class Subscriptions:
                 EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
                 _log.warning("delivery_rejected", topic=topic, reason="envelope")
                 return _DROP
+            if source is not None and envelope.get("source") != source.value:
+                return _refuse_source(service, pubsub, topic, envelope, source, dlq)
             delivery = Delivery(
                 id=str(envelope.get("id", "")),
                 topic=topic,
@@ -221,6 +244,25 @@ class Subscriptions:
 
     def install(self, app: FastAPI) -> None:
         app.include_router(self.router)
+
+
+def _refuse_source(
+    service: str, pubsub: Component, topic: str, envelope: dict[str, Any], source: AppId, dlq: str | None
+) -> Response:
+    claimed = envelope.get("source")
+    EVENTS_REJECTED.labels(service, topic, "source").inc()
+    EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
+    _log.warning(
+        "delivery_rejected",
+        topic=topic,
+        reason="source",
+        expected_source=source.value,
+        # Only a known app-id is repeated: the field is the sender's to fill.
+        claimed_source=claimed if isinstance(claimed, str) and claimed in _APP_IDS else "other",
+        event_id=str(envelope.get("id", ""))[:64],
+        dead_letter_topic=dlq,
+    )
+    return _DROP
 
 
 async def _run(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk.events import Channel, ChannelRef, ChatRequested, Contract
+from helpdesk.topics import publisher_of
 
 
 def chat_requested(text: str = "hello", **overrides: Any) -> ChatRequested:
@@ -20,13 +21,16 @@ def chat_requested(text: str = "hello", **overrides: Any) -> ChatRequested:
     return ChatRequested(**fields)
 
 
-def envelope(event: Contract | dict[str, Any], topic: str, pubsub: str = "pubsub") -> dict[str, Any]:
-    """A CloudEvent as daprd delivers it to a subscription route."""
+def envelope(
+    event: Contract | dict[str, Any], topic: str, pubsub: str = "pubsub", source: str | None = None
+) -> dict[str, Any]:
+    """A CloudEvent as daprd delivers it to a subscription route. Its `source` is the publishing
+    sidecar's app-id: by default the app allowed to publish the topic, which consumers check."""
     data = event if isinstance(event, dict) else event.model_dump(mode="json")
     return {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
-        "source": "tests",
+        "source": source or publisher_of(topic).value,
         "type": "com.dapr.event.sent",
         "datacontenttype": "application/json",
         "data": data,

@@ -7,15 +7,17 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.subscriptions import Delivery, Drop, Subscriptions
 from helpdesk.errors import install_problem_handlers
-from helpdesk.events import ChatRequested
+from helpdesk.events import ChatAnswered, ChatRequested
 from helpdesk.telemetry import current_trace_id
 from helpdesk.topics import AppId, Component, Topic
 from tests.support.events import chat_requested, envelope
+from tests.support.gateway import answer_for
 
 TOKEN = "sidecar-token"
 
@@ -123,3 +125,82 @@ def test_broadcast_subscriptions_follow_the_live_topic_without_dead_letters() ->
     assert entry["pubsubname"] == "broadcast"
     assert entry["topic"] == "live.chat.answered"
     assert "deadLetterTopic" not in entry
+
+
+def rejected(service: str, topic: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "helpdesk_events_rejected_total", {"service": service, "topic": topic, "reason": reason}
+    )
+    return value or 0.0
+
+
+@pytest.mark.parametrize("source", ["gateway", "dialogue", "tests", "", None, ["nlp"], {"app": "gateway"}])
+def test_a_delivery_from_anyone_but_the_topics_publisher_is_dropped_and_counted(
+    source: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """chat.requested is the gateway's: the sidecar of any other app may not publish it, and an entry
+    that reaches the stream another way under another name is dead-lettered, not handled."""
+    called = []
+
+    async def handler(event: ChatRequested, delivery: Delivery) -> None:
+        called.append(event)
+
+    secret = "my card is 4111 1111 1111 1111"
+    body = envelope(chat_requested(secret), "chat.requested") | {"source": source}
+    if source == "gateway":
+        body["source"] = "nlp"  # the consumer's own name is not the publisher's either
+    before = rejected("nlp", "chat.requested", "source")
+    assert post(app_with(handler), body).json() == {"status": "DROP"}
+    assert called == []
+    assert rejected("nlp", "chat.requested", "source") == before + 1
+    assert secret not in caplog.text
+
+
+def test_the_publishers_own_deliveries_are_handled() -> None:
+    seen = []
+
+    async def handler(event: ChatRequested, delivery: Delivery) -> None:
+        seen.append(event)
+
+    event = chat_requested("hello")
+    assert envelope(event, "chat.requested")["source"] == "gateway"
+    assert post(app_with(handler), envelope(event, "chat.requested")).json() == {"status": "SUCCESS"}
+    assert seen == [event]
+
+
+def test_live_copies_are_checked_against_the_same_publisher() -> None:
+    subscriptions = Subscriptions(AppId.GATEWAY, None)
+    seen = []
+
+    async def handler(event: ChatAnswered, delivery: Delivery) -> None:
+        seen.append(event)
+
+    subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered, pubsub=Component.BROADCAST)(handler)
+    app = FastAPI()
+    subscriptions.install(app)
+    client = TestClient(app)
+    answered = answer_for(chat_requested())
+    route = "/events/broadcast/live.chat.answered"
+    forged = envelope(answered, "live.chat.answered", "broadcast", source="evaluator")
+    assert client.post(route, json=forged).json() == {"status": "DROP"}
+    genuine = envelope(answered, "live.chat.answered", "broadcast")
+    assert genuine["source"] == "dialogue"
+    assert client.post(route, json=genuine).json() == {"status": "SUCCESS"}
+    assert seen == [answered]
+
+
+def test_dead_letters_are_recorded_whatever_their_source() -> None:
+    """A dead letter keeps the envelope it failed with, including one refused for its source."""
+    subscriptions = Subscriptions(AppId.EVALUATOR, None)
+    kept = []
+
+    async def handler(raw: dict[str, Any], delivery: Delivery) -> None:
+        kept.append(raw["source"])
+
+    subscriptions.on_dead_letters(handler)
+    app = FastAPI()
+    subscriptions.install(app)
+    body = envelope({"forged": True}, "deadletter.dialogue.kb.updated", source="gateway")
+    response = TestClient(app).post("/events/pubsub/deadletter.dialogue.kb.updated", json=body)
+    assert response.json() == {"status": "SUCCESS"}
+    assert kept == ["gateway"]
