@@ -38,7 +38,7 @@ import orjson
 from helpdesk.dapr.subscriptions import Delivery, Retry
 from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant
 from helpdesk.inprocess import memory_runtime
-from helpdesk.topics import Topic
+from helpdesk.topics import Topic, publisher_of
 from services.evaluator.app import create_app
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.summary import days_back
@@ -106,9 +106,12 @@ def synthetic(count: int, seed: int = 7) -> list[ChatAnswered]:
 
 
 def envelope(event: ChatAnswered) -> bytes:
+    """As dialogue's sidecar would deliver it: the evaluator refuses chat.answered from anyone else."""
     data = event.model_dump_json()
     return (
-        '{"specversion":"1.0","id":"' + str(uuid.uuid4()) + '","source":"bench","type":"com.dapr.event.sent",'
+        '{"specversion":"1.0","id":"'
+        + str(uuid.uuid4())
+        + '","source":"dialogue","type":"com.dapr.event.sent",'
         '"datacontenttype":"application/json","topic":"chat.answered","pubsubname":"pubsub","data":'
         + data
         + "}"
@@ -193,7 +196,8 @@ async def run_stack(events: int, concurrency: int) -> dict[str, Any]:
         stack = Stack(run_dir=Path(run_dir), daprd=_daprd(), free_ports=True, echo=None)
         await stack.start(timeout=180)
         try:
-            sidecar = stack.of("evaluator")[0]
+            # Only dialogue's sidecar may publish chat.answered (components/ scope every topic).
+            sidecar = stack.of(publisher_of(Topic.CHAT_ANSWERED.value).value)[0]
             publish = httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
                 headers={"dapr-api-token": stack.dapr_api_token, "content-type": "application/json"},
@@ -214,9 +218,7 @@ async def run_stack(events: int, concurrency: int) -> dict[str, Any]:
                         {"entryId": str(i), "event": event, "contentType": "application/json"}
                         for i, event in enumerate(queue.get_nowait())
                     ]
-                    response = await publish.post(
-                        "/v1.0-alpha1/publish/bulk/pubsub/chat.answered", json=entries
-                    )
+                    response = await publish.post("/v1.0/publish/bulk/pubsub/chat.answered", json=entries)
                     response.raise_for_status()
                     assert not response.content or not response.json().get("failedEntries"), response.text
 

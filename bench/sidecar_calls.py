@@ -4,9 +4,11 @@ Dapr publishes per call, measured on this stack (after `make run`).
     .venv/bin/python -m bench.sidecar_calls [--calls 2000]
 
 A state read (`GET /v1.0/state/statestore/<key>` vs `HGETALL`, the hash Dapr's Redis store keeps per
-key) and a publish (`POST /v1.0/publish/broadcast/<topic>` vs `XADD`), one call at a time through the
-gateway's sidecar. Prints one JSON line per operation. The publish goes to a scratch topic on the
-`broadcast` component, which no app subscribes to, and the keys are removed afterwards.
+key) through the gateway's sidecar, and a publish (`POST /v1.0/publish/broadcast/live.chat.answered`
+vs `XADD`) through dialogue's, one call at a time. Prints one JSON line per operation. Every sidecar
+may publish only its own app's topics (components/), so the publish is the live copy of an answer,
+from its owner, for a turn nobody waits on: each gateway replica looks for a waiter and ignores it.
+The stream keeps it 30 s; the state key and the scratch stream of the `XADD`s are removed afterwards.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,13 @@ import aiohttp
 import numpy as np
 import redis.asyncio as redis
 
+from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered
+from helpdesk.topics import Topic, live_topic, publisher_of
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-sidecar-calls"
-TOPIC = "bench.sidecar-calls"
+SCRATCH = "bench.sidecar-calls"
+LIVE = live_topic(Topic.CHAT_ANSWERED)
 
 
 async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> dict[str, float]:
@@ -44,6 +51,21 @@ async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> dict[str, flo
 async def main_async(stack: dict[str, Any], calls: int) -> None:
     gateway = next(r for r in stack["replicas"] if r["app_id"] == "gateway")
     base = f"http://127.0.0.1:{gateway['dapr_http']}/v1.0"
+    publisher = next(r for r in stack["replicas"] if r["app_id"] == publisher_of(LIVE).value)
+    publish_base = f"http://127.0.0.1:{publisher['dapr_http']}/v1.0"
+    unwaited = (
+        ChatAnswered(
+            turn_id=uuid.uuid4(),
+            conversation_id=uuid.uuid4(),
+            channel=ChannelRef(channel=Channel.API, user_id="bench"),
+            language="en",
+            question="bench",
+            answer="bench",
+            mode=AnswerMode.SMALLTALK,
+        )
+        .model_dump_json()
+        .encode()
+    )
     headers = {"dapr-api-token": stack["dapr_api_token"]}
     direct = redis.from_url(f"redis://{stack['redis']}")
     async with aiohttp.ClientSession(headers=headers) as session:
@@ -54,14 +76,20 @@ async def main_async(stack: dict[str, Any], calls: int) -> None:
                 await response.read()
 
         async def sidecar_publish() -> None:
-            async with session.post(f"{base}/publish/broadcast/{TOPIC}", json={"n": 1}) as response:
+            async with session.post(
+                f"{publish_base}/publish/broadcast/{LIVE}",
+                data=unwaited,
+                headers={"content-type": "application/json"},
+            ) as response:
                 await response.read()
+                if response.status != 204:
+                    raise RuntimeError(f"the sidecar refused the publish: {response.status}")
 
         async def redis_get() -> None:
             await direct.hgetall(f"gateway||{KEY}")
 
         async def redis_xadd() -> None:
-            await direct.xadd(f"{TOPIC}.direct", {"n": "1"}, maxlen=1000)
+            await direct.xadd(SCRATCH, {"data": unwaited}, maxlen=1000)
 
         for operation, through_sidecar, straight in (
             ("state get", sidecar_get, redis_get),
@@ -82,7 +110,7 @@ async def main_async(stack: dict[str, Any], calls: int) -> None:
                 flush=True,
             )
         await session.delete(f"{base}/state/statestore/{KEY}")
-    await direct.delete(TOPIC, f"{TOPIC}.direct")
+    await direct.delete(SCRATCH)
     await direct.aclose()
 
 

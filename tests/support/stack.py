@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from helpdesk.topics import publisher_of
 from helpdesk_ops.cli import _daprd
+from helpdesk_ops.deadletters import origin
 from helpdesk_ops.devstack import RunFile, Stack
 from tests.support.redis import external_redis
 
@@ -78,16 +80,28 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, i
 
 
 async def publish(
-    stack: Stack, topic: str, event: BaseModel | dict[str, Any], via: str = "gateway", pubsub: str = "pubsub"
+    stack: Stack,
+    topic: str,
+    event: BaseModel | dict[str, Any],
+    via: str | None = None,
+    pubsub: str = "pubsub",
 ) -> None:
-    """Publish through a sidecar's HTTP API, as one of the services would."""
-    sidecar = stack.of(via)[0]
+    """Publish through a sidecar's HTTP API, as one of the services would: by default through the
+    sidecar of the app allowed to publish the topic (components/ scope every topic to its publisher).
+    A dead-letter topic gets what daprd puts there: the envelope of the original publisher."""
+    app = via or publisher_of(topic).value
+    sidecar = stack.of(app)[0]
     body = event.model_dump_json() if isinstance(event, BaseModel) else json.dumps(event)
+    _, original = origin(topic)
+    params = {"metadata.cloudevent.source": publisher_of(original).value} if original else {}
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
         headers={"dapr-api-token": stack.dapr_api_token},
     ) as client:
         response = await client.post(
-            f"/v1.0/publish/{pubsub}/{topic}", content=body, headers={"content-type": "application/json"}
+            f"/v1.0/publish/{pubsub}/{topic}",
+            content=body,
+            params=params,
+            headers={"content-type": "application/json"},
         )
     assert response.status_code == 204, response.text
