@@ -103,9 +103,9 @@ class BodyGuard:
     """What a streaming limit cannot do on its own.
 
     A declared `Content-Length` over the limit is answered 413 at once, before the app (and so before
-    any credential check) runs. The body must arrive within `timeout_seconds` of the app starting to
-    wait for it (408). An answer sent before the body was read to its end closes the connection, so the
-    server does not go on reading (and discarding) whatever the client still sends.
+    any credential check) runs. The body must have arrived `timeout_seconds` after the headers (408).
+    An answer sent before the body was read to its end closes the connection, so the server does not
+    go on reading (and discarding) whatever the client still sends.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
