@@ -27,9 +27,9 @@ param nlpImage string = ''
 param dialogueImage string = ''
 param evaluatorImage string = ''
 
-@description('cache: Azure Cache for Redis; managed: Azure Managed Redis (where new Azure Cache for Redis instances are refused).')
-@allowed(['cache', 'managed'])
-param redisOffering string = 'cache'
+@description('managed: Azure Managed Redis (the default); cache: Azure Cache for Redis, retiring, and offered to new caches only in tenants that already had one.')
+@allowed(['managed', 'cache'])
+param redisOffering string = 'managed'
 
 @description('Create an Azure OpenAI account with the deployments below (off: answers come from the FAQ only, or from an OpenAI key in Key Vault).')
 param deployOpenAi bool = false
@@ -77,6 +77,11 @@ var tags = {
   application: 'helpdesk'
 }
 var appPort = 8000
+
+// The App Configuration key whose change makes every sidecar send the whole store to its service (the
+// flags follower reads the store whole; docs/deploy.md, "Feature flags"). Not a flag: the services ignore
+// keys outside helpdesk.flags.*. scripts/azd-hooks/postprovision.sh creates it.
+var flagsSentinelKey = 'helpdesk.sentinel'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -146,7 +151,7 @@ module redis 'modules/redis.bicep' = {
   params: {
     location: location
     tags: tags
-    name: '${redisOffering == 'cache' ? abbrs.cacheRedis : abbrs.cacheRedisEnterprise}${resourceToken}'
+    name: '${redisOffering == 'managed' ? abbrs.cacheRedisEnterprise : abbrs.cacheRedis}${resourceToken}'
     appsPrincipalId: identity.outputs.appsPrincipalId
     offering: redisOffering
   }
@@ -211,6 +216,7 @@ module daprComponents 'modules/dapr-components.bicep' = {
     serviceBusHostName: messaging.outputs.hostName
     redisHost: redis.outputs.hostName
     redisPort: redis.outputs.port
+    redisType: redis.outputs.redisType
     appConfigurationEndpoint: appConfig.outputs.endpoint
     keyVaultName: keyVault.outputs.name
   }
@@ -223,6 +229,7 @@ var commonEnv = [
   { name: 'HELPDESK_LOG_LEVEL', value: 'INFO' }
   // App Configuration bills and throttles per request: poll flags every 30 s, not every 2 s as locally.
   { name: 'HELPDESK_FLAGS_REFRESH_SECONDS', value: '30' }
+  { name: 'HELPDESK_FLAGS_SENTINEL_KEY', value: flagsSentinelKey }
   { name: 'AZURE_CLIENT_ID', value: identity.outputs.appsClientId }
 ]
 var modelEnv = deployOpenAi ? [
@@ -440,6 +447,8 @@ output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = environment.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_APP_CONFIGURATION_NAME string = appConfig.outputs.name
 output AZURE_APP_CONFIGURATION_ENDPOINT string = appConfig.outputs.endpoint
+output HELPDESK_FLAGS_SENTINEL_KEY string = flagsSentinelKey
+output HELPDESK_REDIS_OFFERING string = redisOffering
 output AZURE_SERVICE_BUS_NAMESPACE string = messaging.outputs.name
 output AZURE_OPENAI_ENDPOINT string = deployOpenAi ? openAi.outputs.endpoint : ''
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

@@ -39,7 +39,16 @@ param scaleRules array
 @description('Environment variables: [{name, value}]. No secrets: those come from the Dapr secret store.')
 param env array = []
 
-var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
+// Until `azd deploy` pushes the service's image, a placeholder runs in its place. `azd deploy` then
+// changes the image only (it copies the latest revision's template), so the placeholder must fit the
+// app's template as it is: listen on targetPort and answer the probes' /healthz and /readyz with 200.
+// traefik/whoami does, on the port named by WHOAMI_PORT_NUMBER (any path answers 200); the variable is
+// harmless to the services afterwards. Its echo of the request and, on ?env=true, of its environment
+// exposes nothing secret: the services' settings carry no secret, and APP_API_TOKEN is per revision.
+var placeholderImage = 'docker.io/traefik/whoami:v1.11.0'
+var placeholderEnv = [
+  { name: 'WHOAMI_PORT_NUMBER', value: string(targetPort) }
+]
 var appsIdentity = {
   '${appsIdentityId}': {}
 }
@@ -105,7 +114,7 @@ resource app 'Microsoft.App/containerApps@2024-10-02-preview' = {
             cpu: json(cpu)
             memory: memory
           }
-          env: env
+          env: empty(image) ? concat(env, placeholderEnv) : env
           probes: [
             {
               type: 'Startup'

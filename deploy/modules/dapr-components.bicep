@@ -6,16 +6,34 @@
 //   name         local (components/)         here
 //   pubsub       pubsub.redis                pubsub.azure.servicebus.topics (entities from servicebus.bicep)
 //   broadcast    pubsub.redis, {uuid}        pubsub.azure.servicebus.topics, {uuid}, idle subscriptions deleted
-//   statestore   state.redis                 state.redis on Azure (Managed) Cache for Redis, TLS, Entra ID
-//   configstore  configuration.redis         configuration.azure.appconfig
+//   statestore   state.redis                 state.redis on Azure Managed Redis (or Azure Cache for Redis), TLS, Entra ID
+//   configstore  configuration.redis         configuration.azure.appconfig (an alpha component), sentinel key
 //   secretstore  secretstores.local.file     secretstores.azure.keyvault
+//
+// Every metadata name is one that components-contrib's metadata.yaml of the runtime declares for the
+// component (or one the Dapr runtime reads itself: topic scopes, keyPrefix);
+// tests/contract/test_azure_components.py checks names, required fields and values against them.
 param environmentName string
 param identityClientId string
+
+@description('The namespace\'s fully qualified host name (<namespace>.servicebus.windows.net), as namespaceName expects.')
 param serviceBusHostName string
+
+@description('Host name of the Redis endpoint, without the port.')
 param redisHost string
+
+@description('The TLS port: 10000 on Azure Managed Redis, 6380 on Azure Cache for Redis.')
 param redisPort int
+
+@description('Dapr state.redis redisType for the offering\'s clustering (redis.bicep).')
+@allowed(['node', 'cluster'])
+param redisType string = 'node'
+
 param appConfigurationEndpoint string
 param keyVaultName string
+
+@description('How often each sidecar polls the App Configuration sentinel key for a change (the component\'s default is 24 hours).')
+param flagsSentinelPollInterval string = '15s'
 
 @description('Seconds before Service Bus deletes the subscription of a broadcast replica that is gone (minimum 300).')
 @minValue(300)
@@ -24,6 +42,58 @@ param broadcastIdleSeconds int = 900
 resource environment 'Microsoft.App/managedEnvironments@2024-10-02-preview' existing = {
   name: environmentName
 }
+
+// Topic scopes (Dapr's publishingScopes, subscriptionScopes and allowedTopics), from helpdesk/topics.py:
+// each app may publish only the topics it owns (PUBLICATIONS) and the dead-letter topics of its own
+// subscriptions (its sidecar publishes those for it, under the same check), and subscribe only to what
+// it consumes (SUBSCRIPTIONS; the dead-letter recorder to every dead-letter topic). An app listed with
+// no topics may publish none: an app left out of publishingScopes could publish anything.
+var pubsubPublishingScopes = [
+  'gateway=chat.requested,feedback.submitted,handoff.replied,deadletter.gateway.chat.answered,deadletter.gateway.chat.escalated,deadletter.gateway.handoff.replied'
+  'nlp=chat.analyzed,deadletter.nlp.chat.requested'
+  'dialogue=chat.answered,chat.escalated,deadletter.dialogue.chat.analyzed,deadletter.dialogue.kb.updated'
+  'evaluator=kb.updated,deadletter.evaluator.chat.answered,deadletter.evaluator.chat.escalated,deadletter.evaluator.handoff.replied,deadletter.evaluator.feedback.submitted'
+]
+var pubsubSubscriptionScopes = [
+  'gateway=chat.answered,chat.escalated,handoff.replied'
+  'nlp=chat.requested'
+  'dialogue=chat.analyzed,kb.updated'
+  'evaluator=chat.answered,chat.escalated,handoff.replied,feedback.submitted,deadletter.gateway.chat.answered,deadletter.gateway.chat.escalated,deadletter.gateway.handoff.replied,deadletter.nlp.chat.requested,deadletter.dialogue.chat.analyzed,deadletter.dialogue.kb.updated,deadletter.evaluator.chat.answered,deadletter.evaluator.chat.escalated,deadletter.evaluator.handoff.replied,deadletter.evaluator.feedback.submitted'
+]
+var pubsubTopics = [
+  'chat.requested'
+  'chat.analyzed'
+  'chat.answered'
+  'chat.escalated'
+  'handoff.replied'
+  'feedback.submitted'
+  'kb.updated'
+  'deadletter.gateway.chat.answered'
+  'deadletter.gateway.chat.escalated'
+  'deadletter.gateway.handoff.replied'
+  'deadletter.nlp.chat.requested'
+  'deadletter.dialogue.chat.analyzed'
+  'deadletter.dialogue.kb.updated'
+  'deadletter.evaluator.chat.answered'
+  'deadletter.evaluator.chat.escalated'
+  'deadletter.evaluator.handoff.replied'
+  'deadletter.evaluator.feedback.submitted'
+]
+var broadcastPublishingScopes = [
+  'gateway='
+  'dialogue=live.chat.answered,live.chat.escalated'
+  'evaluator=live.kb.updated'
+]
+var broadcastSubscriptionScopes = [
+  'gateway=live.chat.answered,live.chat.escalated'
+  'dialogue=live.kb.updated'
+  'evaluator=live.kb.updated'
+]
+var broadcastTopics = [
+  'live.chat.answered'
+  'live.chat.escalated'
+  'live.kb.updated'
+]
 
 resource pubsub 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-preview' = {
   parent: environment
@@ -43,6 +113,9 @@ resource pubsub 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-pre
       { name: 'maxConcurrentHandlers', value: '32' }
       { name: 'handlerTimeoutInSec', value: '60' }
       { name: 'lockRenewalInSec', value: '20' }
+      { name: 'publishingScopes', value: join(pubsubPublishingScopes, ';') }
+      { name: 'subscriptionScopes', value: join(pubsubSubscriptionScopes, ';') }
+      { name: 'allowedTopics', value: join(pubsubTopics, ',') }
     ]
     scopes: [
       'gateway'
@@ -73,6 +146,9 @@ resource broadcast 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-
       // Same intent as broadcast.yaml: concurrency 32, processingTimeout 30s.
       { name: 'maxConcurrentHandlers', value: '32' }
       { name: 'handlerTimeoutInSec', value: '30' }
+      { name: 'publishingScopes', value: join(broadcastPublishingScopes, ';') }
+      { name: 'subscriptionScopes', value: join(broadcastSubscriptionScopes, ';') }
+      { name: 'allowedTopics', value: join(broadcastTopics, ',') }
     ]
     scopes: [
       'gateway'
@@ -91,7 +167,9 @@ resource statestore 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02
     ignoreErrors: false
     initTimeout: '30s'
     metadata: [
+      // The port belongs in redisHost: without it state.redis dials 6379, where neither offering listens.
       { name: 'redisHost', value: '${redisHost}:${redisPort}' }
+      { name: 'redisType', value: redisType }
       { name: 'enableTLS', value: 'true' }
       { name: 'useEntraID', value: 'true' }
       { name: 'azureClientId', value: identityClientId }
@@ -116,6 +194,9 @@ resource configstore 'Microsoft.App/managedEnvironments/daprComponents@2024-10-0
     metadata: [
       { name: 'host', value: appConfigurationEndpoint }
       { name: 'azureClientId', value: identityClientId }
+      // The services subscribe with the sentinel key (HELPDESK_FLAGS_SENTINEL_KEY); the component polls
+      // it this often and sends the whole store when it changes.
+      { name: 'subscribePollInterval', value: flagsSentinelPollInterval }
     ]
     scopes: [
       'gateway'

@@ -1,5 +1,6 @@
 """Readers for the deployment files the contract tests compare: docker-compose.yml, the Dockerfiles,
-dapr.yaml, components/ and the Bicep under deploy/.
+dapr.yaml, components/ and the Bicep under deploy/, and the Dapr runtime's own sources (the Dapr and
+components-contrib modules in the Go module cache, put there by `make setup`).
 
 They read files only (no Docker engine, no Azure, no network), so the comparisons run in every
 `make test`.
@@ -8,8 +9,11 @@ They read files only (no Docker engine, no Azure, no network), so the comparison
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,3 +176,97 @@ def bicep(path: Path) -> dict[str, Any]:
 
 def bicep_files() -> list[Path]:
     return sorted(DEPLOY_DIR.rglob("*.bicep"))
+
+
+@functools.cache
+def bicep_text(text: str) -> dict[str, Any]:
+    """The parsed tree of Bicep source held in memory (a mutated copy of a file, for instance)."""
+    from pycep import BicepParser
+
+    tree = BicepParser().parse(text=text)
+    assert isinstance(tree, dict), "the Bicep text does not parse"
+    return dict(tree)
+
+
+def render(node: Any) -> str:
+    """A pycep expression as compact Bicep-like text: `a.b.c`, `f(x, y)`, `x == y`, `c ? t : f`.
+
+    pycep keeps string literals and identifiers alike (both plain strings), so callers tell them apart
+    by the names a file declares."""
+    if isinstance(node, bool):
+        return "true" if node else "false"
+    if node is None:
+        return "null"
+    if isinstance(node, str | int | float):
+        return str(node)
+    if isinstance(node, list):
+        return "[" + ", ".join(render(item) for item in node) + "]"
+    if isinstance(node, dict) and "operator" in node:
+        kind = node["operator"]["type"]
+        operands = [render(o) for o in node["operator"]["operands"].values()]
+        if kind == "property_accessor":
+            return ".".join(operands)
+        if kind == "conditional":
+            return f"{operands[0]} ? {operands[1]} : {operands[2]}"
+        return f" {kind} ".join(operands)
+    if isinstance(node, dict) and "function" in node:
+        function = node["function"]
+        arguments = [render(v) for v in function["parameters"].values() if v is not None]
+        return f"{function['type']}({', '.join(arguments)})"
+    if isinstance(node, dict):
+        return "{" + ", ".join(f"{k}: {render(v)}" for k, v in node.items()) + "}"
+    raise TypeError(f"unexpected Bicep node {node!r}")
+
+
+# ---- the Dapr runtime's own sources, from the Go module cache ---------------------------------------
+
+
+def runtime_dapr_version() -> str:
+    """The Dapr runtime in use: DAPR_VERSION when set (`make integration-dapr`), else the pinned one."""
+    return (os.environ.get("DAPR_VERSION") or dapr_version()).removeprefix("v")
+
+
+def go_module_cache() -> Path:
+    """Where `go mod download` keeps modules (GOMODCACHE); read only, never downloaded from here."""
+    if os.environ.get("GOMODCACHE"):
+        return Path(os.environ["GOMODCACHE"])
+    go = shutil.which("go")
+    if go:
+        found = subprocess.run(
+            [go, "env", "GOMODCACHE"], capture_output=True, text=True, timeout=60, check=False
+        ).stdout.strip()
+        if found:
+            return Path(found)
+    gopath = os.environ.get("GOPATH") or str(Path.home() / "go")
+    return Path(gopath.split(os.pathsep)[0]) / "pkg" / "mod"
+
+
+_MISSING_MODULE = (
+    "{module} is not in the Go module cache ({cache}): run `make setup` "
+    "(scripts/build-daprd.sh --modules fetches it for DAPR_VERSION={version})"
+)
+
+
+def dapr_module_dir(version: str) -> Path:
+    """The source of Dapr `version` (github.com/dapr/dapr), as the daprd build downloaded it."""
+    cache = go_module_cache()
+    path = cache / "github.com" / "dapr" / f"dapr@v{version}"
+    assert path.is_dir(), _MISSING_MODULE.format(module=path.name, cache=cache, version=version)
+    return path
+
+
+def components_contrib_version(version: str) -> str:
+    """The components-contrib version that Dapr `version` requires (its go.mod)."""
+    go_mod = (dapr_module_dir(version) / "go.mod").read_text()
+    match = re.search(r"^\s*github\.com/dapr/components-contrib\s+(v\S+)", go_mod, re.MULTILINE)
+    assert match, f"dapr v{version}'s go.mod requires no components-contrib"
+    return match.group(1)
+
+
+def components_contrib_dir(version: str) -> Path:
+    """The components-contrib source that Dapr `version` is built with."""
+    cache = go_module_cache()
+    contrib = components_contrib_version(version)
+    path = cache / "github.com" / "dapr" / f"components-contrib@{contrib}"
+    assert path.is_dir(), _MISSING_MODULE.format(module=path.name, cache=cache, version=version)
+    return path
