@@ -20,6 +20,7 @@ from helpdesk.topics import Topic
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_CHARS = 4000
+MAX_COMMENT_CHARS = 1000
 
 
 def utcnow() -> datetime:
@@ -67,6 +68,9 @@ class ChatRequested(TurnEvent):
     topic: ClassVar[Topic] = Topic.CHAT_REQUESTED
 
     text: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    """What the user wrote, redacted: the gateway replaces personal data with typed placeholders
+    (`helpdesk.text.pii`) before it stores or publishes anything, so the raw words never reach Redis,
+    pub/sub streams included."""
     locale_hint: str | None = None
     received_at: datetime = Field(default_factory=utcnow)
     """When the gateway accepted the turn; end-to-end latency is measured from here."""
@@ -102,6 +106,11 @@ class EntityType(StrEnum):
     CARD_NUMBER = "card_number"
     IBAN = "iban"
     MY_NUMBER = "my_number"
+    PASSPORT = "passport"
+    BANK_ACCOUNT = "bank_account"
+    IP_ADDRESS = "ip_address"
+    POSTAL_CODE = "postal_code"
+    ADDRESS = "address"
 
 
 class Entity(Contract):
@@ -119,12 +128,15 @@ class ChatAnalyzed(ChatRequested):
 
     language: Language
     normalised_text: str
+    """The redacted text, normalised (NFKC, invisible characters removed, whitespace folded); equal to
+    `redacted_text`, kept for consumers of schema version 1. `text` too is redacted: nlp checks again
+    what the gateway redacted, and no field of this event carries the raw message."""
     tokens: list[str]
     intent: Intent
     out_of_scope: bool
     entities: list[Entity] = Field(default_factory=list)
     redacted_text: str
-    """The only form of the user's words that may reach an LLM, logs or stored evaluation records."""
+    """The form of the user's words that reaches an LLM, logs and stored records."""
     injection_suspected: bool = False
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
@@ -223,6 +235,7 @@ class HandoffReplied(TurnEvent):
 
     operator_id: str = Field(min_length=1, max_length=256)
     answer: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    """The agent's reply, redacted by the gateway like a user's message (the user sees it so too)."""
     question: str | None = None
     """The redacted question the agent answered, so the evaluator can draft a FAQ candidate."""
     language: Language | None = None
@@ -237,7 +250,8 @@ class FeedbackSubmitted(TurnEvent):
     topic: ClassVar[Topic] = Topic.FEEDBACK_SUBMITTED
 
     rating: Rating
-    comment: str | None = Field(default=None, max_length=1000)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS)
+    """Redacted by the gateway."""
 
 
 class KbUpdated(Contract):
