@@ -16,6 +16,7 @@ from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.errors import Problem
 from helpdesk.events import (
+    MAX_COMMENT_CHARS,
     ChannelRef,
     ChatAnswered,
     ChatEscalated,
@@ -33,7 +34,7 @@ from services.gateway.handoffs import Handoff, HandoffMessage, OpenHandoffs, age
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.ratelimit import Limit, RateLimiter
 from services.gateway.settings import GatewaySettings
-from services.gateway.turns import ConversationRecord, Reply, TurnRecord, TurnStatus, reply_from
+from services.gateway.turns import ConversationRecord, Reply, TurnRecord, TurnStatus, at_rest, reply_from
 from services.gateway.waiters import AnswerWaiters
 
 _log = get_logger(__name__)
@@ -195,7 +196,7 @@ class FrontDesk:
                 conversation_id=incoming.conversation_id or uuid4(),
                 user_id=incoming.principal.user_id,
                 channel=incoming.channel.channel,
-                question=incoming.text,
+                question=at_rest(incoming.text),
             )
             if known is not None and known[0].handoff_open:
                 handoff = await self.handoffs.get(turn.conversation_id)
@@ -210,7 +211,7 @@ class FrontDesk:
             turn_id=turn.turn_id,
             conversation_id=turn.conversation_id,
             channel=incoming.channel,
-            text=incoming.text,
+            text=turn.question,
             locale_hint=incoming.locale,
         )
         waiter = self.waiters.register(turn.turn_id) if wait else None
@@ -423,7 +424,7 @@ class FrontDesk:
             conversation_id=conversation_id,
             channel=handoff.channel,
             operator_id=operator.user_id,
-            answer=text,
+            answer=at_rest(text),
             question=handoff.question,
             language=handoff.language,
         )
@@ -489,7 +490,7 @@ class FrontDesk:
             conversation_id=turn.conversation_id,
             channel=channel,
             rating=rating,
-            comment=comment,
+            comment=at_rest(comment, MAX_COMMENT_CHARS) if comment else None,
         )
         try:
             await self.turns.update(

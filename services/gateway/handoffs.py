@@ -17,6 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from helpdesk.events import ChannelRef, ChatEscalated, EscalationReason, HandoffReplied, Language, utcnow
+from helpdesk.text.pii import redact_text
 
 
 class HandoffStatus(StrEnum):
@@ -28,6 +29,7 @@ class HandoffMessage(BaseModel):
     id: UUID
     author: Literal["user", "agent"]
     text: str
+    """Redacted, whoever wrote it."""
     at: datetime = Field(default_factory=utcnow)
     operator_id: str | None = None
 
@@ -80,8 +82,8 @@ def opened_from(event: ChatEscalated, current: Handoff | None) -> Handoff | None
         user_id=event.channel.user_id,
         channel=event.channel,
         reason=event.reason,
-        question=event.question,
-        summary=event.summary,
+        question=redact_text(event.question),
+        summary=redact_text(event.summary),
         language=event.language,
         escalated_turn_id=event.turn_id,
         messages=list(current.messages) if current else [],
@@ -89,7 +91,10 @@ def opened_from(event: ChatEscalated, current: Handoff | None) -> Handoff | None
 
 
 def agent_message(event: HandoffReplied) -> HandoffMessage:
-    return HandoffMessage(id=event.turn_id, author="agent", text=event.answer, operator_id=event.operator_id)
+    """The agent's reply as the transcript keeps it: redacted again, whichever gateway published it."""
+    return HandoffMessage(
+        id=event.turn_id, author="agent", text=redact_text(event.answer), operator_id=event.operator_id
+    )
 
 
 class OpenHandoffs(BaseModel):

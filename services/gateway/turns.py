@@ -1,5 +1,7 @@
 """Turns and conversations as the gateway keeps them: who asked, and what was delivered.
 
+What a person wrote is kept only redacted (`at_rest`), like everything the gateway stores or publishes.
+
 A turn record is created before `chat.requested` is published and completed exactly once by the
 competing `chat.answered` / `chat.escalated` subscription; the etag on the record makes a redelivered or
 duplicated answer a no-op.
@@ -15,6 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.events import (
+    MAX_MESSAGE_CHARS,
     AnswerMode,
     Channel,
     ChatAnswered,
@@ -25,6 +28,15 @@ from helpdesk.events import (
     Rating,
     utcnow,
 )
+from helpdesk.text.pii import redact_text
+
+
+def at_rest(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """The only form of what a person wrote (a user's message, an agent's reply, a feedback comment) that
+    the gateway stores or publishes: personal data replaced by typed placeholders. The raw words stay in
+    the request that carried them. Cut to `limit`, since a placeholder can be longer than what it
+    replaces ("a@b.co" becomes "[EMAIL]") and the events keep their length limits."""
+    return redact_text(text)[:limit]
 
 
 class TurnStatus(StrEnum):
@@ -71,6 +83,7 @@ class TurnRecord(BaseModel):
     user_id: str
     channel: Channel
     question: str
+    """Redacted (`at_rest`)."""
     status: TurnStatus = TurnStatus.PENDING
     created_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None

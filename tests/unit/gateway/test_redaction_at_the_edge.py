@@ -1,0 +1,95 @@
+"""The gateway redacts what people write before it stores or publishes it: a chat message (turn record and
+`chat.requested`), a message written while an agent has the conversation, an agent's reply
+(`handoff.replied` and the transcript) and a feedback comment. Raw words stay in the request."""
+
+from __future__ import annotations
+
+import uuid
+
+from helpdesk.events import (
+    ChatEscalated,
+    ChatRequested,
+    EscalationReason,
+    FeedbackSubmitted,
+    HandoffReplied,
+    Language,
+)
+from tests.support.events import envelope
+from tests.support.gateway import APP_TOKEN, OPERATOR_KEY, GatewayUnderTest, gateway
+from tests.support.pii import PiiGenerator, Planted, found_in
+
+
+def everything_kept(g: GatewayUnderTest) -> str:
+    stored = "\n".join(v.value.decode() for v in g.state.data.values())
+    published = "\n".join(e.model_dump_json() for e in g.published())
+    return stored + "\n" + published
+
+
+def test_nothing_the_gateway_stores_or_publishes_holds_raw_personal_data() -> None:
+    generator = PiiGenerator(42)
+    planted: list[Planted] = []
+
+    def message(count: int) -> str:
+        text, items = generator.message(
+            count, [PiiGenerator.KINDS[(len(planted) + i) % 10] for i in range(count)]
+        )
+        planted.extend(items)
+        return text
+
+    with gateway() as g:
+        answered = g.client.post("/v1/chat", json={"message": message(10)}, headers=g.auth())
+        assert answered.status_code == 200, answered.text
+        turn = answered.json()
+        request = g.published(ChatRequested)[-1]
+        assert isinstance(request, ChatRequested)
+        assert "[CARD]" in request.text
+        assert "[EMAIL]" in request.text
+
+        rated = g.client.post(
+            "/v1/feedback",
+            json={"turn_id": turn["turn_id"], "rating": "down", "comment": message(5)},
+            headers=g.auth(),
+        )
+        assert rated.status_code == 200, rated.text
+        (feedback,) = g.published(FeedbackSubmitted)
+        assert isinstance(feedback, FeedbackSubmitted)
+        assert feedback.comment
+        assert "[" in feedback.comment
+
+        escalated = ChatEscalated(
+            turn_id=uuid.uuid4(),
+            conversation_id=request.conversation_id,
+            channel=request.channel,
+            language=Language.EN,
+            reason=EscalationReason.USER_ASKED,
+            question=request.text,
+            summary=f"Question (en): {request.text}",
+            message="A person will take over.",
+        )
+        delivered = g.client.post(
+            "/events/pubsub/chat.escalated",
+            json=envelope(escalated, "chat.escalated"),
+            headers={"dapr-api-token": APP_TOKEN},
+        )
+        assert delivered.json() == {"status": "SUCCESS"}
+        held = g.client.post(
+            "/v1/chat",
+            json={"message": message(10), "conversation_id": turn["conversation_id"]},
+            headers=g.auth(),
+        )
+        assert held.json()["status"] == "handed_off", held.text
+        replied = g.client.post(
+            f"/v1/handoffs/{turn['conversation_id']}/reply",
+            json={"message": f"Noted: {message(10)}"},
+            headers=g.auth(OPERATOR_KEY),
+        )
+        assert replied.status_code == 200, replied.text
+        (reply,) = g.published(HandoffReplied)
+        assert isinstance(reply, HandoffReplied)
+        assert reply.answer.startswith("Noted: ")
+
+        leaks = [
+            f"{item.kind} {item.written!r} as {match!r}"
+            for item, match in found_in(everything_kept(g), planted)
+        ]
+        assert not leaks, "\n".join(leaks)
