@@ -1,4 +1,4 @@
-"""Who is calling: API keys (stored hashed) with roles, web chat sessions, and an anonymous mode for
+"""Who is calling: API keys (stored hashed) with roles, web chat sessions, and anonymous clients for
 local runs.
 
 Shared by the gateway (users and operators) and the evaluator (operators). Keys are random,
@@ -8,7 +8,10 @@ JSON `{sha256hex: {"user_id": ..., "roles": [...]}}`), never from the repository
 
 The web chat page has no API key: the gateway gives each visitor a short-lived signed session token
 for a user of its own (`web:<uuid>`). Only the gateway issues and checks those tokens, so the kernel
-knows them through `SessionVerifier` alone and does not need the signing library.
+knows them through `SessionVerifier` alone and does not need the signing library. Where anonymous calls
+are allowed, each anonymous client is a user of its own too (`anonymous:<uuid>`, carried in a signed
+cookie the gateway hands out), never one user shared by everyone without a credential: a shared user
+would let anyone who learns a conversation id read it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Protocol
 
 from helpdesk.errors import Problem
 
-ANONYMOUS_USER = "anonymous"
+ANONYMOUS_USER_PREFIX = "anonymous:"
 API_KEYS_SECRET = "gateway-api-keys"  # noqa: S105 - a secret name
 OPERATOR_KEYS_SECRET = "operator-keys"  # noqa: S105 - a secret name
 WEB_SESSION_SECRET = "web-session-key"  # noqa: S105 - a secret name
@@ -43,6 +46,16 @@ class Principal:
     @property
     def is_operator(self) -> bool:
         return Role.OPERATOR in self.roles
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id.startswith(ANONYMOUS_USER_PREFIX)
+
+
+def is_visitor(user_id: str) -> bool:
+    """A web chat visitor or an anonymous client: an identity handed to anyone who asks for one, so it
+    stands for one browser or one client rather than for a known person."""
+    return user_id.startswith((WEB_USER_PREFIX, ANONYMOUS_USER_PREFIX))
 
 
 def digest(api_key: str) -> str:
@@ -95,14 +108,15 @@ def forbidden(detail: str = "This needs the operator role.") -> Problem:
 def authenticate(
     authorization: str | None,
     keys: ApiKeys,
-    allow_anonymous: bool = False,
+    anonymous: Principal | None = None,
     sessions: SessionVerifier | None = None,
 ) -> Principal:
     """The caller behind `Authorization: Bearer ...`: an API key, else (when `sessions` is given) a web
-    session token; without a credential, the anonymous user if allowed."""
+    session token; without a credential, `anonymous` (this client's own anonymous principal) when
+    anonymous calls are allowed, else 401."""
     if not authorization:
-        if allow_anonymous:
-            return Principal(user_id=ANONYMOUS_USER)
+        if anonymous is not None:
+            return anonymous
         raise unauthorized("A credential is required: send Authorization: Bearer <api key>.")
     scheme, _, credential = authorization.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():

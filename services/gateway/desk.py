@@ -11,18 +11,20 @@ import asyncio
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from helpdesk.auth import ANONYMOUS_USER, ApiKeys, Principal
+from helpdesk.auth import ApiKeys, Principal, is_visitor
 from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.errors import Problem
 from helpdesk.events import (
     MAX_COMMENT_CHARS,
+    AnswerMode,
     ChannelRef,
     ChatAnswered,
     ChatEscalated,
     ChatRequested,
     FeedbackSubmitted,
     HandoffReplied,
+    Language,
     Rating,
 )
 from helpdesk.flags import Flag
@@ -40,6 +42,8 @@ from services.gateway.waiters import AnswerWaiters
 _log = get_logger(__name__)
 
 OPEN_HANDOFFS = "open"
+HANDOFF_LIMIT = "handoff-limit"
+"""The refusal of a turn whose escalation would have opened one handoff too many for its user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,11 @@ class FrontDesk:
     def open_handoffs(self) -> Records[OpenHandoffs]:
         return Records(self.runtime.state, OpenHandoffs, "handoffs")
 
+    @property
+    def handoff_places(self) -> Records[OpenHandoffs]:
+        """Per user: the conversations holding one of the user's places among open handoffs."""
+        return Records(self.runtime.state, OpenHandoffs, "handoffs-of", self.settings.turn_retention_seconds)
+
     def unavailable(self, what: str) -> Problem:
         return Problem(
             503,
@@ -108,12 +117,17 @@ class FrontDesk:
 
     # ---- accepting a message ---------------------------------------------------------------------
 
+    @staticmethod
+    def _counted_as(principal: Principal, client_address: str | None) -> str:
+        """Whom a per-user limit counts: the user, but an anonymous client by its address, since anyone
+        becomes a new anonymous client by dropping its cookie."""
+        if principal.is_anonymous:
+            return f"ip:{client_address or 'unknown'}"
+        return f"user:{principal.user_id}"
+
     def _limits(self, incoming: Incoming) -> list[Limit]:
         principal = incoming.principal
-        if principal.user_id == ANONYMOUS_USER:
-            who = f"ip:{incoming.client_address or 'unknown'}"
-        else:
-            who = f"user:{principal.user_id}"
+        who = self._counted_as(principal, incoming.client_address)
         limits = [Limit(who, self.settings.rate_limit_per_user)]
         if principal.key_id:
             limits.append(Limit(f"key:{principal.key_id}", self.settings.rate_limit_per_key))
@@ -342,8 +356,18 @@ class FrontDesk:
     async def complete(self, event: ChatAnswered | ChatEscalated) -> bool:
         """Competing path: store the reply once, and answer the request if it waits on this replica
         (the live copy that follows then finds no waiter and costs no state call). True when this call
-        stored the reply (not a redelivery)."""
+        stored the reply (not a redelivery).
+
+        An escalation first takes a place among its user's open handoffs; when none is left the turn is
+        answered with a refusal instead. Both deliveries of an answer (this path and the live copy's)
+        come here: taking a place is idempotent per conversation, and whichever reply is stored first
+        is the one every waiter gets."""
         reply = reply_from(event)
+        placed = False
+        if isinstance(event, ChatEscalated) and self.handoff_enabled(event.channel.user_id):
+            placed = await self._take_handoff_place(event)
+            if not placed:
+                reply = handoff_limit_reply(self._handoff_limit(event.channel.user_id), event.language)
         stored = False
 
         def attach(current: TurnRecord | None) -> TurnRecord | None:
@@ -360,7 +384,10 @@ class FrontDesk:
             return False
         if stored:
             _log.info("turn_completed", turn_id=str(event.turn_id), status=turn.status.value)
-        self.waiters.resolve(event.turn_id, reply)
+        elif placed and turn.reply is not None and turn.reply.refusal == HANDOFF_LIMIT:
+            assert isinstance(event, ChatEscalated)
+            await self._release_handoff_place(event.channel.user_id, event.conversation_id)
+        self.waiters.resolve(event.turn_id, turn.reply or reply)
         return stored
 
     async def push(self, event: ChatAnswered | ChatEscalated) -> None:
@@ -369,6 +396,10 @@ class FrontDesk:
         if sender is None:
             return
         reply = reply_from(event)
+        if isinstance(event, ChatEscalated):
+            turn = await self.turns.get(event.turn_id)
+            if turn is not None and turn.reply is not None:
+                reply = turn.reply  # the refusal, when the escalation found no place left
 
         async def send() -> None:
             await sender.send_reply(event.channel, event.turn_id, reply)
@@ -382,8 +413,43 @@ class FrontDesk:
 
         return self.runtime.flags.get_boolean_value(Flag.HANDOFF.value, True, EvaluationContext(user_id))
 
+    def _handoff_limit(self, user_id: str) -> int:
+        if is_visitor(user_id):
+            return self.settings.open_handoffs_per_session
+        return self.settings.open_handoffs_per_user
+
+    async def _take_handoff_place(self, event: ChatEscalated) -> bool:
+        """Whether the escalated conversation holds, or could now take, one of its user's places."""
+        user_id = event.channel.user_id
+        limit = self._handoff_limit(user_id)
+        if limit == 0:
+            return True
+        taken = True
+
+        def take(current: OpenHandoffs | None) -> OpenHandoffs | None:
+            nonlocal taken
+            places = current or OpenHandoffs()
+            taken = places.has_room_for(event.conversation_id, limit)
+            return places.with_open(event.conversation_id) if taken else None
+
+        await self.handoff_places.update(user_id, take)
+        if not taken:
+            _log.info("handoff_limit_reached", conversation_id=str(event.conversation_id), limit=limit)
+        return taken
+
+    async def _holds_handoff_place(self, event: ChatEscalated) -> bool:
+        if self._handoff_limit(event.channel.user_id) == 0:
+            return True
+        places = await self.handoff_places.get(event.channel.user_id)
+        return places is not None and event.conversation_id in places.conversation_ids
+
+    async def _release_handoff_place(self, user_id: str, conversation_id: UUID) -> None:
+        await self.handoff_places.update(user_id, lambda o: o.without(conversation_id) if o else None)
+
     async def open_handoff(self, event: ChatEscalated) -> None:
         if not self.handoff_enabled(event.channel.user_id):
+            return
+        if not await self._holds_handoff_place(event):
             return
         opened = await self.handoffs.update(event.conversation_id, lambda h: opened_from(event, h))
         if opened is not None and opened.is_open:
@@ -468,6 +534,7 @@ class FrontDesk:
             await self.open_handoffs.update(
                 OPEN_HANDOFFS, lambda o: o.without(conversation_id) if o else None
             )
+            await self._release_handoff_place(closed.user_id, conversation_id)
             await self.conversations.update(
                 conversation_id, lambda c: c.model_copy(update={"handoff_open": False}) if c else None
             )
@@ -479,24 +546,89 @@ class FrontDesk:
     # ---- feedback -------------------------------------------------------------------------------
 
     async def feedback(
-        self, principal: Principal, turn_id: UUID, rating: Rating, comment: str | None
+        self,
+        principal: Principal,
+        turn_id: UUID,
+        rating: Rating,
+        comment: str | None,
+        *,
+        client_address: str | None = None,
     ) -> TurnRecord:
+        """One rating per answer, published once as `feedback.submitted`.
+
+        The evaluator joins the first rating of a turn to its evaluation and counts it once, so a
+        second, different rating could not change what the statistics show: it is refused (409) rather
+        than stored where the user would see a choice nobody counts. The same rating again is answered
+        as the first was, without a second event."""
+        who = self._counted_as(principal, client_address)
+        limit = Limit(f"feedback:{who}", self.settings.feedback_per_user)
+        try:
+            await self.rate_limiter.admit(self.runtime.state, [limit])
+        except SidecarUnavailable:
+            raise self.unavailable("record feedback") from None
         turn = await self.turn_of(principal, turn_id)
         if turn.reply is None:
             raise Problem(409, "This message has no answer to rate yet.", kind="not-answered")
-        channel = ChannelRef(channel=turn.channel, user_id=principal.user_id)
+        first = False
+
+        def rate(current: TurnRecord | None) -> TurnRecord | None:
+            nonlocal first
+            first = current is not None and current.feedback is None
+            return current.model_copy(update={"feedback": rating}) if first and current else None
+
+        try:
+            rated = await self.turns.update(turn_id, rate)
+        except SidecarUnavailable:
+            raise self.unavailable("record feedback") from None
+        if rated is None:
+            raise Problem(404, "No such message.", kind="not-found")
+        if not first:
+            if rated.feedback is rating:
+                return rated
+            raise Problem(
+                409,
+                f"This answer is already rated {rated.feedback}; each answer takes one rating.",
+                kind="already-rated",
+            )
         event = FeedbackSubmitted(
             turn_id=turn_id,
             conversation_id=turn.conversation_id,
-            channel=channel,
+            channel=ChannelRef(channel=turn.channel, user_id=principal.user_id),
             rating=rating,
             comment=at_rest(comment, MAX_COMMENT_CHARS) if comment else None,
         )
         try:
-            await self.turns.update(
-                turn_id, lambda t: t.model_copy(update={"feedback": rating}) if t else None
-            )
             await self.runtime.bus.publish(event)
         except SidecarUnavailable:
+            await self._withdraw_rating(turn_id, rating)
             raise self.unavailable("record feedback") from None
-        return turn.model_copy(update={"feedback": rating})
+        return rated
+
+    async def _withdraw_rating(self, turn_id: UUID, rating: Rating) -> None:
+        """Undo a rating whose event could not be published, so that the user's retry publishes it."""
+
+        def withdraw(current: TurnRecord | None) -> TurnRecord | None:
+            if current is None or current.feedback is not rating:
+                return None
+            return current.model_copy(update={"feedback": None})
+
+        try:
+            await self.turns.update(turn_id, withdraw)
+        except SidecarUnavailable:
+            _log.warning("rating_not_withdrawn", turn_id=str(turn_id))
+
+
+def handoff_limit_reply(limit: int, language: Language) -> Reply:
+    """What a user is told when an escalation finds all of their places among open handoffs taken."""
+    if language is Language.JA:
+        text = (
+            f"担当者の対応を待っている会話がすでに{limit}件あります。その会話でお続けください。"
+            "担当者が会話を終了すると、新しく依頼できます。"
+        )
+    else:
+        waiting = "a conversation" if limit == 1 else f"{limit} conversations"
+        text = (
+            f"You already have {waiting} waiting for a person. Please continue there; you can ask "
+            "for a person again once one of them has been closed."
+        )
+    return Reply(text=text, mode=AnswerMode.FALLBACK, language=language, refusal=HANDOFF_LIMIT)

@@ -107,6 +107,12 @@ class OpenHandoffs(BaseModel):
             return None
         return OpenHandoffs(conversation_ids=[*self.conversation_ids, conversation_id])
 
+    def has_room_for(self, conversation_id: UUID, limit: int) -> bool:
+        """The cap on open handoffs: whether the conversation is listed already, or fits under `limit`
+        (0: no limit). One user's list is kept this way, so that one caller cannot fill the agents'
+        queue."""
+        return limit == 0 or conversation_id in self.conversation_ids or len(self.conversation_ids) < limit
+
     def without(self, conversation_id: UUID) -> OpenHandoffs | None:
         if conversation_id not in self.conversation_ids:
             return None

@@ -4,6 +4,11 @@ The key is scoped to the caller. The first request records (fingerprint of the b
 create-if-absent; a repeat with the same body replays the turn's current state (one publish in all), a
 repeat with a different body is a 409. If the first request could not publish its turn, the record is
 removed so that a retry can go through.
+
+"The same body" means the same request, not the same bytes: the fingerprint is taken of the validated
+request in a canonical JSON form (sorted keys, no insignificant whitespace, one spelling per value), so
+a client that re-serialises its retry with the keys in another order, other spacing or escaped characters is
+replayed, not refused.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from uuid import UUID
 
+import orjson
 from pydantic import BaseModel
 
 from helpdesk.dapr.ports import KeyValueStore
@@ -25,8 +31,9 @@ class IdempotencyRecord(BaseModel):
     turn_id: UUID
 
 
-def fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def fingerprint(request: BaseModel) -> str:
+    canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def validate_key(key: str) -> str:

@@ -70,7 +70,15 @@ class GatewaySettings(ServiceSettings):
     turn_retention_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     allow_anonymous: bool = Field(
         default=False,
-        description="Accept API calls without a credential (local runs only); they share one anonymous user.",
+        description=(
+            "Accept API calls without a credential (local runs only). Each such client is a user of its "
+            "own, kept in a signed cookie; a call without the cookie is a new client."
+        ),
+    )
+    anonymous_identity_ttl_seconds: int = Field(
+        default=24 * 3600,
+        gt=0,
+        description="Lifetime of an anonymous client's cookie; renewed while the client keeps calling.",
     )
     retry_after_seconds: int = Field(default=5, gt=0)
     rate_limit_window_seconds: int = Field(default=60, gt=0)
@@ -83,4 +91,21 @@ class GatewaySettings(ServiceSettings):
     )
     web_sessions_per_address: int = Field(
         default=20, ge=0, description="Web sessions issued or renewed per client address per window (0: off)."
+    )
+    feedback_per_user: int = Field(
+        default=30,
+        ge=0,
+        description="Ratings per user per window (0: off); anonymous clients count per client address.",
+    )
+    open_handoffs_per_user: int = Field(
+        default=3,
+        ge=0,
+        description="Conversations one user (API key, Teams) may have waiting for a person at once (0: off).",
+    )
+    open_handoffs_per_session: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "The same for a web chat session or an anonymous client, identities anyone can get (0: off)."
+        ),
     )

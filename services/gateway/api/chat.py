@@ -24,7 +24,7 @@ from services.gateway.api.models import (
     FeedbackResponse,
     HandoffState,
 )
-from services.gateway.desk import FrontDesk, Incoming
+from services.gateway.desk import HANDOFF_LIMIT, FrontDesk, Incoming
 from services.gateway.handoffs import Handoff
 from services.gateway.idempotency import fingerprint, validate_key
 from services.gateway.turns import Reply, TurnRecord, TurnStatus
@@ -35,7 +35,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         400: "Malformed body",
         401: "Missing or invalid credential",
         404: "Not found (or not yours)",
-        409: "Conflicts with an earlier request",
+        409: "Conflicts with an earlier request or with what the caller already has open",
         413: "Body too large",
         415: "Not JSON",
         422: "Schema violation",
@@ -81,6 +81,11 @@ def token_budget_spent(reply: Reply) -> Problem:
     )
 
 
+def handoff_limit_reached(reply: Reply) -> Problem:
+    """The turn asked for a person while all of its user's places among open handoffs were taken."""
+    return Problem(409, reply.text, kind=HANDOFF_LIMIT, title="Too many open handoffs")
+
+
 def conversation_turn(turn: TurnRecord) -> ConversationTurn:
     reply = turn.reply
     return ConversationTurn(
@@ -105,8 +110,8 @@ def handoff_state(handoff: Handoff | None) -> HandoffState | None:
 def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["chat"], responses=PROBLEM_RESPONSES)
 
-    async def who(request: Request) -> Principal:
-        return caller(desk, request)
+    async def who(request: Request, response: Response) -> Principal:
+        return caller(desk, request, response)
 
     Caller = Annotated[Principal, Depends(who)]  # noqa: N806 - a type alias
 
@@ -117,7 +122,10 @@ def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
         description=(
             "Waits for the answer up to the configured time and answers 200; otherwise, or with "
             "`Prefer: respond-async`, answers 202 with `Location: /v1/messages/{turn_id}` to poll. "
-            "With `Idempotency-Key`, a retry with the same body returns the first request's turn."
+            "With `Idempotency-Key`, a retry with the same body (compared as parsed JSON) returns the "
+            "first request's turn. A question that would open one handoff to a person too many for the "
+            "caller is answered 409 (`handoff-limit`). Without a credential, where anonymous access is "
+            "on, the caller is the anonymous client of the `helpdesk_anonymous` cookie, or a new one."
         ),
         openapi_extra={
             "requestBody": {
@@ -134,7 +142,7 @@ def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> ChatResponse:
         key = validate_key(idempotency_key) if idempotency_key is not None else None
-        chat, raw = await body_as(ChatRequest, desk, request)
+        chat = await body_as(ChatRequest, desk, request)
         respond_async = prefer is not None and "respond-async" in prefer.lower()
         web = channel is Channel.WEB or principal.user_id.startswith("web:")
         ref = ChannelRef(
@@ -149,12 +157,14 @@ def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
                 locale=chat.locale,
                 client_address=client_address(request),
                 idempotency_key=key,
-                fingerprint=fingerprint(raw) if key else None,
+                fingerprint=fingerprint(chat) if key else None,
             ),
             wait=not respond_async,
         )
         if accepted.reply is not None and accepted.reply.refusal == "budget":
             raise token_budget_spent(accepted.reply)
+        if accepted.reply is not None and accepted.reply.refusal == HANDOFF_LIMIT:
+            raise handoff_limit_reached(accepted.reply)
         view = chat_view(accepted.turn, accepted.reply)
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -190,6 +200,10 @@ def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
         "/feedback",
         response_model=FeedbackResponse,
         summary="Thumbs up or down on an answer",
+        description=(
+            "One rating per answer: the same rating again is answered as the first was; a different one "
+            "is 409 (`already-rated`). Limited per user."
+        ),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -198,8 +212,14 @@ def chat_router(desk: FrontDesk, channel: Channel = Channel.API) -> APIRouter:
         },
     )
     async def post_feedback(request: Request, principal: Caller) -> FeedbackResponse:
-        feedback, _ = await body_as(FeedbackRequest, desk, request)
-        await desk.feedback(principal, feedback.turn_id, feedback.rating, feedback.comment)
+        feedback = await body_as(FeedbackRequest, desk, request)
+        await desk.feedback(
+            principal,
+            feedback.turn_id,
+            feedback.rating,
+            feedback.comment,
+            client_address=client_address(request),
+        )
         return FeedbackResponse(turn_id=feedback.turn_id, rating=feedback.rating)
 
     return router

@@ -69,7 +69,7 @@ def handoff_router(desk: FrontDesk) -> APIRouter:
         },
     )
     async def reply(conversation_id: UUID, request: Request, principal: Operator) -> HandoffDetail:
-        body, _ = await body_as(AgentReplyRequest, desk, request)
+        body = await body_as(AgentReplyRequest, desk, request)
         await desk.reply_as_agent(principal, conversation_id, body.message)
         return await detail(conversation_id, principal)
 

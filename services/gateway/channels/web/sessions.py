@@ -6,10 +6,18 @@ feedback work per visitor exactly as for API users, without an anonymous mode. T
 secret is enough; every replica reads the same secret and accepts every other replica's tokens. A
 session is renewed by presenting the still-valid token, which keeps the user (and their conversation)
 while the page stays open; an expired token cannot be renewed, the page starts a new session instead.
+
+Where anonymous calls are allowed (local runs), each anonymous API client gets an identity of its own
+the same way (`anonymous:<uuid>`), carried in a cookie rather than a header so that `curl -c/-b` and
+browsers keep it without being told. It is signed with a key derived from the same secret (HMAC of the
+secret with a fixed label), so the two kinds of token can never stand in for each other, and one
+secret in the store still covers both.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -18,11 +26,13 @@ from datetime import UTC, datetime
 
 import jwt
 
-from helpdesk.auth import WEB_USER_PREFIX, Principal, Role
+from helpdesk.auth import ANONYMOUS_USER_PREFIX, WEB_USER_PREFIX, Principal, Role
 from helpdesk.errors import Problem
 
 ISSUER = "helpdesk-gateway"
 AUDIENCE = "helpdesk-web-chat"
+ANONYMOUS_AUDIENCE = "helpdesk-anonymous-client"
+ANONYMOUS_KEY_LABEL = b"helpdesk anonymous client identity v1"
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 5
 """Clock skew tolerated between the replica that issued a token and the one checking it."""
@@ -39,6 +49,14 @@ class WebSession:
     """Seconds from issue to expiry: what a client counts down with its own clock."""
 
 
+@dataclass(frozen=True, slots=True)
+class AnonymousIdentity:
+    principal: Principal
+    token: str | None = None
+    """A token to hand back to the client (a new identity, or one renewed past half its life); None when
+    the client's own is still good for a while."""
+
+
 class WebSessions:
     """Issues and verifies web session tokens; without a signing key, web chat is switched off."""
 
@@ -48,6 +66,9 @@ class WebSessions:
         self._key = signing_key.encode() if signing_key else None
         if self._key is not None and len(self._key) < MIN_KEY_BYTES:
             raise ValueError(f"the web session key must have at least {MIN_KEY_BYTES} bytes")
+        self._anonymous_key = (
+            hmac.new(self._key, ANONYMOUS_KEY_LABEL, hashlib.sha256).digest() if self._key else None
+        )
         self.ttl_seconds = ttl_seconds
         self._now = clock
 
@@ -72,14 +93,50 @@ class WebSessions:
         )
 
     def verify(self, token: str) -> Principal | None:
-        if self._key is None:
+        claims = self._claims(token, self._key, AUDIENCE, WEB_USER_PREFIX)
+        if claims is None:
+            return None
+        return Principal(user_id=str(claims["sub"]), roles=frozenset({Role.USER}))
+
+    def anonymous(self, token: str | None, ttl_seconds: int) -> AnonymousIdentity:
+        """The anonymous client presenting `token` (its cookie), or a new one when the token is absent,
+        forged, expired or signed with another key. A token past half its life is renewed, so a client
+        in use keeps its identity and one left alone for `ttl_seconds` starts afresh."""
+        if self._anonymous_key is None:
+            raise Problem(
+                503, "Anonymous access is not configured on this helpdesk.", kind="anonymous-access-off"
+            )
+        claims = self._claims(token, self._anonymous_key, ANONYMOUS_AUDIENCE, ANONYMOUS_USER_PREFIX)
+        if claims is None:
+            user_id = f"{ANONYMOUS_USER_PREFIX}{uuid.uuid4()}"
+        else:
+            user_id = str(claims["sub"])
+            expires = claims["exp"]
+            if isinstance(expires, int) and expires - self._now() > ttl_seconds / 2:
+                return AnonymousIdentity(Principal(user_id=user_id))
+        issued_at = int(self._now())
+        claims = {
+            "iss": ISSUER,
+            "aud": ANONYMOUS_AUDIENCE,
+            "sub": user_id,
+            "iat": issued_at,
+            "exp": issued_at + ttl_seconds,
+        }
+        fresh = jwt.encode(claims, self._anonymous_key, algorithm=ALGORITHM)
+        return AnonymousIdentity(Principal(user_id=user_id), fresh)
+
+    def _claims(
+        self, token: str | None, key: bytes | None, audience: str, prefix: str
+    ) -> dict[str, object] | None:
+        """The claims of a valid, unexpired token of this kind, or None."""
+        if key is None or not token:
             return None
         try:
-            claims = jwt.decode(
+            claims: dict[str, object] = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
-                audience=AUDIENCE,
+                audience=audience,
                 issuer=ISSUER,
                 leeway=LEEWAY_SECONDS,
                 options={
@@ -93,9 +150,9 @@ class WebSessions:
         if self._expired(claims):
             return None
         subject = claims["sub"]
-        if not isinstance(subject, str) or not subject.startswith(WEB_USER_PREFIX):
+        if not isinstance(subject, str) or not subject.startswith(prefix):
             return None
-        return Principal(user_id=subject, roles=frozenset({Role.USER}))
+        return claims
 
     def _expired(self, claims: dict[str, object]) -> bool:
         """Expiry against this object's clock (PyJWT would use the system clock), so that it is one

@@ -50,6 +50,7 @@ const STRINGS = {
     notHelpful: "This answer did not help",
     feedbackThanks: "Thank you for your feedback.",
     feedbackFailed: "Your feedback could not be saved.",
+    feedbackGiven: "This answer has been rated already.",
     handoffConnecting: "Connecting you to a person…",
     handoffOpen: "You are waiting for a person. They will reply here, and you can keep writing.",
     handoffActive: "A person is handling your conversation.",
@@ -91,6 +92,7 @@ const STRINGS = {
     notHelpful: "役に立たなかった",
     feedbackThanks: "フィードバックありがとうございます。",
     feedbackFailed: "フィードバックを保存できませんでした。",
+    feedbackGiven: "この回答はすでに評価されています。",
     handoffConnecting: "担当者におつなぎしています…",
     handoffOpen: "担当者をお待ちください。返信はここに表示されます。メッセージの送信も続けられます。",
     handoffActive: "担当者が対応しています。",
@@ -555,22 +557,35 @@ async function send(text) {
 
 // ---- feedback ----------------------------------------------------------------------------------
 
+/** Each answer takes one rating (the helpdesk counts the first): once given, the thumbs stay as they
+ * are, focusable but marked aria-disabled, and further clicks do nothing. */
 async function giveFeedback(turnId, rating, buttons) {
+  if (buttons.some((button) => button.getAttribute("aria-disabled") === "true")) return;
   for (const button of buttons) button.disabled = true;
+  let settled = false;
   try {
     const response = await api("/v1/feedback", {
       method: "POST",
       body: { turn_id: turnId, rating },
     });
+    if (response.status === 409) {
+      settled = true; // rated before, in another tab
+      announce(t("feedbackGiven"));
+      return;
+    }
     if (!response.ok) throw new HttpError(response.status, retryAfterOf(response));
     for (const button of buttons) {
       button.setAttribute("aria-pressed", String(button.dataset.rating === rating));
     }
+    settled = true;
     announce(t("feedbackThanks"));
   } catch {
     announce(t("feedbackFailed"));
   } finally {
-    for (const button of buttons) button.disabled = false;
+    for (const button of buttons) {
+      button.disabled = false;
+      if (settled) button.setAttribute("aria-disabled", "true");
+    }
   }
 }
 
