@@ -21,7 +21,8 @@ def analyzed_event(event: ChatRequested, analyzer: Analyzer) -> ChatAnalyzed:
     elapsed_ms = (time.perf_counter() - started) * 1000
     STAGE_SECONDS.labels("nlp", "analyze").observe(elapsed_ms / 1000)
     return ChatAnalyzed(
-        **event.model_dump(exclude={"occurred_at"}),
+        **event.model_dump(exclude={"occurred_at", "text"}),
+        text=analysis.text,
         language=analysis.language,
         normalised_text=analysis.normalised_text,
         tokens=analysis.tokens,

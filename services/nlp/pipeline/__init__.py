@@ -1,8 +1,10 @@
 """Language understanding for English and Japanese, as plain Python (no Dapr, no FastAPI).
 
-One message goes through: normalisation (NFKC, width folding, whitespace) → language → entities and
-personal data → redaction → tokens and intent (both from the redacted text, so no raw personal data
-leaves this step except in the untouched `normalised_text`) → prompt-injection check.
+One message goes through: redaction of personal data (the gateway has redacted it already; this checks
+again, for any producer that did not) → normalisation (NFKC, width folding, invisible characters,
+whitespace) → language → entities (personal data as the placeholders standing for it, links, dates, times,
+ticket ids) → tokens and intent → prompt-injection check. Every step after the first sees only redacted
+text, and so does everything the analysis hands on.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from helpdesk.events import OUT_OF_SCOPE, Entity, Intent, Language
-from helpdesk.text.pii import redact
+from helpdesk.text.pii import redact, redact_text
 from services.nlp.pipeline.entities import find_spans, to_entities
 from services.nlp.pipeline.injection import check_injection
 from services.nlp.pipeline.intents import IntentClassifier
@@ -23,8 +25,11 @@ from services.nlp.pipeline.tokenise import tokens
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
+    text: str
+    """The message as written, redacted."""
     language: Language
     normalised_text: str
+    """Redacted and normalised; entity positions index it."""
     tokens: list[str]
     intent: Intent
     out_of_scope: bool
@@ -50,7 +55,8 @@ class Analyzer:
         self.analyze("こんにちは、明日の15時に03-1234-5678へ電話してください。", "ja")
 
     def analyze(self, text: str, locale_hint: str | None = None) -> Analysis:
-        normalised = normalise(text)
+        written = redact_text(text)
+        normalised = normalise(written)
         language = detect_language(normalised, locale_hint)
         spans = find_spans(normalised, self._today())
         redacted = redact(normalised, spans)
@@ -60,12 +66,13 @@ class Analyzer:
             prediction = self.classifier.predict(redacted)
             intent, out_of_scope = prediction.intent, prediction.out_of_scope
         return Analysis(
+            text=written,
             language=language,
-            normalised_text=normalised,
+            normalised_text=redacted,
             tokens=tokens(redacted, language),
             intent=intent,
             out_of_scope=out_of_scope,
             entities=to_entities(spans),
             redacted_text=redacted,
-            injection_suspected=check_injection(normalised).suspected,
+            injection_suspected=check_injection(redacted).suspected,
         )
