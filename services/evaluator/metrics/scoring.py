@@ -107,7 +107,7 @@ def evaluate_escalation(event: ChatEscalated, variant: Variant) -> EvaluationRec
         escalated=True,
         escalation_reason=event.reason.value,
         question=redact(event.question),
-        answer=redact(event.message[:ANSWER_KEEP_CHARS]),
+        answer=redact(event.message)[:ANSWER_KEEP_CHARS],
         timings_ms=_timings(event.timings_ms, event.occurred_at, event.received_at),
     )
 
@@ -132,7 +132,13 @@ def _answer_terms(answer: str, mode: AnswerMode, language: Language) -> tuple[st
 def _redacted_answer(answer: str, mode: AnswerMode) -> str:
     if mode is AnswerMode.FAQ:
         return _redacted_faq_answer(answer)
-    return redact(answer[:ANSWER_KEEP_CHARS])
+    return _kept(answer)
+
+
+def _kept(answer: str) -> str:
+    """Redacted first, then cut: a cut first could split a card number into a piece no longer recognised
+    and keep that piece raw."""
+    return redact(answer)[:ANSWER_KEEP_CHARS]
 
 
 FAQ_ANSWERS_CACHED = 1024
@@ -148,7 +154,7 @@ def _faq_answer_terms(answer: str, language: Language) -> tuple[str, ...]:
 
 @lru_cache(maxsize=FAQ_ANSWERS_CACHED)
 def _redacted_faq_answer(answer: str) -> str:
-    return redact(answer[:ANSWER_KEEP_CHARS])
+    return _kept(answer)
 
 
 def turn_tally(record: EvaluationRecord, session_delta: dict[str, float]) -> Tally:

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from helpdesk.events import AnswerMode
 from helpdesk.text.pii import redact_text as redact
+from services.evaluator.metrics.scoring import evaluate_answer
+from services.evaluator.records import ANSWER_KEEP_CHARS
+from tests.unit.evaluator.conftest import answered, knowledge
 
 
 @pytest.mark.parametrize(
@@ -19,3 +23,13 @@ from helpdesk.text.pii import redact_text as redact
 )
 def test_personal_data_is_replaced(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_a_long_answer_is_redacted_before_it_is_cut() -> None:
+    """Cut first, a card number across the cut would lose its last digits, no longer be recognised, and
+    be kept raw in its first fourteen."""
+    card = "4012 8888 8888 1881"
+    answer = "x" * (ANSWER_KEEP_CHARS - len(" card ") - len("4012 8888 8888 18")) + f" card {card} ok"
+    record = evaluate_answer(answered(mode=AnswerMode.LLM, answer=answer, cited_faq_ids=[]), knowledge())
+    assert "4012 8888 8888" not in record.answer
+    assert len(record.answer) <= ANSWER_KEEP_CHARS
