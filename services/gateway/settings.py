@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.settings import ServiceSettings
 
@@ -58,7 +58,52 @@ class TeamsSettings(BaseModel):
         ge=0,
         description="A longer Retry-After ends the attempts; the delivery is retried later.",
     )
+    handler_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "The sidecar's timeout for one delivery to the app (`timeouts.handler` in "
+            "components/resiliency.yaml and deploy/modules/dapr-components.bicep); keep them equal."
+        ),
+    )
+    handler_reserve_seconds: float = Field(
+        default=6.0,
+        ge=0,
+        description=(
+            "The part of the handler timeout kept for the state calls around a send (storing the turn, "
+            "the claim, recording the sent reply; the sidecar's state timeout is 2 s each)."
+        ),
+    )
     activity_retention_seconds: int = Field(default=24 * 3600, gt=0)
+
+    @property
+    def send_budget_seconds(self) -> float:
+        """How long one delivery may spend on a reply, waits and attempts included: strictly less than
+        the handler timeout, so the sidecar never gives up on (and redelivers past) a handler that is
+        still sending. A longer wait is handed back to redelivery."""
+        return self.handler_timeout_seconds - self.handler_reserve_seconds
+
+    @property
+    def claim_lease_seconds(self) -> float:
+        """How long a claim on a reply holds without renewal: a whole handler run plus one attempt. A live
+        delivery renews it before every attempt and never runs longer than a handler, so only a replica
+        that died mid-send loses its claim."""
+        return self.handler_timeout_seconds + self.http_timeout_seconds
+
+    @property
+    def multi_tenant_authority(self) -> bool:
+        """The bot token would come from the multi-tenant authority (`botframework.com`), where a
+        single-tenant bot, the only kind Azure creates now, gets no token."""
+        return self.authority.rstrip("/").rsplit("/", 1)[-1].lower() == "botframework.com"
+
+    @model_validator(mode="after")
+    def _one_attempt_fits(self) -> TeamsSettings:
+        if self.send_budget_seconds < self.http_timeout_seconds:
+            raise ValueError(
+                "handler_timeout_seconds - handler_reserve_seconds must leave room for one connector "
+                "attempt (http_timeout_seconds)"
+            )
+        return self
 
 
 class GatewaySettings(ServiceSettings):

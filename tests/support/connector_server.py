@@ -2,7 +2,9 @@
 
 - `POST {service_url}v3/conversations/{id}/activities` records the activity (and answers with an id)
   when it carries a token this server issued; `fail_next(status, times, retry_after=...)` and
-  `fail_always(status)` make it answer 429 / 5xx (or anything) instead;
+  `fail_always(status)` make it answer 429 / 5xx (or anything) instead, and `throttle(seconds,
+  retry_after=...)` answers 429 with that `Retry-After` to every activity for a while, as the Bot
+  Connector does when it throttles a bot; `calls` keeps every POST with its time and answer;
 - the token authority for MSAL's client-credentials flow: `GET /{tenant}/v2.0/.well-known/openid-
   configuration` and `POST /{tenant}/oauth2/v2.0/token`, which checks the app id and password.
 
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -32,6 +35,8 @@ class ReceivedActivity:
     conversation_id: str
     activity: dict[str, Any]
     authorization: str | None
+    received_at: float = 0.0
+    """time.monotonic() when it arrived."""
 
     @property
     def type(self) -> str:
@@ -64,6 +69,17 @@ class _Failure:
     retry_after: str | None
 
 
+@dataclass(frozen=True)
+class ConnectorCall:
+    """One POST to the activities endpoint: when (time.monotonic()), to which conversation, what kind of
+    activity, and the status it was answered with."""
+
+    at: float
+    conversation_id: str
+    activity_type: str
+    status: int
+
+
 @dataclass
 class BotConnectorServer:
     certificates: TestCertificates
@@ -75,8 +91,11 @@ class BotConnectorServer:
     """Every POST to the activities endpoint, including the ones answered with a failure."""
     token_requests: int = 0
     issued_tokens: set[str] = field(default_factory=set)
+    calls: list[ConnectorCall] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
     _always: _Failure | None = None
+    _throttled_until: float = 0.0
+    _throttle_retry_after: str | None = None
     _server: TlsServer | None = None
 
     # ---- switches --------------------------------------------------------------------------------
@@ -88,10 +107,19 @@ class BotConnectorServer:
     def fail_always(self, status: int) -> None:
         self._always = _Failure(status, None)
 
+    def throttle(self, seconds: float, *, retry_after: float | str) -> float:
+        """Answer every activity with 429 and `Retry-After: retry_after` for the next `seconds`; returns
+        when the throttling ends (time.monotonic())."""
+        self._throttle_retry_after = str(retry_after)
+        self._throttled_until = time.monotonic() + seconds
+        return self._throttled_until
+
     def reset(self) -> None:
         self.received.clear()
+        self.calls.clear()
         self._failures.clear()
         self._always = None
+        self._throttled_until = 0.0
         self.attempts = 0
         self.token_requests = 0
 
@@ -127,19 +155,32 @@ class BotConnectorServer:
 
     async def _activities(self, request: Request) -> JSONResponse:
         self.attempts += 1
+        now = time.monotonic()
+        conversation_id = request.path_params["conversation_id"]
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        kind = str(body.get("type")) if isinstance(body, dict) else "?"
+
+        def answered(response: JSONResponse) -> JSONResponse:
+            self.calls.append(ConnectorCall(now, conversation_id, kind, response.status_code))
+            return response
+
         authorization = request.headers.get("authorization")
         token = (authorization or "").removeprefix("Bearer ").strip()
         if token not in self.issued_tokens:
-            return JSONResponse({"error": {"code": "Unauthorized"}}, 401)
+            return answered(JSONResponse({"error": {"code": "Unauthorized"}}, 401))
+        if now < self._throttled_until:
+            headers = {"retry-after": self._throttle_retry_after or "1"}
+            return answered(JSONResponse({"error": {"code": "TooManyRequests"}}, 429, headers=headers))
         failure = self._failures.pop(0) if self._failures else self._always
         if failure is not None:
             headers = {"retry-after": failure.retry_after} if failure.retry_after is not None else {}
-            return JSONResponse(
-                {"error": {"code": f"simulated {failure.status}"}}, failure.status, headers=headers
-            )
-        body = await request.json()
-        self.received.append(ReceivedActivity(request.path_params["conversation_id"], body, authorization))
-        return JSONResponse({"id": f"bot-activity-{len(self.received)}"}, 201)
+            error = {"error": {"code": f"simulated {failure.status}"}}
+            return answered(JSONResponse(error, failure.status, headers=headers))
+        self.received.append(ReceivedActivity(conversation_id, body, authorization, now))
+        return answered(JSONResponse({"id": f"bot-activity-{len(self.received)}"}, 201))
 
     async def _openid(self, request: Request) -> JSONResponse:
         tenant = request.path_params["tenant"]

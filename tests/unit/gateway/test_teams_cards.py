@@ -10,7 +10,9 @@ from services.gateway.channels.teams.cards import (
     Addressee,
     agent_activity,
     feedback_from,
+    refusal_activity,
     reply_activity,
+    summary_of,
 )
 from services.gateway.turns import Reply
 
@@ -126,3 +128,45 @@ def test_only_well_formed_thumbs_count_as_feedback() -> None:
     )
     assert feedback_from({"msteams": {"type": "imBack"}}) is None
     assert feedback_from("up") is None
+
+
+def test_an_answer_card_carries_a_summary_for_notifications() -> None:
+    reply = Reply(
+        text="Restart the **VPN client** from the [portal](https://portal.example.com).",
+        mode=AnswerMode.FAQ,
+        language=Language.EN,
+    )
+    activity = reply_activity(TO, uuid.uuid4(), reply)
+    assert activity["summary"] == "Restart the VPN client from the portal."
+    escalation = reply_activity(
+        TO,
+        uuid.uuid4(),
+        Reply(text="A person will take over.", mode=AnswerMode.HANDOFF, language=Language.EN, escalated=True),
+    )
+    assert "summary" not in escalation
+    assert escalation["text"] == "A person will take over."
+
+
+def test_a_long_answer_is_summarised_at_a_word_boundary() -> None:
+    long = "Open the self-service portal, choose Reset, and follow the steps. " * 5
+    summary = summary_of(long)
+    assert len(summary) <= 121
+    assert summary.endswith("…")
+    assert long.startswith(summary.removesuffix("…"))
+    japanese = summary_of(
+        "サインイン画面で「パスワードをお忘れの場合」を選ぶと、再設定用のリンクがメールで届きます。" * 4
+    )
+    assert len(japanese) <= 121
+    assert japanese.endswith("…")
+
+
+def test_the_notices_for_refused_messages_are_short_and_in_the_users_language() -> None:
+    too_long = refusal_activity(TO, "too_long", limit=4000)
+    assert too_long["text"] == (
+        "Your message is too long for me to answer (at most 4,000 characters). "
+        "Please shorten it and send it again."
+    )
+    assert too_long["replyToId"] == TO.reply_to_id
+    japanese = Addressee("a:conv", "28:bot", "29:user", "1", "tenant", "ja-JP")
+    assert "速すぎる" in refusal_activity(japanese, "rate_limited", limit=4000)["text"]
+    assert "4,000 文字まで" in refusal_activity(japanese, "too_long", limit=4000)["text"]

@@ -15,6 +15,7 @@ from helpdesk.events import utcnow
 from services.gateway.channels.teams.connector import (
     BotConnector,
     BotToken,
+    ConnectorBusy,
     ConnectorError,
     ConnectorRefused,
     retry_after_seconds,
@@ -149,6 +150,69 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
     assert 8.0 <= (retry_after_seconds(in_ten) or 0) <= 10.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+# ---- the delivery's time budget --------------------------------------------------------------------
+
+
+class Clock:
+    """A monotonic clock that moves only when the connector waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ClockedWaits(Waits):
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    async def __call__(self, seconds: float) -> None:
+        await super().__call__(seconds)
+        self.clock.now += seconds
+
+
+BUDGET = {"handler_timeout_seconds": 10.0, "handler_reserve_seconds": 2.0, "http_timeout_seconds": 1.0}
+
+
+def clocked(world: TeamsWorld, **settings: Any) -> tuple[BotConnector, httpx.AsyncClient, ClockedWaits]:
+    teams = world.settings(reply_backoff_seconds=0.5, reply_backoff_max_seconds=4.0, **(BUDGET | settings))
+    client = httpx.AsyncClient(verify=tls_verification(teams), timeout=5)
+    clock = Clock()
+    waits = ClockedWaits(clock)
+    bot = BotConnector(
+        teams, BotToken(teams, password), lambda: client, sleep=waits, jitter=lambda: 1.0, clock=clock
+    )
+    return bot, client, waits
+
+
+async def test_a_retry_after_that_would_end_past_the_budget_is_handed_back_at_once_with_its_time(
+    world: TeamsWorld,
+) -> None:
+    world.connector.reset()
+    world.connector.fail_next(429, retry_after=8)  # budget 8 s: an 8 s wait leaves no room for an attempt
+    bot, client, waits = clocked(world)
+    async with client:
+        with pytest.raises(ConnectorBusy) as busy:
+            await bot.send(world.connector.service_url, "a:conv", MESSAGE)
+    assert waits.seconds == []
+    assert world.connector.attempts == 1
+    assert 7.0 <= (busy.value.until - utcnow()).total_seconds() <= 8.0
+
+
+async def test_back_off_stops_where_the_next_attempt_would_end_past_the_budget(world: TeamsWorld) -> None:
+    world.connector.reset()
+    world.connector.fail_always(503)
+    bot, client, waits = clocked(world, reply_attempts=10)
+    async with client:
+        with pytest.raises(ConnectorError):
+            await bot.send(world.connector.service_url, "a:conv", MESSAGE)
+    assert waits.seconds == [0.5, 1.0, 2.0]  # then 4 s more and a 1 s attempt would pass 8 s
+    assert world.connector.attempts == 4
+    assert sum(waits.seconds) + world.connector.attempts * BUDGET["http_timeout_seconds"] <= 8.0
 
 
 # ---- through the delivery --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ handoffs from Teams, and the channel switch."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from helpdesk.events import (
     Rating,
 )
 from helpdesk.flags import FlagDefinition
+from tests.support.connector_server import ReceivedActivity
 from tests.support.gateway import OPERATOR_KEY
 from tests.support.teams import APP_ID, TENANT, TeamsGateway, TeamsWorld, teams_gateway, teams_world
 
@@ -264,3 +266,37 @@ def test_a_japanese_answer_comes_with_japanese_buttons(teams: TeamsGateway) -> N
     titles = [a["title"] for a in card["actions"]]
     assert titles == ["👍 役に立った", "👎 役に立たなかった"]
     assert "出典" in reply.shown_text
+
+
+def replies_after(teams: TeamsGateway, count: int, timeout: float = 5.0) -> list[ReceivedActivity]:
+    """The bot's messages once `count` have arrived (sent beside the 200), and a moment for any extra."""
+    deadline = time.monotonic() + timeout
+    while len(teams.world.connector.replies) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    return teams.world.connector.replies
+
+
+def test_a_message_too_long_gets_one_short_notice_instead_of_silence(teams: TeamsGateway) -> None:
+    activity = teams.world.activity("x" * 4001)
+    assert teams.post(activity).status_code == 200
+    assert teams.post(activity).status_code == 200  # the Bot Framework resends it
+    assert teams.post(teams.world.activity("   ")).status_code == 200  # nothing to answer, nothing to say
+    [notice] = replies_after(teams, 1)
+    assert notice.card is None
+    assert notice.text.startswith("Your message is too long for me to answer (at most 4,000 characters)")
+    assert notice.activity["replyToId"] == activity["id"]
+    assert teams.g.bus.published == []
+
+
+def test_a_user_over_the_rate_limit_gets_one_notice_in_their_language(world: TeamsWorld) -> None:
+    with teams_gateway(world, rate_limit_per_user=1) as teams:
+        assert teams.post(world.activity("パスワードを忘れました", locale="ja-JP")).status_code == 200
+        assert teams.typing_sent()
+        refused = [world.activity("もう一度お願いします", locale="ja-JP") for _ in range(3)]
+        for activity in [*refused, refused[0]]:
+            assert teams.post(activity).status_code == 200
+        [notice] = replies_after(teams, 1)
+        assert "速すぎる" in notice.text
+        assert notice.activity["replyToId"] == refused[0]["id"]
+        assert len(teams.requests()) == 1

@@ -4,8 +4,10 @@ A bot answer is an Adaptive Card: the answer, its sources (links to the cited FA
 clarification choices as buttons that send the chosen question back as the user's message (`imBack`),
 and thumbs up/down buttons whose `Action.Submit` comes back as a message activity carrying a `value`
 that `feedback_from` reads. The answer sits in a TextBlock, whose markdown subset shows no images and
-runs no script, so model output cannot smuggle either in. Escalation notices and agent messages are
-plain markdown text.
+runs no script, so model output cannot smuggle either in. The activity carrying the card has a
+`summary` (the start of the answer as plain text), which Teams shows in notifications and the activity
+feed, where a card alone would read "sent a card". Escalation notices, agent messages and the notices
+for messages the helpdesk refused (too fast, too long) are plain markdown text.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ LABELS: dict[Language, dict[str, str]] = {
         "up": "👍 Helpful",
         "down": "👎 Not helpful",
         "agent": "Support agent",
+        "rate_limited": "You are sending messages faster than I can answer. Please wait a minute, then "
+        "send your question again.",
+        "too_long": "Your message is too long for me to answer (at most {limit} characters). Please "
+        "shorten it and send it again.",
     },
     Language.JA: {
         "sources": "出典",
@@ -39,10 +45,17 @@ LABELS: dict[Language, dict[str, str]] = {
         "up": "👍 役に立った",
         "down": "👎 役に立たなかった",
         "agent": "サポート担当",
+        "rate_limited": "メッセージの送信が速すぎるため、お答えできませんでした。1 分ほど待ってから、もう一度"
+        "質問を送ってください。",
+        "too_long": "メッセージが長すぎるため、お答えできません（{limit} 文字まで）。短くしてもう一度送って"
+        "ください。",
     },
 }
 
 _MARKDOWN_LINK_TEXT = re.compile(r"([\[\]\\*_`])")
+_MARKDOWN_MARKS = re.compile(r"[*_`#>]+|\[([^\]]*)\]\([^)]*\)")
+SUMMARY_CHARS = 120
+"""Notifications show about a line; the summary is cut at a word near this length."""
 
 
 def language_of(language: Language | str | None) -> Language:
@@ -160,15 +173,32 @@ def _activity(to: Addressee, activity_type: str, **fields: Any) -> dict[str, Any
     return dumped
 
 
+def summary_of(text: str) -> str:
+    """The answer as one plain line for notifications: markdown marks dropped (a link keeps its text),
+    whitespace folded, cut at a word boundary."""
+    plain = " ".join(_MARKDOWN_MARKS.sub(lambda m: m.group(1) or "", text).split())
+    if len(plain) <= SUMMARY_CHARS:
+        return plain
+    cut = plain[:SUMMARY_CHARS].rsplit(" ", 1)[0] if " " in plain[:SUMMARY_CHARS] else plain[:SUMMARY_CHARS]
+    return cut.rstrip(" ,.;:、。") + "…"
+
+
 def reply_activity(to: Addressee, turn_id: UUID, reply: Reply) -> dict[str, Any]:
-    """The bot's answer: an Adaptive Card, or plain text for an escalation notice."""
+    """The bot's answer: an Adaptive Card with a summary, or plain text for an escalation notice."""
     if reply.escalated:
         return _activity(to, ActivityTypes.message, text=reply.text, text_format="markdown")
     return _activity(
         to,
         ActivityTypes.message,
+        summary=summary_of(reply.text),
         attachments=[Attachment(content_type=ADAPTIVE_CARD, content=answer_card(turn_id, reply))],
     )
+
+
+def refusal_activity(to: Addressee, reason: str, *, limit: int) -> dict[str, Any]:
+    """The short notice for a message the helpdesk refused: `rate_limited` or `too_long`."""
+    text = LABELS[language_of(to.locale)][reason].format(limit=f"{limit:,}")
+    return _activity(to, ActivityTypes.message, text=text, text_format="plain")
 
 
 def agent_activity(to: Addressee, text: str) -> dict[str, Any]:

@@ -5,8 +5,11 @@ and `chat.requested` is published (a typing indicator goes out on the side), and
 later by whichever replica's competing subscription stores it, through `TeamsSender`. The turn id is
 derived from the activity id, so an activity the Bot Framework sends twice, even while the first is
 still being handled, is one turn: one publish, one reply (the delivery record makes the reply go out
-once). Activity types the helpdesk does not act on (typing, conversationUpdate, reactions, invokes)
-are acknowledged with 200 and nothing else.
+once; see delivery.py for how a long throttling by the connector is handed back to redelivery without
+a second copy). A message refused for the rate limit or its size gets a short notice instead of
+silence, once per activity (and a rate-limit notice at most once per user and limit window). Activity
+types the helpdesk does not act on (typing, conversationUpdate, reactions, invokes) are acknowledged
+with 200 and nothing else.
 """
 
 from __future__ import annotations
@@ -47,17 +50,20 @@ from services.gateway.channels.teams.cards import (
     Addressee,
     agent_activity,
     feedback_from,
+    refusal_activity,
     reply_activity,
     typing_activity,
 )
 from services.gateway.channels.teams.connector import (
     BotConnector,
     BotToken,
+    ConnectorBusy,
     ConnectorError,
     ConnectorRefused,
     Sleep,
     tls_verification,
 )
+from services.gateway.delivery import NotYet, current_claim
 from services.gateway.desk import FrontDesk, Incoming
 from services.gateway.settings import TeamsSettings
 from services.gateway.turns import Reply, TurnStatus
@@ -154,8 +160,17 @@ class TeamsSender:
 
     channel = Channel.TEAMS
 
-    def __init__(self, connector: BotConnector) -> None:
+    def __init__(self, connector: BotConnector, settings: TeamsSettings) -> None:
         self._connector = connector
+        self._settings = settings
+
+    @property
+    def claim_lease_seconds(self) -> float:
+        return self._settings.claim_lease_seconds
+
+    @property
+    def send_budget_seconds(self) -> float:
+        return self._settings.send_budget_seconds
 
     @staticmethod
     def _addressee(ref: ChannelRef) -> tuple[str, Addressee]:
@@ -168,12 +183,19 @@ class TeamsSender:
 
     async def _send(self, ref: ChannelRef, activity_of: Any, kind: str) -> None:
         service_url, to = self._addressee(ref)
+        claim = current_claim()
         try:
-            await self._connector.send(service_url, to.conversation_id, activity_of(to), kind=kind)
+            sent = await self._connector.send(
+                service_url, to.conversation_id, activity_of(to), kind=kind, claim=claim
+            )
         except ConnectorRefused as exc:
             raise Drop(str(exc)) from None
+        except ConnectorBusy as exc:
+            raise NotYet(str(exc), exc.until) from None
         except ConnectorError as exc:
             raise Retry(str(exc)) from None
+        if claim is not None and isinstance(sent.get("id"), str):
+            claim.sent_id = sent["id"]
 
     async def send_reply(self, ref: ChannelRef, turn_id: UUID, reply: Reply) -> None:
         await self._send(ref, lambda to: reply_activity(to, turn_id, reply), "reply")
@@ -194,7 +216,17 @@ class TeamsChannel:
         self.tokens = ChannelTokens(settings, self.keys)
         self.bot_token = BotToken(settings, self._app_password)
         self.connector = BotConnector(settings, self.bot_token, self.http, sleep=sleep)
-        self.sender = TeamsSender(self.connector)
+        self.sender = TeamsSender(self.connector, settings)
+        if settings.app_id and settings.multi_tenant_authority:
+            _log.warning(
+                "teams_authority_multi_tenant",
+                authority=settings.authority,
+                allowed_tenants=len(settings.allowed_tenants),
+                hint=(
+                    "a single-tenant bot (the only kind Azure creates now) gets no token here: set "
+                    "HELPDESK_TEAMS__AUTHORITY=https://login.microsoftonline.com/<tenant id>"
+                ),
+            )
 
     # ---- plumbing --------------------------------------------------------------------------------
 
@@ -310,13 +342,15 @@ class TeamsChannel:
 
     async def _message(self, activity: Activity, service_url: str) -> None:
         question = _question(activity)
-        if not question or len(question) > MAX_MESSAGE_CHARS:
-            ACTIVITIES.labels("ignored").inc()
-            _log.info("teams_message_not_answerable", length=len(question))
-            return
         user_id = user_id_of(activity)
         conversation_id, turn_id = turn_ids(activity, user_id)
         ref = channel_ref(activity, service_url, self.settings.channel_id)
+        if not question or len(question) > MAX_MESSAGE_CHARS:
+            ACTIVITIES.labels("ignored").inc()
+            _log.info("teams_message_not_answerable", length=len(question))
+            if question:
+                self._in_background(self._refused(ref, turn_id, "too_long"))
+            return
         try:
             accepted = await self.desk.accept(
                 Incoming(
@@ -334,11 +368,42 @@ class TeamsChannel:
                 raise
             ACTIVITIES.labels("rate-limited").inc()
             _log.info("teams_message_rate_limited", turn_id=str(turn_id))
+            self._in_background(self._refused(ref, turn_id, "rate_limited"))
             return
         ACTIVITIES.labels("replayed" if accepted.replayed else accepted.turn.status.value).inc()
         if accepted.turn.status is TurnStatus.PENDING and not accepted.replayed:
             to = Addressee.from_ref(ref.conversation_ref or {})
             self._in_background(self._typing(service_url, to))
+
+    async def _refused(self, ref: ChannelRef, turn_id: UUID, reason: str) -> None:
+        """Tell the user why there is no answer: once per activity (the Bot Framework resends), and a
+        rate-limit notice at most once per user and window, so a flood gets one notice, not one each."""
+        state = self.desk.runtime.state
+        retention = self.settings.activity_retention_seconds
+        window = self.desk.settings.rate_limit_window_seconds
+        try:
+            if not await Records(state, _Seen, "teams-notice", retention).create(turn_id, _Seen()):
+                return
+            if reason == "rate_limited":
+                slot = f"{ref.user_id}:{int(utcnow().timestamp()) // window}"
+                if not await Records(state, _Seen, "teams-notice-rate", window).create(slot, _Seen()):
+                    return
+        except SidecarUnavailable:
+            _log.info("teams_notice_not_sent", reason=reason, error="state store unavailable")
+            return
+        to = Addressee.from_ref(ref.conversation_ref or {})
+        try:
+            await self.connector.send(
+                ref.service_url or "",
+                to.conversation_id,
+                refusal_activity(to, reason, limit=MAX_MESSAGE_CHARS),
+                kind="notice",
+                attempts=2,
+            )
+        except ConnectorError as exc:
+            _log.info("teams_notice_not_sent", reason=reason, error=str(exc))
+            return
+        ACTIVITIES.labels(f"notice-{reason.replace('_', '-')}").inc()
 
     async def _typing(self, service_url: str, to: Addressee) -> None:
         try:
