@@ -72,20 +72,22 @@ def _load(content: str) -> object:
     raw = fenced.group(1) if fenced else content.strip()
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
 
 
 def strings(data: object) -> Iterator[str]:
-    """Every string value of a parsed JSON value, depth first: what any renderer could show."""
-    if isinstance(data, str):
-        yield data
-    elif isinstance(data, dict):
-        for value in data.values():
-            yield from strings(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from strings(item)
+    """Every string value of a parsed JSON value, depth first: what any renderer could show. Without
+    recursion, so that an output nested deeper than Python's stack is still read."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
 
 
 def parse(content: str) -> ModelAnswer | None:

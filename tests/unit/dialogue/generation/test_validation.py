@@ -102,3 +102,10 @@ def test_every_string_of_the_output_is_read_in_order() -> None:
         "b",
         "d",
     ]
+
+
+def test_an_output_nested_too_deep_is_invalid_not_an_error() -> None:
+    answer, rejection = run('{"answer": ' + "[" * 5000 + "]" * 5000 + "}")
+
+    assert answer is None
+    assert rejection is Rejection.INVALID_OUTPUT
