@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -31,6 +31,27 @@ from helpdesk.topics import AppId, Component
 _log = get_logger(__name__)
 
 Hook = Callable[[Runtime], Awaitable[None]]
+
+
+class ServiceParts(Protocol):
+    """What `compose` builds once the runtime's ports exist: the service's domain objects, each given the
+    ports it uses, kept on `app.state.parts` for routes and closed when the service stops."""
+
+    async def close(self) -> None: ...
+
+
+Compose = Callable[[Runtime, Subscriptions], Awaitable[ServiceParts]]
+"""Builds a service's parts from the runtime and registers its event handlers on the subscriptions.
+
+It runs in the lifespan, after the sidecar is reachable and before the app port opens, so daprd reads
+the subscription table (`/dapr/subscribe`) only once every handler exists."""
+
+
+def parts_of(request: Request) -> Any:
+    """The parts `compose` built, for a service's typed route dependencies (`Annotated[..., Depends]`)."""
+    return request.app.state.parts
+
+
 MetricsAccess = Callable[[str | None], Awaitable[object]]
 """Checks an `Authorization` header before /metrics answers; raises a 401/403 `Problem`."""
 
@@ -117,6 +138,7 @@ class ServiceHost:
         title: str,
         description: str,
         routers: Sequence[APIRouter] = (),
+        compose: Compose | None = None,
         on_start: Sequence[Hook] = (),
         on_stop: Sequence[Hook] = (),
         middleware: Sequence[tuple[Any, dict[str, Any]]] = (),
@@ -125,14 +147,19 @@ class ServiceHost:
     ) -> FastAPI:
         """`pages`: paths of HTML and its assets (ending in a slash, "/" aside: a prefix), which get the
         page CSP and may be cached. `metrics_access`: who may read /metrics (a service with public ingress
-        must say; without it /metrics is open to whoever reaches the port)."""
+        must say; without it /metrics is open to whoever reaches the port). `compose`: builds the
+        service's parts once the runtime exists (see `Compose`); routers are module-level and reach the
+        parts through `parts_of`."""
         configure_logging(self.app_id.value, self.settings.replica, self.settings.log_level)
         configure_tracing(self.app_id.value, self.settings.replica, self.settings.otlp_endpoint)
 
         @asynccontextmanager
-        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if self._given_runtime is None:
                 self._runtime = await open_dapr_runtime(self.settings, self.app_id.value, self.components)
+            parts = await compose(self.runtime, self.subscriptions) if compose is not None else None
+            app.state.parts = parts
+            self._install_subscriptions(app)
             for hook in on_start:
                 await hook(self.runtime)
             _log.info("service_started", app_id=self.app_id.value)
@@ -141,6 +168,9 @@ class ServiceHost:
             finally:
                 for hook in on_stop:
                     await hook(self.runtime)
+                if parts is not None:
+                    await parts.close()
+                app.state.parts = None
                 if self._given_runtime is None and self._runtime is not None:
                     await self._runtime.close()
                     self._runtime = None
@@ -171,12 +201,18 @@ class ServiceHost:
         app.include_router(docs_router(title))
         for router in routers:
             app.include_router(router)
-        self.subscriptions.install(app)
         for cls, options in middleware:
             app.add_middleware(cls, **options)
         app.add_middleware(RequestTelemetry, service=self.app_id.value)
         app.state.host = self
         return app
+
+    def _install_subscriptions(self, app: FastAPI) -> None:
+        """Adds the subscription routes once, after `compose` registered the handlers (a test may run
+        the same app's lifespan more than once)."""
+        if not getattr(app.state, "subscriptions_installed", False):
+            self.subscriptions.install(app)
+            app.state.subscriptions_installed = True
 
     def _health_router(self, metrics_access: MetricsAccess | None) -> APIRouter:
         router = APIRouter(tags=["health"])
