@@ -3,6 +3,12 @@
 Every error body has `type, title, status, detail, correlation_id` and nothing else a client could use
 against us: no stack trace, no echo of the input. Validation errors name the offending field and why,
 never its value.
+
+Domain code says no by raising a `DomainError` subclass that names the rule in the helpdesk's words
+(`class HandoffNotFound(DomainError)`, with `status`, `kind` and `title` on the class); it never builds
+an HTTP answer. `install_problem_handlers` holds the one mapping from any `DomainError` to problem+json,
+so a service's routes and handlers need no translation of their own. `Problem` is the same error for
+the HTTP edge itself (a route, a guard, the body reader), where the status is all there is to say.
 """
 
 from __future__ import annotations
@@ -43,8 +49,56 @@ _TITLES = {
 }
 
 
-class Problem(Exception):
-    """Raise from a route to answer with a problem document."""
+class DomainError(Exception):
+    """A rule of the helpdesk refused the request; the kernel answers it as problem+json.
+
+    Subclass it once per refusal and declare on the class what a client sees:
+
+        class HandoffNotFound(DomainError):
+            status = 404
+            kind = "not-found"
+            title = "Not found"
+
+    `status` is the HTTP status, `kind` the last segment of the problem `type` URI (a stable name
+    clients may switch on), `title` the short human summary; `kind` and `title` default to the
+    status's generic ones. An instance carries `detail` (one sentence a client may read: never secrets,
+    never the input echoed back), optional `headers` (e.g. `Retry-After`) and optional `extra` members
+    added to the problem body. The class attributes are what subclasses may rely on; they are stable.
+    """
+
+    status: int = 400
+    kind: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = vars(cls)
+        if "status" in declared:
+            if "title" not in declared:
+                cls.title = _TITLES.get(cls.status, "Error")
+            if "kind" not in declared:
+                cls.kind = _kind_of(cls.title)
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers: dict[str, str] = dict(headers or {})
+        self.extra: dict[str, Any] = dict(extra or {})
+
+
+def _kind_of(title: str) -> str:
+    return title.lower().replace(" ", "-")
+
+
+class Problem(DomainError):
+    """Raise from a route or an HTTP guard to answer with a problem document whose status is given here
+    rather than declared by a domain rule."""
 
     def __init__(
         self,
@@ -56,13 +110,10 @@ class Problem(Exception):
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(detail, headers=headers, extra=extra)
         self.status = status
-        self.detail = detail
-        self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
         self.title = title or _TITLES.get(status, "Error")
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
+        self.kind = kind or _kind_of(_TITLES.get(status, "error"))
 
 
 def too_large(max_bytes: int | None) -> Problem:
@@ -86,7 +137,7 @@ def correlation_id(request: Request | None = None) -> str:
     return "none"
 
 
-def problem_response(problem: Problem, request: Request | None = None) -> Response:
+def problem_response(problem: DomainError, request: Request | None = None) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + problem.kind,
         "title": problem.title,
@@ -113,8 +164,12 @@ def describe_validation_errors(errors: list[Any]) -> list[dict[str, str]]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
+    """The one exception-to-HTTP mapping: domain errors (and `Problem`s) as problem+json, schema
+    violations as a 422 naming the fields, Starlette's own errors in the same format, and anything
+    unexpected as a logged 500 that tells the client nothing more."""
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
         return problem_response(exc, request)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -140,7 +195,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         _log.error("unhandled_error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
         return problem_response(Problem(500, "Something went wrong on our side."), request)
 
-    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
