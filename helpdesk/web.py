@@ -52,8 +52,10 @@ def parts_of(request: Request) -> Any:
     return request.app.state.parts
 
 
-MetricsAccess = Callable[[str | None], Awaitable[object]]
-"""Checks an `Authorization` header before /metrics answers; raises a 401/403 `Problem`."""
+MetricsAccess = Callable[[Request], Awaitable[object]]
+"""Checks who asks before /metrics answers (raises a 401/403 `DomainError`). It gets the request, so it
+reaches the credentials table through the service's parts (`parts_of`), which exist only once the
+runtime has started."""
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -232,7 +234,7 @@ class ServiceHost:
         @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
         async def metrics(request: Request) -> Response:
             if metrics_access is not None:
-                await metrics_access(request.headers.get("authorization"))
+                await metrics_access(request)
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
@@ -28,6 +28,10 @@ def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | Non
     evaluator = Evaluator(settings, lambda: host.runtime)
     subscribed = handlers.register(host.subscriptions, lambda: host.runtime, evaluator)
     dashboard, static = dashboard_router(evaluator)
+
+    async def operators_only(request: Request) -> None:
+        await evaluator.operators.bearer(request.headers.get("authorization"))
+
     app = host.build(
         title="Helpdesk evaluator",
         description="Scores answers, aggregates feedback and experiments, and queues FAQ candidates.",
@@ -35,7 +39,7 @@ def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | Non
         on_start=[evaluator.start],
         on_stop=[evaluator.stop],
         pages=["/dashboard", "/dashboard/"],
-        metrics_access=evaluator.operators.bearer,
+        metrics_access=operators_only,
     )
     app.mount("/dashboard/static", static, name="dashboard-static")
     app.state.evaluator = evaluator

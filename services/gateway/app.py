@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 
 from helpdesk.auth import API_KEYS_SECRET, WEB_SESSION_SECRET, ApiKeys, authenticate, require_operator
@@ -42,8 +42,8 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
         key = await rt.secrets.get_secret(WEB_SESSION_SECRET)
         desk.web_sessions = WebSessions(key, settings.web_session_ttl_seconds)
 
-    async def operators_only(authorization: str | None) -> None:
-        require_operator(authenticate(authorization, desk.api_keys))
+    async def operators_only(request: Request) -> None:
+        require_operator(authenticate(request.headers.get("authorization"), desk.api_keys))
 
     app = host.build(
         title="Helpdesk gateway",
