@@ -26,12 +26,11 @@ from helpdesk.events import HandoffReplied, KbUpdated, Language, utcnow
 from helpdesk.logging import get_logger
 from helpdesk.text import detect_language, normalise, terms
 from helpdesk.text.pii import redact_text as redact
-from services.evaluator.knowledge import FaqEntry, KnowledgeCopy, parse_entry, similarity
+from services.evaluator.knowledge import KnowledgeFollower, similarity
 from services.evaluator.llm import ChatModel, PromptFile, json_object
 
 _log = get_logger(__name__)
 
-LEARNED_KEY = "kb-learned"
 INDEX_KEY = "candidates:index"
 KEEP_SUPPORTING = 5
 
@@ -180,7 +179,7 @@ class CandidateQueue:
         self,
         state: Callable[[], KeyValueStore],
         bus: Callable[[], EventPublisher],
-        library: KnowledgeLibrary,
+        library: KnowledgeFollower,
         *,
         duplicate_threshold: float,
         drafter: Callable[[], Drafter] = ExtractiveDrafter,
@@ -466,61 +465,3 @@ def kb_entry(candidate: Candidate) -> dict[str, Any]:
             "answer": candidate.answer,
         },
     }
-
-
-class KnowledgeLibrary:
-    """The evaluator's knowledge-base copy: the default files plus every entry learned here."""
-
-    def __init__(self, state: Callable[[], KeyValueStore], base: list[FaqEntry]) -> None:
-        self._state = state
-        self._base = base
-        self._observed: dict[str, FaqEntry] = {}
-        self._removed: set[str] = set()
-        self.copy = KnowledgeCopy(base)
-
-    async def refresh(self) -> None:
-        stored = await self._state().get(LEARNED_KEY)
-        learned = orjson.loads(stored.value) if stored else []
-        entries = [e for raw in learned if (e := parse_entry(raw)) is not None]
-        copy = KnowledgeCopy(self._base)
-        copy.upsert(entries)
-        copy.upsert(self._observed.values())
-        copy.remove(self._removed)
-        self.copy = copy
-
-    def observe(self, update: KbUpdated) -> None:
-        """Follow a knowledge-base change published by anyone (this replica's memory only: the live
-        copy of `kb.updated` reaches every replica, and the stream replays recent ones at start)."""
-        entries = [e for raw in update.entries if (e := parse_entry(raw)) is not None]
-        for entry in entries:
-            self._observed[entry.id] = entry
-            self._removed.discard(entry.id)
-        for ident in update.removed:
-            self._observed.pop(ident, None)
-            self._removed.add(ident)
-        self.copy.upsert(entries)
-        self.copy.remove(update.removed)
-
-    async def learned(self) -> list[dict[str, Any]]:
-        stored = await self._state().get(LEARNED_KEY)
-        return list(orjson.loads(stored.value)) if stored else []
-
-    async def learn(self, raw: dict[str, Any]) -> None:
-        store = self._state()
-        for _ in range(16):
-            stored = await store.get(LEARNED_KEY)
-            entries: list[dict[str, Any]] = orjson.loads(stored.value) if stored else []
-            entries = [e for e in entries if e.get("id") != raw["id"]] + [raw]
-            try:
-                if stored is None:
-                    if not await store.create(LEARNED_KEY, orjson.dumps(entries)):
-                        continue
-                else:
-                    await store.save(LEARNED_KEY, orjson.dumps(entries), etag=stored.etag)
-            except ETagMismatch:
-                continue
-            entry = parse_entry(raw)
-            if entry is not None:
-                self.copy.upsert([entry])
-            return
-        raise ETagMismatch(f"{LEARNED_KEY} kept changing")

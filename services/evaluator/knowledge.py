@@ -11,18 +11,21 @@ only needs ids, questions, alternatives and answers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
-from helpdesk.events import Language
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
+from helpdesk.events import KbUpdated, Language
 from helpdesk.text import detect_language, terms
 
 LANGUAGES = (Language.EN, Language.JA)
+LEARNED_KEY = "kb-learned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +232,61 @@ def _phrasing_terms(text: str, language: Language) -> frozenset[str]:
         if len(_PHRASING_CACHE) < 50_000:
             _PHRASING_CACHE[key] = cached
     return cached
+
+
+class KnowledgeFollower:
+    """The evaluator's knowledge-base copy: the default files plus every entry learned here."""
+
+    def __init__(self, state: Callable[[], KeyValueStore], base: list[FaqEntry]) -> None:
+        self._state = state
+        self._base = base
+        self._observed: dict[str, FaqEntry] = {}
+        self._removed: set[str] = set()
+        self.copy = KnowledgeCopy(base)
+
+    async def refresh(self) -> None:
+        stored = await self._state().get(LEARNED_KEY)
+        learned = orjson.loads(stored.value) if stored else []
+        entries = [e for raw in learned if (e := parse_entry(raw)) is not None]
+        copy = KnowledgeCopy(self._base)
+        copy.upsert(entries)
+        copy.upsert(self._observed.values())
+        copy.remove(self._removed)
+        self.copy = copy
+
+    def observe(self, update: KbUpdated) -> None:
+        """Follow a knowledge-base change published by anyone (this replica's memory only: the live
+        copy of `kb.updated` reaches every replica, and the stream replays recent ones at start)."""
+        entries = [e for raw in update.entries if (e := parse_entry(raw)) is not None]
+        for entry in entries:
+            self._observed[entry.id] = entry
+            self._removed.discard(entry.id)
+        for ident in update.removed:
+            self._observed.pop(ident, None)
+            self._removed.add(ident)
+        self.copy.upsert(entries)
+        self.copy.remove(update.removed)
+
+    async def learned(self) -> list[dict[str, Any]]:
+        stored = await self._state().get(LEARNED_KEY)
+        return list(orjson.loads(stored.value)) if stored else []
+
+    async def learn(self, raw: dict[str, Any]) -> None:
+        store = self._state()
+        for _ in range(16):
+            stored = await store.get(LEARNED_KEY)
+            entries: list[dict[str, Any]] = orjson.loads(stored.value) if stored else []
+            entries = [e for e in entries if e.get("id") != raw["id"]] + [raw]
+            try:
+                if stored is None:
+                    if not await store.create(LEARNED_KEY, orjson.dumps(entries)):
+                        continue
+                else:
+                    await store.save(LEARNED_KEY, orjson.dumps(entries), etag=stored.etag)
+            except ETagMismatch:
+                continue
+            entry = parse_entry(raw)
+            if entry is not None:
+                self.copy.upsert([entry])
+            return
+        raise ETagMismatch(f"{LEARNED_KEY} kept changing")

@@ -17,13 +17,12 @@ from services.evaluator.candidates import (
     CandidateQueue,
     Drafter,
     ExtractiveDrafter,
-    KnowledgeLibrary,
     ModelDrafter,
 )
 from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.experiments import analyse
 from services.evaluator.judge import JudgeWorker, load_prompt
-from services.evaluator.knowledge import load_directory
+from services.evaluator.knowledge import KnowledgeFollower, load_directory
 from services.evaluator.ledger import Ledger
 from services.evaluator.llm import ChatModel, OpenAIChatModel, Prices, load_prompt_file
 from services.evaluator.operators import OperatorAuth
@@ -44,7 +43,7 @@ class Evaluator:
         self._runtime = runtime
         knowledge_dir = Path(settings.knowledge_path) if settings.knowledge_path else ROOT / "knowledge"
         prompts_dir = Path(settings.prompts_path) if settings.prompts_path else ROOT / "prompts"
-        self.library = KnowledgeLibrary(self._state, load_directory(knowledge_dir))
+        self.library = KnowledgeFollower(self._state, load_directory(knowledge_dir))
         self.ledger = Ledger(
             self._state,
             flush_seconds=settings.aggregate_flush_seconds,

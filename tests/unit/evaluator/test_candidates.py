@@ -14,12 +14,11 @@ from services.evaluator.candidates import (
     CandidateEdit,
     CandidateQueue,
     CandidateStatus,
-    KnowledgeLibrary,
     ModelDrafter,
     ReviewError,
     clean_answer,
 )
-from services.evaluator.knowledge import parse_entry
+from services.evaluator.knowledge import KnowledgeFollower, parse_entry
 from services.evaluator.llm import Completion, load_prompt_file
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY
 
@@ -43,7 +42,7 @@ def replied(
 def queue() -> tuple[CandidateQueue, MemoryStateStore, MemoryBus]:
     store, bus = MemoryStateStore(), MemoryBus()
     base = [e for e in [parse_entry(PASSWORD_ENTRY)] if e is not None]
-    library = KnowledgeLibrary(lambda: store, base)
+    library = KnowledgeFollower(lambda: store, base)
     return CandidateQueue(lambda: store, lambda: bus, library, duplicate_threshold=0.75), store, bus
 
 
@@ -227,7 +226,7 @@ class DraftingModel:
 
 def model_queue(model: DraftingModel) -> CandidateQueue:
     store, bus = MemoryStateStore(), MemoryBus()
-    library = KnowledgeLibrary(lambda: store, [])
+    library = KnowledgeFollower(lambda: store, [])
     prompt = load_prompt_file(PROMPTS, "faq-draft")
     return CandidateQueue(
         lambda: store,
