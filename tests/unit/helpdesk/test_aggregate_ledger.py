@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from helpdesk.aggregates import LedgerFact, NotYetCounted, ShardedLedger, Tally
+from helpdesk.aggregates.shards import RECENT_PER_SHARD, ShardDoc
 from helpdesk.inprocess import MemoryStateStore
-from services.evaluator.ledger import Ledger, LedgerFact, NotYetCounted, ShardDoc, Tally
 
 BUCKET = "2026-11-22T04|a"
 
@@ -31,8 +32,8 @@ def one() -> Tally:
     return tally
 
 
-def ledger(store: MemoryStateStore, clock: Clock | None = None, **options: float) -> Ledger:
-    return Ledger(lambda: store, flush_seconds=0.01, stale_seconds=10.0, clock=clock or Clock(), **options)
+def ledger(store: MemoryStateStore, clock: Clock | None = None, **options: float) -> ShardedLedger:
+    return ShardedLedger(store, flush_seconds=0.01, stale_seconds=10.0, clock=clock or Clock(), **options)
 
 
 async def test_a_fact_counts_once_however_often_it_is_delivered() -> None:
@@ -188,3 +189,28 @@ async def test_a_replica_forgets_idle_shards_of_past_days_but_their_totals_stay(
     await book.flush()
     assert await late is True
     assert len(await book.shards(["2026-11-18"])) == 2
+
+
+async def test_once_a_fold_returns_another_replica_reads_its_contribution() -> None:
+    store = MemoryStateStore()
+    writer, reader = ledger(store), ledger(store)
+    await writer.start()
+    try:
+        assert await writer.fold("fact:1", Fact(name="x"), one(), BUCKET) is True
+        totals = await reader.totals(["2026-11-22"])
+    finally:
+        await writer.stop()
+    assert totals[BUCKET].counts["turns"] == 1
+
+
+async def test_each_shard_keeps_the_summaries_of_its_latest_facts() -> None:
+    store = MemoryStateStore()
+    book = ledger(store)
+    await book.start()
+    try:
+        for n in range(RECENT_PER_SHARD + 5):
+            await book.fold(f"fact:{n}", Fact(name=str(n)), one(), BUCKET, recent={"n": n})
+    finally:
+        await book.stop()
+    recent = await book.recent(["2026-11-22"])
+    assert [item["n"] for item in recent] == list(range(5, RECENT_PER_SHARD + 5))
