@@ -52,7 +52,7 @@ eval:
 
 nlu-bench:
 	@test -n "$(TRAIN)" -a -n "$(TEST)" || { echo "usage: make nlu-bench TRAIN=<csv|clinc json> TEST=<csv|clinc json>"; exit 2; }
-	@$(VENV)/python -m services.nlp.cli nlu-bench --train "$(TRAIN)" --test "$(TEST)" $(NLU_BENCH_ARGS)
+	@$(VENV)/helpdeskctl nlu bench --train "$(TRAIN)" --test "$(TEST)" $(NLU_BENCH_ARGS)
 
 clean:
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from helpdesk.flags import config_key, parse_definition
 from helpdesk.topics import Topic, all_dead_letter_topics, publisher_of
+from helpdesk_ops import nlu
 from helpdesk_ops.deadletters import RedisDeadLetters, ServiceBusDeadLetters
 from helpdesk_ops.devstack import ROOT, Stack, banner, parse_replicas
 from helpdesk_ops.local import LocalStack, pinned_dapr_version, write_state
@@ -35,6 +36,7 @@ dead_app = typer.Typer(help="List and replay dead letters.", no_args_is_help=Tru
 app.add_typer(flags_app, name="flags")
 app.add_typer(kb_app, name="kb")
 app.add_typer(dead_app, name="deadletters")
+app.add_typer(nlu.app, name="nlu")
 console = Console()
 
 

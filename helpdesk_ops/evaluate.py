@@ -33,10 +33,7 @@ from services.evaluator.reports.offline import (
     write_csv,
     write_html,
 )
-from services.nlp import models
-from services.nlp.handlers import analyzed_event
-from services.nlp.pipeline import Analyzer
-from services.nlp.settings import NlpSettings
+from services.nlp.public import Analyzer, NlpSettings, analyzed_event, load_intent_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +65,7 @@ def answer(
 def analyzer_as_deployed() -> Analyzer:
     """nlp's analyser with the same intent model the service loads (trained and cached when missing)."""
     settings = NlpSettings()
-    return Analyzer(models.load_for(settings))
+    return Analyzer(load_intent_model(settings))
 
 
 def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[GoldenCase], list[CaseResult]]:

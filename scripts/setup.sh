@@ -102,8 +102,6 @@ else
 fi
 
 # 6. The intent model, trained from services/nlp/intents (skipped when up to date)
-if .venv/bin/python -c 'import services.nlp.cli' 2>/dev/null && grep -q "def train" services/nlp/cli.py 2>/dev/null; then
-  .venv/bin/python -m services.nlp.cli train --if-stale
-fi
+.venv/bin/helpdeskctl nlu train --if-stale
 
 say "ready"

@@ -6,14 +6,16 @@ a new release trains a new model and an old file is simply ignored. Writes go th
 a rename, so two replicas starting together never read a half-written model.
 
 The static encoder (see `pipeline.encoder`) is distilled once per machine into a cache outside the
-repository by `cli train` (setup); start-up never fetches or distils it: without it, the model is
-trained on TF-IDF alone.
+repository by `refresh` (setup's `helpdeskctl nlu train`); start-up never fetches or distils it: without
+it, the model is trained on TF-IDF alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from helpdesk.logging import get_logger
 from services.nlp.pipeline.encoder import DIMENSIONS, ENCODER_FORMAT, StaticEncoder
 from services.nlp.pipeline.intents import (
     MODEL_FORMAT,
+    Example,
     IntentClassifier,
     TrainingOptions,
     describe,
@@ -54,8 +57,8 @@ def cached_encoder(encoder_dir: Path | None) -> StaticEncoder | None:
 
 
 def build_encoder(encoder_dir: Path) -> StaticEncoder | None:
-    """The cached static encoder, or a new one distilled from the encoder wheel (about two minutes on two
-    cores, once per machine). None, with a warning, when the wheel cannot be had (offline machine)."""
+    """The cached static encoder, or a new one distilled from the encoder wheel (once per machine). None,
+    with a warning, when the wheel cannot be had (offline machine)."""
     from services.nlp.pipeline import encoder
 
     if (cached := cached_encoder(encoder_dir)) is not None:
@@ -134,3 +137,44 @@ def load_for(settings: NlpSettings) -> IntentClassifier | None:
         settings.encoder_dir,
         train_if_missing=settings.train_at_startup,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshedModel:
+    """What `refresh` left in the cache: the current model's file and whether it was trained just now."""
+
+    path: Path
+    trained: bool
+    summary: dict[str, object]
+    """`describe` of the model when it was trained now (empty when the cached one was current)."""
+
+
+def refresh(settings: NlpSettings, *, if_stale: bool = False, encoder: bool = True) -> RefreshedModel:
+    """Train the helpdesk's intent model into the cache unless (with `if_stale`) the current one is there
+    already, and remove the cache's other models. With `encoder`, the static sentence encoder is distilled
+    first when it is not cached yet, so the model trained here is the one the service loads."""
+    encoder_dir = settings.encoder_dir if encoder else None
+    if encoder_dir is not None:
+        build_encoder(encoder_dir)
+    path = model_path(settings.intents_dir, settings.model_dir, settings.training, encoder_dir)
+    if if_stale and path.exists():
+        return RefreshedModel(path, trained=False, summary={})
+    classifier, path = train(settings.intents_dir, settings.model_dir, settings.training, encoder_dir)
+    for stale in settings.model_dir.glob("intents-*"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return RefreshedModel(path, trained=True, summary=describe(classifier))
+
+
+def train_on(
+    examples: Sequence[Example],
+    validation: Sequence[Example] | None,
+    options: TrainingOptions,
+    encoder_dir: Path | None,
+) -> IntentClassifier:
+    """The service's intent pipeline trained on other examples and not cached (the intent benchmark).
+    With `encoder_dir`, the static encoder is taken from there, distilled first when missing."""
+    from services.nlp.pipeline import training
+
+    encoder = None if encoder_dir is None else build_encoder(encoder_dir)
+    return training.train(examples, validation, options, encoder)

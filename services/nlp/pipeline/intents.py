@@ -9,9 +9,8 @@ message is out of scope when the out-of-scope class wins or the best intent's pr
 threshold chosen on the same held-out data (see `training`).
 
 This module is what the service runs: plain numpy over the learnt vocabularies and weights, saved as
-arrays and JSON (no pickle). Training needs scikit-learn and lives in `training`, so a serving process
-never imports scikit-learn or SciPy (about 110 MB of resident memory) and scoring skips scikit-learn's
-per-call input validation, which costs ten times the arithmetic on one short message.
+arrays and JSON (no pickle). Training needs scikit-learn and lives in `training`: a serving process never
+imports scikit-learn or SciPy, and scoring skips scikit-learn's per-call input validation.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,9 +29,8 @@ import numpy as np
 import yaml
 
 from helpdesk.events import OUT_OF_SCOPE, Intent, IntentScore, Language
+from helpdesk.text import detect_language, normalise
 from services.nlp.pipeline.encoder import StaticEncoder
-from services.nlp.pipeline.language import detect_language
-from services.nlp.pipeline.normalise import normalise
 from services.nlp.pipeline.tokenise import classification_terms
 
 MODEL_FORMAT = 3
@@ -54,6 +53,26 @@ class Prediction:
     out_of_scope: bool
 
 
+class HeldOut(StrEnum):
+    """Which held-out data calibrated a model."""
+
+    VALIDATION = "validation"
+    """The example file's own validation split."""
+    K_FOLD = "k-fold"
+    """Out-of-fold predictions of a cross-validation over the training examples."""
+    NONE = "none"
+    """Not calibrated (the intermediate models calibration is computed from)."""
+
+
+class FeatureAnalyzer(StrEnum):
+    """How a TF-IDF block turns a message into features (saved with the model by this name)."""
+
+    TERMS = "terms"
+    """Stems or lemmas and their bigrams (`term_features`)."""
+    CHARS = "chars"
+    """Character n-grams inside word boundaries (`char_features`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Calibration:
     """What the held-out data decided: softmax temperature and the out-of-scope threshold."""
@@ -61,8 +80,7 @@ class Calibration:
     temperature: float
     threshold: float
     target_oos_recall: float
-    heldout: str
-    """"validation" or "k-fold"."""
+    heldout: HeldOut
     heldout_accuracy: float
     heldout_oos_recall: float | None
 
@@ -171,12 +189,14 @@ def char_features(prepared: str, ngrams: tuple[int, int] = CHAR_NGRAMS) -> list[
 class FeatureBlock:
     """One TF-IDF block: its analyzer's name, vocabulary (term -> column) and idf weights."""
 
-    analyzer: str
+    analyzer: FeatureAnalyzer
     vocabulary: dict[str, int]
     idf: np.ndarray
 
     def analyze(self, prepared: str, language: Language | None = None) -> list[str]:
-        return term_features(prepared, language) if self.analyzer == "terms" else char_features(prepared)
+        if self.analyzer is FeatureAnalyzer.TERMS:
+            return term_features(prepared, language)
+        return char_features(prepared)
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -312,7 +332,11 @@ class IntentClassifier:
                 if meta.get("format") != MODEL_FORMAT:
                     raise ValueError(f"{path} is not an intent model of format {MODEL_FORMAT}")
                 blocks = [
-                    FeatureBlock(b["analyzer"], {t: i for i, t in enumerate(b["terms"])}, data[f"idf_{n}"])
+                    FeatureBlock(
+                        FeatureAnalyzer(b["analyzer"]),
+                        {t: i for i, t in enumerate(b["terms"])},
+                        data[f"idf_{n}"],
+                    )
                     for n, b in enumerate(meta["blocks"])
                 ]
                 encoder = None
@@ -324,7 +348,9 @@ class IntentClassifier:
                     blocks=blocks,
                     weights=data["weights"],
                     bias=data["bias"],
-                    calibration=Calibration(**meta["calibration"]),
+                    calibration=Calibration(
+                        **{**meta["calibration"], "heldout": HeldOut(meta["calibration"]["heldout"])}
+                    ),
                     encoder=encoder,
                     encoder_weight=float(meta["encoder_weight"]),
                     trained_on=meta["trained_on"],

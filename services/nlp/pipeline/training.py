@@ -1,5 +1,5 @@
-"""Training the intent model (scikit-learn); only `cli train`, start-up without a cached model and
-`nlu-bench` import this.
+"""Training the intent model (scikit-learn); only the model cache (when a model has to be built) and
+the intent benchmark import this.
 
 Held-out data decides the softmax temperature and the out-of-scope threshold: the validation split when
 there is one, otherwise out-of-fold predictions of a k-fold cross-validation over the training examples.
@@ -22,19 +22,21 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from helpdesk.events import OUT_OF_SCOPE
+from helpdesk.text import detect_language
 from services.nlp.pipeline.encoder import StaticEncoder
 from services.nlp.pipeline.intents import (
     CHAR_NGRAMS,
     Calibration,
     Example,
+    FeatureAnalyzer,
     FeatureBlock,
+    HeldOut,
     IntentClassifier,
     TrainingOptions,
     prepare,
     softmax,
     term_features,
 )
-from services.nlp.pipeline.language import detect_language
 
 _TEMPERATURES = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0)
 _KEEP_CORRECT_WITHOUT_OOS = 0.97
@@ -55,9 +57,9 @@ class FittedModel:
         self.encoder, self.encoder_weight = encoder, encoder_weight
         self.features = FeatureUnion(
             [
-                ("terms", TfidfVectorizer(analyzer=term_features, sublinear_tf=True)),
+                (FeatureAnalyzer.TERMS.value, TfidfVectorizer(analyzer=term_features, sublinear_tf=True)),
                 (
-                    "chars",
+                    FeatureAnalyzer.CHARS.value,
                     TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, min_df=2),
                 ),
             ]
@@ -76,7 +78,11 @@ class FittedModel:
 
     def classifier(self, calibration: Calibration) -> IntentClassifier:
         blocks = [
-            FeatureBlock(name, {str(t): int(i) for t, i in vectorizer.vocabulary_.items()}, vectorizer.idf_)
+            FeatureBlock(
+                FeatureAnalyzer(name),
+                {str(t): int(i) for t, i in vectorizer.vocabulary_.items()},
+                vectorizer.idf_,
+            )
             for name, vectorizer in self.features.transformer_list
         ]
         coef = np.asarray(self.svm.coef_, dtype=np.float64)
@@ -116,15 +122,14 @@ def train(
         model = fit(examples)
         uncalibrated = model.classifier(_UNCALIBRATED)
         scores = uncalibrated.score_many([e.text for e in validation])
-        calibration = _calibrate(
-            scores, [e.label for e in validation], model.classes, options.target_oos_recall, "validation"
-        )
+        labels = [e.label for e in validation]
+        calibration = _calibrate(scores, labels, model.classes, options.target_oos_recall, HeldOut.VALIDATION)
         if options.refit_with_validation:
             examples = [*examples, *validation]
             model = fit(examples)
     else:
         scores, labels, classes = _out_of_fold_scores(examples, options, fit)
-        calibration = _calibrate(scores, labels, classes, options.target_oos_recall, "k-fold")
+        calibration = _calibrate(scores, labels, classes, options.target_oos_recall, HeldOut.K_FOLD)
         model = fit(examples)
     classifier = model.classifier(calibration)
     classifier.trained_on = dict(Counter(e.label for e in examples))
@@ -132,7 +137,7 @@ def train(
     return classifier
 
 
-_UNCALIBRATED = Calibration(1.0, 0.0, 0.0, "none", 0.0, None)
+_UNCALIBRATED = Calibration(1.0, 0.0, 0.0, HeldOut.NONE, 0.0, None)
 
 
 def _out_of_fold_scores(
@@ -152,7 +157,7 @@ def _out_of_fold_scores(
 
 
 def _calibrate(
-    scores: np.ndarray, labels: list[str], classes: list[str], target_oos_recall: float, how: str
+    scores: np.ndarray, labels: list[str], classes: list[str], target_oos_recall: float, how: HeldOut
 ) -> Calibration:
     index = {c: i for i, c in enumerate(classes)}
     known = np.array([index.get(lbl, -1) for lbl in labels])

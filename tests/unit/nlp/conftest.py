@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.nlp import models
+from services.nlp import intent_model_store
 from services.nlp.pipeline import Analyzer
 from services.nlp.pipeline.intents import IntentClassifier
 from services.nlp.settings import NlpSettings
@@ -26,7 +26,7 @@ def nlp_settings(model_dir: Path) -> NlpSettings:
 
 @pytest.fixture(scope="session")
 def classifier(nlp_settings: NlpSettings) -> IntentClassifier:
-    trained = models.load_or_train(
+    trained = intent_model_store.load_or_train(
         nlp_settings.intents_dir, nlp_settings.model_dir, nlp_settings.training, train_if_missing=True
     )
     assert trained is not None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpdesk.events import Language
-from services.nlp import models
+from services.nlp import intent_model_store
 from services.nlp.pipeline.encoder import StaticEncoder, basic_words, distil_arrays, wordpiece
 from services.nlp.pipeline.intents import Example, IntentClassifier, TrainingOptions, prepare
 from services.nlp.pipeline.training import FittedModel, train
@@ -141,13 +141,15 @@ def test_fingerprint_changes_when_the_encoder_appears(tmp_path: Path) -> None:
     intents.mkdir()
     (intents / "x.yaml").write_text("vpn:\n  en: [vpn down]\noos:\n  en: [weather]\n", encoding="utf-8")
     encoders = tmp_path / "encoders"
-    without = models.fingerprint(intents, TrainingOptions(), encoders)
-    small_encoder().save(models.encoder_path(encoders))
-    assert models.fingerprint(intents, TrainingOptions(), encoders) != without
-    assert models.cached_encoder(encoders) is not None
+    without = intent_model_store.fingerprint(intents, TrainingOptions(), encoders)
+    small_encoder().save(intent_model_store.encoder_path(encoders))
+    assert intent_model_store.fingerprint(intents, TrainingOptions(), encoders) != without
+    assert intent_model_store.cached_encoder(encoders) is not None
 
 
 def test_the_service_trains_with_the_cached_encoder_at_start_up(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
     from helpdesk.inprocess import memory_runtime
     from services.nlp.app import create_app
     from services.nlp.settings import NlpSettings
@@ -163,10 +165,11 @@ def test_the_service_trains_with_the_cached_encoder_at_start_up(tmp_path: Path) 
     settings = NlpSettings(
         intents_dir=intents, model_dir=tmp_path / "models", encoder_dir=tmp_path / "encoders"
     )
-    small_encoder().save(models.encoder_path(settings.encoder_dir))  # type: ignore[arg-type]
-    create_app(settings, memory_runtime("nlp"))
+    small_encoder().save(intent_model_store.encoder_path(settings.encoder_dir))  # type: ignore[arg-type]
+    with TestClient(create_app(settings, memory_runtime("nlp"))):
+        pass
     (model_file,) = (tmp_path / "models").iterdir()
-    assert model_file == models.model_path(
+    assert model_file == intent_model_store.model_path(
         intents, settings.model_dir, settings.training, settings.encoder_dir
     )
     assert IntentClassifier.load(model_file).encoder is not None

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpdesk.events import OUT_OF_SCOPE
-from services.nlp import cli
-from services.nlp.benchmark import score
+from helpdesk_ops import nlu
+from helpdesk_ops.intent_benchmark import score
 
 KEYS = {"in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "train_seconds", "p50_ms", "p99_ms"}
 
@@ -70,7 +70,7 @@ def test_nlu_bench_on_csv_prints_one_json_object_last(
 ) -> None:
     train = write_csv(tmp_path / "train.csv", TRAIN)
     test = write_csv(tmp_path / "test.csv", TEST)
-    cli.main(["nlu-bench", "--train", str(train), "--test", str(test), "--no-encoder"])
+    nlu.main(["bench", "--train", str(train), "--test", str(test), "--no-encoder"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     result = json.loads(last)
     assert result.keys() >= KEYS
@@ -85,7 +85,7 @@ def test_nlu_bench_without_out_of_scope_in_either_file(
 ) -> None:
     train = write_csv(tmp_path / "train.csv", [r for r in TRAIN if r[1] != "oos"])
     test = write_csv(tmp_path / "test.csv", [r for r in TEST if r[1] != "oos"])
-    cli.main(["nlu-bench", "--train", str(train), "--test", str(test), "--no-encoder"])
+    nlu.main(["bench", "--train", str(train), "--test", str(test), "--no-encoder"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["oos_recall"] is None
     assert result.keys() >= KEYS
