@@ -25,7 +25,7 @@ from rich.table import Table
 from helpdesk.flags import config_key, parse_definition
 from helpdesk.topics import Topic, all_dead_letter_topics, publisher_of
 from helpdesk_ops import nlu
-from helpdesk_ops.deadletters import RedisDeadLetters, ServiceBusDeadLetters
+from helpdesk_ops.dead_letter_replay import RedisDeadLetters, ServiceBusDeadLetters
 from helpdesk_ops.devstack import ROOT, Stack, banner, parse_replicas
 from helpdesk_ops.local import LocalStack, pinned_dapr_version, write_state
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from helpdesk.topics import publisher_of
 from helpdesk_ops.cli import _daprd
-from helpdesk_ops.deadletters import origin
+from helpdesk_ops.dead_letter_replay import origin
 from helpdesk_ops.devstack import RunFile, Stack
 from tests.support.redis import external_redis
 

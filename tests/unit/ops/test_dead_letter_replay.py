@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from helpdesk.topics import SUBSCRIPTIONS, AppId, Topic, dead_letter_topic
 from helpdesk_ops.cli import app
-from helpdesk_ops.deadletters import ServiceBusDeadLetters, origin
+from helpdesk_ops.dead_letter_replay import ServiceBusDeadLetters, origin
 
 CONNECTION = (
     "Endpoint=sb://helpdesk-test.servicebus.windows.net/;SharedAccessKeyName=ops;SharedAccessKey=c2VjcmV0"
