@@ -10,11 +10,12 @@ sort the queries at the policy's thresholds. Intents are not part of the fit (se
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import typer
 from sklearn.linear_model import LogisticRegression
 
 from bench.faq_bench import read_queries
@@ -37,24 +38,22 @@ def _report(name: str, calibration: Calibration, evidence: list[MatchEvidence], 
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--faq", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, required=True)
-    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
-    args = parser.parse_args()
-    index = KnowledgeIndex(read_entries(args.faq), "calibration")
+def main(
+    faq: Annotated[Path, typer.Option(help="FAQ entries: a .jsonl file or a folder like knowledge/.")],
+    queries: Annotated[Path, typer.Option(help="Queries with their relevant entry ids (.jsonl).")],
+    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 1.0,
+) -> None:
+    """Fit the retrieval confidence on an evaluation set; the last line is the fitted calibration."""
+    index = KnowledgeIndex(read_entries(faq), "calibration")
     evidence: list[MatchEvidence] = []
     labels: list[int] = []
-    for query in read_queries(args.queries):
+    for query in read_queries(queries):
         retrieval = index.search(query.text, query.language)
         top = retrieval.top
         found = retrieval.evidence or MatchEvidence(0.0, 0.0, 0.0)
         evidence.append(found)
         labels.append(int(top is not None and top.entry.id in query.relevant))
-    model = LogisticRegression(C=args.c, max_iter=1000)
+    model = LogisticRegression(C=c, max_iter=1000)
     model.fit(np.array([e.features() for e in evidence]), np.array(labels))
     coverage, similarity, margin = (round(float(c), 2) for c in model.coef_[0])
     fitted = Calibration(
@@ -69,4 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

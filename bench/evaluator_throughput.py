@@ -21,7 +21,6 @@ end it checks that the totals count every distinct turn exactly once.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import platform
@@ -30,10 +29,12 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
 import httpx
 import orjson
+import typer
 
 from helpdesk.dapr.subscriptions import Delivery, Retry
 from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant
@@ -258,18 +259,26 @@ def sidecar_url(stack: Any) -> str:
     return str(stack.of("evaluator")[0].url)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--via", choices=("handler", "route", "stack"), default="handler")
-    args = parser.parse_args()
-    if args.via == "stack":
-        result = asyncio.run(run_stack(args.events, args.concurrency))
+class Via(StrEnum):
+    """How the events reach the evaluator (see the module's docstring)."""
+
+    HANDLER = "handler"
+    ROUTE = "route"
+    STACK = "stack"
+
+
+def main(
+    events: Annotated[int, typer.Option(help="Answered turns to evaluate.")] = 5000,
+    concurrency: Annotated[int, typer.Option(help="Deliveries in flight at once.")] = 32,
+    via: Annotated[
+        Via, typer.Option(help="The subscribed handler, its route, or the real stack.")
+    ] = Via.HANDLER,
+) -> None:
+    """Evaluator throughput: answered turns evaluated per second, and every turn counted once."""
+    if via is Via.STACK:
+        result = asyncio.run(run_stack(events, concurrency))
     else:
-        result = asyncio.run(run(args.events, args.concurrency, args.via))
+        result = asyncio.run(run(events, concurrency, via))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for key, value in result.items():
         print(f"{key}: {value}")
@@ -279,4 +288,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -7,9 +7,11 @@ Prints a Markdown table (P@1, MRR, Hit@5 per variant) for docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from bench.faq_bench import Query, read_queries
 from services.dialogue.knowledge.files import read_entries
@@ -42,19 +44,17 @@ def measure(entries: list[FaqEntry], queries: list[Query], weights: RetrievalWei
     return p1 / n, mrr / n, hit5 / n
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--faq", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, required=True)
-    args = parser.parse_args()
-    entries, queries = read_entries(args.faq), read_queries(args.queries)
+def main(
+    faq: Annotated[Path, typer.Option(help="FAQ entries: a .jsonl file or a folder like knowledge/.")],
+    queries: Annotated[Path, typer.Option(help="Queries with their relevant entry ids (.jsonl).")],
+) -> None:
+    """P@1, MRR and Hit@5 of each retrieval variant, as a markdown table."""
+    entries, read = read_entries(faq), read_queries(queries)
     print("| variant | P@1 | MRR | Hit@5 |\n|---|---|---|---|")
     for name, weights in VARIANTS.items():
-        p1, mrr, hit5 = measure(entries, queries, weights)
+        p1, mrr, hit5 = measure(entries, read, weights)
         print(f"| {name} | {p1:.3f} | {mrr:.3f} | {hit5:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -16,7 +16,6 @@ line printed is one JSON object.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -24,7 +23,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from helpdesk.events import Language
 from helpdesk.text import detect_language
@@ -156,17 +157,17 @@ def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--faq", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, required=True)
-    parser.add_argument("--latency-entries", type=int, default=None)
-    args = parser.parse_args()
-    result = run(args.faq, args.queries, args.latency_entries)
+def main(
+    faq: Annotated[Path, typer.Option(help="FAQ entries: a .jsonl file or a folder like knowledge/.")],
+    queries: Annotated[Path, typer.Option(help="Queries with their relevant entry ids (.jsonl).")],
+    latency_entries: Annotated[
+        int | None, typer.Option(help="Pad the index to this many entries to time queries at that size.")
+    ] = None,
+) -> None:
+    """Retrieval quality and latency of dialogue's FAQ index; the last line is one JSON object."""
+    result = run(faq, queries, latency_entries)
     print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

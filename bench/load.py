@@ -17,7 +17,6 @@ errors, lost, rss_mb), then a table for people.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -27,16 +26,27 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "bench" / "data" / "kb-eval.jsonl"
 P99_BUDGET_MS = 250.0
 
 Send = Callable[[str], Awaitable[tuple[int, str | None]]]
+
+
+class Mode(StrEnum):
+    """What a measurement runs against."""
+
+    DAPR = "dapr"
+    """The stack `make run` started: every hop through a sidecar and Redis."""
+    INPROCESS = "inprocess"
+    """The same handlers chained in this process on in-memory ports."""
 
 
 def questions() -> list[str]:
@@ -302,10 +312,10 @@ HOPS = 3
 def overhead(results: list[Measurement]) -> list[str]:
     """What Dapr adds per hop at each rate both modes measured: (dapr - inprocess) / hops. The
     difference also holds the services' state calls through the sidecar on the turn's path."""
-    inprocess = {r.offered_rps: r for r in results if r.mode == "inprocess" and r.offered_rps}
+    inprocess = {r.offered_rps: r for r in results if r.mode == Mode.INPROCESS and r.offered_rps}
     rows = []
     for r in results:
-        base = inprocess.get(r.offered_rps) if r.mode == "dapr" else None
+        base = inprocess.get(r.offered_rps) if r.mode == Mode.DAPR else None
         if base is None or r.errors or base.errors:
             continue
         rows.append(
@@ -336,17 +346,24 @@ def table(results: list[Measurement]) -> str:
     return "\n".join(rows)
 
 
-async def main_async(args: argparse.Namespace) -> int:
+async def main_async(
+    modes: list[Mode],
+    rates: list[float],
+    duration: float,
+    search_rates: tuple[float, float] | None,
+    state: Path,
+) -> int:
+    """Each mode in turn: the open-loop rates, then (with `search_rates`, low and high) the search."""
     texts = questions()
     random.Random(7).shuffle(texts)
     results: list[Measurement] = []
     out = sys.stdout
     logs = ROOT / ".run" / "logs" / "bench-inprocess.log"
-    for mode in [m for m in args.modes.split(",") if m]:
+    for mode in modes:
         with contextlib.ExitStack() as scope:
             target: Any
-            if mode == "dapr":
-                target = StackTarget(Path(args.state))
+            if mode is Mode.DAPR:
+                target = StackTarget(state)
             else:
                 # The in-process services log to stdout like the real ones; keep stdout for results.
                 logs.parent.mkdir(parents=True, exist_ok=True)
@@ -355,14 +372,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 await target.start()
             try:
                 await measure(target, mode, 10, 10, texts)  # warm-up: models loaded, connections open
-                for rate in [float(r) for r in args.rates.split(",") if r]:
-                    result = await measure(target, mode, rate, args.duration, texts)
+                for rate in rates:
+                    result = await measure(target, mode, rate, duration, texts)
                     print(json.dumps(asdict(result)), file=out, flush=True)
                     results.append(result)
                     await asyncio.sleep(2.0)
-                if args.search:
-                    low, high = args.search_low, args.search_high
-                    result = await search(target, mode, args.duration, texts, low, high)
+                if search_rates is not None:
+                    low, high = search_rates
+                    result = await search(target, mode, duration, texts, low, high)
                     print(json.dumps(asdict(result)), file=out, flush=True)
                     results.append(result)
             finally:
@@ -371,17 +388,27 @@ async def main_async(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--modes", default="dapr,inprocess")
-    parser.add_argument("--rates", default="10,20,30,50", help="open-loop rates, chats per second")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
-    parser.add_argument("--search", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--search-low", type=float, default=20.0)
-    parser.add_argument("--search-high", type=float, default=600.0)
-    parser.add_argument("--state", default=str(ROOT / ".run" / "stack.json"))
-    raise SystemExit(asyncio.run(main_async(parser.parse_args())))
+STACK_STATE = ROOT / ".run" / "stack.json"
+
+
+def main(
+    modes: Annotated[str, typer.Option(help="Comma-separated: dapr, inprocess.")] = "dapr,inprocess",
+    rates: Annotated[str, typer.Option(help="Open-loop rates, chats per second.")] = "10,20,30,50",
+    duration: Annotated[float, typer.Option(help="Seconds per measurement.")] = 20.0,
+    search: Annotated[bool, typer.Option(help="Search for the highest rate within budget.")] = True,
+    search_low: float = 20.0,
+    search_high: float = 600.0,
+    state: Annotated[Path, typer.Option(help="The running stack's description.")] = STACK_STATE,
+) -> None:
+    """Load benchmark of the whole helpdesk (`make bench`, after `make run`)."""
+    try:
+        chosen = [Mode(m) for m in modes.split(",") if m]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--modes") from None
+    offered = [float(r) for r in rates.split(",") if r]
+    searched = (search_low, search_high) if search else None
+    raise SystemExit(asyncio.run(main_async(chosen, offered, duration, searched, state)))
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -13,18 +13,18 @@ The stream keeps it 30 s; the state key and the scratch stream of the `XADD`s ar
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
 import numpy as np
 import redis.asyncio as redis
+import typer
 
 from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered
 from helpdesk.topics import Topic, live_topic, publisher_of
@@ -114,13 +114,16 @@ async def main_async(stack: dict[str, Any], calls: int) -> None:
     await direct.aclose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--state", default=str(ROOT / ".run" / "stack.json"))
-    args = parser.parse_args()
-    asyncio.run(main_async(json.loads(Path(args.state).read_text()), args.calls))
+STACK_STATE = ROOT / ".run" / "stack.json"
+
+
+def main(
+    calls: Annotated[int, typer.Option(help="Calls of each kind.")] = 2000,
+    state: Annotated[Path, typer.Option(help="The running stack's description.")] = STACK_STATE,
+) -> None:
+    """Time single sidecar calls on the stack `make run` started."""
+    asyncio.run(main_async(json.loads(state.read_text()), calls))
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -10,10 +10,11 @@ never become alternatives of an entry.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 
 def _as_list(value: Any) -> list[str]:
@@ -47,19 +48,17 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("source", type=Path, help="stackExchange-FAQ.json")
-    parser.add_argument("--out", type=Path, required=True, help="folder for faq.jsonl and queries.jsonl")
-    args = parser.parse_args()
-    faq, queries = convert(args.source)
-    args.out.mkdir(parents=True, exist_ok=True)
-    _write(args.out / "faq.jsonl", faq)
-    _write(args.out / "queries.jsonl", queries)
-    print(f"{len(faq)} FAQ entries, {len(queries)} queries -> {args.out}")
+def main(
+    source: Annotated[Path, typer.Argument(help="stackExchange-FAQ.json")],
+    out: Annotated[Path, typer.Option(help="Folder for faq.jsonl and queries.jsonl.")],
+) -> None:
+    """Convert StackFAQ into the FAQ and query files `make faq-bench` reads."""
+    faq, queries = convert(source)
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "faq.jsonl", faq)
+    _write(out / "queries.jsonl", queries)
+    print(f"{len(faq)} FAQ entries, {len(queries)} queries -> {out}")
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)
