@@ -22,12 +22,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from helpdesk.events import KbUpdated
 from helpdesk.flags import config_key, parse_definition
+from helpdesk.knowledge.files import read_entries
 from helpdesk.topics import Topic, all_dead_letter_topics, publisher_of
 from helpdesk_ops import nlu
 from helpdesk_ops.dead_letter_replay import RedisDeadLetters, ServiceBusDeadLetters
-from helpdesk_ops.devstack import ROOT, Stack, banner, parse_replicas
+from helpdesk_ops.devstack import Stack
 from helpdesk_ops.local import LocalStack, pinned_dapr_version, write_state
+from helpdesk_ops.run_file import ROOT, parse_replicas
+from helpdesk_ops.stack_console import banner
 
 app = typer.Typer(help="Run and operate the helpdesk.", no_args_is_help=True)
 flags_app = typer.Typer(help="Read and flip feature flags in the configuration store.", no_args_is_help=True)
@@ -206,10 +210,7 @@ def kb_publish(
     path: Annotated[Path, typer.Argument(exists=True, help="A file of FAQ entries (as in knowledge/).")],
 ) -> None:
     """Publish a kb.updated with the entries of a file; every dialogue replica re-indexes live."""
-    # Operator tooling may import services: the entry format is dialogue's.
-    from services.dialogue.knowledge.files import kb_update_from_file
-
-    event = kb_update_from_file(path)
+    event = KbUpdated.carrying(read_entries(path))
     stack = _stack()
     with Progress(console=console) as progress:
         task = progress.add_task("publishing kb.updated", total=1)

@@ -11,150 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
-import random
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpdesk_ops.local_redis import RedisServer, wait_for_redis
+from helpdesk_ops.processes import Proc, die_with_parent
+from helpdesk_ops.run_file import ROOT, AppSpec, RunFile, free_port, load_run_file
+from helpdesk_ops.stack_console import line_prefix
+
 DEFAULT_REDIS_PORT = 6380
 LOOPBACK = "127.0.0.1"
-
-
-_handed_out: set[int] = set()
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_port() -> int:
-    """A port nobody listens on now, below the kernel's ephemeral range (where outgoing connections
-    take their local ports, and could take this one before its server binds it), and not handed out
-    before by this process (a stack plans all its ports before any process binds them)."""
-    low, _ = _ephemeral_range()
-    candidates = random.Random()
-    while True:
-        port = candidates.randrange(max(1024, low - 12000), low)
-        if port in _handed_out:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    """One app of `dapr.yaml`."""
-
-    app_id: str
-    app_port: int
-    dapr_http_port: int
-    dapr_grpc_port: int
-    metrics_port: int
-    config_file: Path
-    command: list[str]
-    env: dict[str, str]
-    health_check: tuple[str, int, int] | None = None
-    """(path, probe interval s, failure threshold): the sidecar pauses delivery while the app is down."""
-
-
-@dataclass(frozen=True)
-class RunFile:
-    resources_path: Path
-    log_level: str
-    env: dict[str, str]
-    apps: list[AppSpec]
-
-    def app(self, app_id: str) -> AppSpec:
-        return next(a for a in self.apps if a.app_id == app_id)
-
-
-def load_run_file(path: Path = ROOT / "dapr.yaml") -> RunFile:
-    data = yaml.safe_load(path.read_text())
-    base = path.parent
-    common = data.get("common", {})
-    apps = [
-        AppSpec(
-            app_id=a["appID"],
-            app_port=int(a["appPort"]),
-            dapr_http_port=int(a["daprHTTPPort"]),
-            dapr_grpc_port=int(a["daprGRPCPort"]),
-            metrics_port=int(a["metricsPort"]),
-            config_file=(base / a["configFilePath"]).resolve(),
-            command=[str(c) for c in a["command"]],
-            env={k: str(v) for k, v in (a.get("env") or {}).items()},
-            health_check=(
-                str(a.get("appHealthCheckPath", "/healthz")),
-                int(a.get("appHealthProbeInterval", 5)),
-                int(a.get("appHealthThreshold", 3)),
-            )
-            if a.get("enableAppHealthCheck")
-            else None,
-        )
-        for a in data["apps"]
-    ]
-    return RunFile(
-        resources_path=(base / common.get("resourcesPath", "./components")).resolve(),
-        log_level=str(common.get("logLevel", "warn")),
-        env={k: str(v) for k, v in (common.get("env") or {}).items()},
-        apps=apps,
-    )
-
-
-def parse_replicas(text: str | None) -> dict[str, int]:
-    """`"nlp=2 dialogue=3"` (spaces or commas) -> {"nlp": 2, "dialogue": 3}."""
-    counts: dict[str, int] = {}
-    for part in (text or "").replace(",", " ").split():
-        name, _, value = part.partition("=")
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"replica count must look like name=N (N >= 1), not {part!r}")
-        counts[name.strip()] = int(value)
-    return counts
-
-
-def _die_with_parent() -> None:
-    """Child side of Popen: its own process group, and SIGTERM when the runner dies (Linux)."""
-    os.setsid()
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-    pumps: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
 
 
 @dataclass
@@ -175,18 +52,6 @@ class Replica:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.app_port}"
-
-
-@dataclass
-class RedisServer:
-    port: int
-    data_dir: Path
-    proc: Proc | None = None
-    password: str = ""
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
 
 class Stack:
@@ -283,55 +148,13 @@ class Stack:
         self.secrets_file.chmod(0o600)
 
     async def _start_redis(self) -> None:
-        server = shutil.which("redis-server")
-        if server is None:
-            raise FileNotFoundError("redis-server not found: run `make setup` (installs the Debian package)")
         self.redis.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            server,
-            "--port",
-            str(self.redis.port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(self.redis.data_dir),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-            "--notify-keyspace-events",
-            "KEA",
-            "--protected-mode",
-            "yes",
-            "--daemonize",
-            "no",
-        ]
-        self.redis.proc = self._spawn("redis", command, env=dict(os.environ))
-        await self._wait_redis(30.0)
+        self.redis.proc = self._spawn("redis", self.redis.command(), env=dict(os.environ))
+        await wait_for_redis(self.redis_address, 30.0)
 
     async def restart_redis(self) -> None:
         """For fault tests: start the same Redis again on the same port and data directory."""
         await self._start_redis()
-
-    async def _wait_redis(self, timeout: float) -> None:
-        import redis.asyncio as aioredis
-
-        deadline = time.monotonic() + timeout
-        client = aioredis.Redis.from_url(f"redis://{self.redis_address}")
-        try:
-            while True:
-                try:
-                    if await client.ping():
-                        return
-                except Exception:  # noqa: S110 - waiting for it to come up
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"redis at {self.redis_address} did not start")
-                await asyncio.sleep(0.1)
-        finally:
-            await client.aclose()
 
     async def _seed(self) -> None:
         from helpdesk_ops.seed import seed_flags
@@ -470,7 +293,7 @@ class Stack:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         proc = Proc(name, popen, log_path)
         proc.pumps.append(asyncio.get_running_loop().create_task(self._pump(proc)))
@@ -483,7 +306,7 @@ class Stack:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1 << 20)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), proc.popen.stdout)
-        prefix = _prefix(proc.name, self.color)
+        prefix = line_prefix(proc.name, self.color)
         with proc.log_path.open("ab") as log:
             while True:
                 try:
@@ -545,33 +368,3 @@ class Stack:
             ],
             "logs": str(self.log_dir),
         }
-
-
-_COLORS = ["36", "33", "35", "32", "34", "31"]
-
-
-def _prefix(name: str, color: bool) -> str:
-    base = name.split("-", 1)[0]
-    label = f"{name:<16}| "
-    if not color:
-        return label
-    code = _COLORS[sum(map(ord, base)) % len(_COLORS)]
-    return f"\x1b[{code}m{label}\x1b[0m"
-
-
-def banner(stack: Stack, write: Callable[[str], Any] = print) -> None:
-    gateway = stack.gateway_url()
-    write("")
-    write("The helpdesk is running.")
-    write(f"  Web chat:     {gateway}/")
-    write(f"  API docs:     {gateway}/docs")
-    for replica in stack.of("gateway")[1:]:
-        write(f"  Also gateway: {replica.url}")
-    write(f"  Evaluator:    {stack.of('evaluator')[0].url}/")
-    write(f"  Logs:         {stack.log_dir}/")
-    write("  Try:")
-    write(f"    curl -s {gateway}/v1/chat -H 'content-type: application/json' -d '{{\"message\":\"hello\"}}'")
-    write(f"  API key (user):     {stack.api_key}")
-    write(f"  API key (operator): {stack.operator_key}")
-    write("  Press Ctrl-C to stop everything.")
-    write("")

@@ -19,7 +19,8 @@ from helpdesk.dapr.bus import DaprEventBus
 from helpdesk.dapr.sidecar import Sidecar
 from helpdesk.events import Contract
 from helpdesk.settings import ServiceSettings
-from helpdesk_ops.devstack import ROOT, Stack
+from helpdesk_ops.devstack import Stack
+from helpdesk_ops.run_file import ROOT
 
 STATE_FILE = Path(os.environ.get("HELPDESK_STACK_STATE") or ROOT / ".run" / "stack.json")
 """Where `up` records the running stack; HELPDESK_STACK_STATE points the commands at another one."""
