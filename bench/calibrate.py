@@ -19,9 +19,8 @@ import typer
 from sklearn.linear_model import LogisticRegression
 
 from bench.faq_bench import read_queries
-from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
-from services.dialogue.knowledge.files import read_entries
-from services.dialogue.knowledge.index import KnowledgeIndex
+from helpdesk.knowledge.files import read_entries
+from services.dialogue.public import Calibration, KnowledgeIndex, MatchEvidence
 
 
 def _report(name: str, calibration: Calibration, evidence: list[MatchEvidence], labels: list[int]) -> None:

@@ -40,9 +40,7 @@ from helpdesk.dapr.subscriptions import Delivery, Retry
 from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant
 from helpdesk.inprocess import memory_runtime
 from helpdesk.topics import Topic, publisher_of
-from services.evaluator.app import create_app
-from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.summary import days_back
+from services.evaluator.public import EvaluatorParts, EvaluatorSettings, create_app, days_back
 
 QUESTIONS = {
     Language.EN: [
@@ -136,7 +134,8 @@ async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
         async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as client:
             headers = {"content-type": "application/cloudevents+json"}
 
-            handler = app.state.handlers[Topic.CHAT_ANSWERED]
+            parts: EvaluatorParts = app.state.parts
+            handler = parts.handlers.score_answer
 
             async def post(body: bytes) -> str:
                 response = await client.post("/events/pubsub/chat.answered", content=body, headers=headers)
@@ -166,9 +165,8 @@ async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
-        evaluator = app.state.evaluator
-        await evaluator.ledger.flush()
-        totals = await evaluator.ledger.totals(days_back(2))
+        await parts.ledger.flush()
+        totals = await parts.ledger.totals(days_back(2))
     turns = int(sum(t.counts.get("turns", 0) for t in totals.values()))
     return {
         "deliveries": len(bodies),

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 
 from bench.faq_bench import Query, read_queries
-from services.dialogue.knowledge.files import read_entries
-from services.dialogue.knowledge.index import KnowledgeIndex, RetrievalWeights
-from services.dialogue.knowledge.model import FaqEntry
+from helpdesk.knowledge.entries import FaqEntry
+from helpdesk.knowledge.files import read_entries
+from services.dialogue.public import KnowledgeIndex, RetrievalWeights
 
 FULL = RetrievalWeights()
 NO_CHARS = replace(FULL, phrasing_chars=0.0, answer_chars=0.0, topic_chars=0.0)

@@ -28,11 +28,10 @@ from typing import Annotated, Any
 import typer
 
 from helpdesk.events import Language
+from helpdesk.knowledge.entries import FaqEntry, FaqText
+from helpdesk.knowledge.files import read_entries
 from helpdesk.text import detect_language
-from services.dialogue.knowledge.files import read_entries
-from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.knowledge.model import FaqEntry, FaqText
-from services.dialogue.policy import PolicySettings
+from services.dialogue.public import KnowledgeIndex, PolicySettings
 
 RANKED = 100
 POLICY = PolicySettings()

@@ -83,11 +83,11 @@ class InProcessHelpdesk:
         self._lifespans = contextlib.AsyncExitStack()
 
     async def start(self) -> None:
-        from services.dialogue.app import create_app as dialogue
-        from services.evaluator.app import create_app as evaluator
-        from services.gateway.app import create_app as gateway
-        from services.gateway.settings import GatewaySettings
-        from services.nlp.app import create_app as nlp
+        from services.dialogue.public import create_app as dialogue
+        from services.evaluator.public import create_app as evaluator
+        from services.gateway.public import GatewaySettings
+        from services.gateway.public import create_app as gateway
+        from services.nlp.public import create_app as nlp
 
         flags = flag_defaults(ServiceSettings())
         factories = {

@@ -9,21 +9,15 @@ services together like this; the services themselves never import each other.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from helpdesk.events import Channel, ChannelRef, ChatAnswered, ChatEscalated, ChatRequested, Variant
-from services.dialogue.knowledge.files import seed_knowledge
-from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.memory import ConversationMemory
-from services.dialogue.policy import AnswerPolicy, PolicySettings, reply_language
-from services.dialogue.responder import outcome_event
-from services.dialogue.settings import DialogueSettings
-from services.evaluator.knowledge import KnowledgeCopy, load_directory
-from services.evaluator.reports.offline import (
+from helpdesk_ops.golden_set import (
     CaseResult,
     GoldenCase,
     Thresholds,
@@ -33,9 +27,24 @@ from services.evaluator.reports.offline import (
     write_csv,
     write_html,
 )
+from services.dialogue.public import (
+    AnswerPolicy,
+    ConversationMemory,
+    DialogueSettings,
+    FixedKnowledge,
+    KnowledgeIndex,
+    PolicySettings,
+    outcome_event,
+    reply_language,
+    seed_knowledge,
+)
+from services.evaluator.public import KnowledgeCopy, load_directory
 from services.nlp.public import Analyzer, NlpSettings, analyzed_event, load_intent_model
 
 ROOT = Path(__file__).resolve().parent.parent
+GOLDEN_SET = ROOT / "bench" / "data" / "golden.jsonl"
+KNOWLEDGE = ROOT / "knowledge"
+REPORTS = ROOT / "test-artifacts" / "eval"
 
 
 def answer(
@@ -80,34 +89,38 @@ def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[G
     )
     results = []
     for variant in variants:
-        policy = AnswerPolicy(lambda: index, thresholds)
+        policy = AnswerPolicy(FixedKnowledge(index), thresholds)
         for case in cases:
             outcome, latency_ms = answer(analyzer, policy, case, variant)
             results.append(score_case(case, variant, outcome, latency_ms, knowledge))
     return cases, results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Offline evaluation of a golden set.")
-    parser.add_argument("--dataset", type=Path, default=ROOT / "bench" / "data" / "golden.jsonl")
-    parser.add_argument("--variants", default="", help="comma-separated variant names (default: default)")
-    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
-    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "eval")
-    parser.add_argument("--min-accuracy", type=float, default=Thresholds.accuracy)
-    parser.add_argument("--min-faq-accuracy", type=float, default=Thresholds.faq_accuracy)
-    parser.add_argument("--min-groundedness", type=float, default=Thresholds.groundedness)
-    args = parser.parse_args(argv)
-    if not args.dataset.exists():
-        print(f"dataset not found: {args.dataset}", file=sys.stderr)
-        return 2
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()] or ["default"]
-    thresholds = Thresholds(args.min_accuracy, args.min_faq_accuracy, args.min_groundedness)
-    cases, results = run(args.dataset, variants, args.knowledge)
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[Path, typer.Option(help="Golden cases (.jsonl).")] = GOLDEN_SET,
+    variants: Annotated[str, typer.Option(help="Comma-separated variant names (default: default).")] = "",
+    knowledge: Annotated[Path, typer.Option(help="The knowledge base the answers come from.")] = KNOWLEDGE,
+    out: Annotated[Path, typer.Option(help="Where results.csv and report.html go.")] = REPORTS,
+    min_accuracy: float = Thresholds.accuracy,
+    min_faq_accuracy: float = Thresholds.faq_accuracy,
+    min_groundedness: float = Thresholds.groundedness,
+) -> None:
+    """Offline evaluation of a golden set; exits 1 when a variant falls below a threshold, 2 without data."""
+    if not dataset.exists():
+        typer.echo(f"dataset not found: {dataset}", err=True)
+        raise typer.Exit(2)
+    names = [v.strip() for v in variants.split(",") if v.strip()] or ["default"]
+    thresholds = Thresholds(min_accuracy, min_faq_accuracy, min_groundedness)
+    cases, results = run(dataset, names, knowledge)
     summaries = summarise(results, cases, thresholds)
-    args.out.mkdir(parents=True, exist_ok=True)
-    csv_path, html_path = args.out / "results.csv", args.out / "report.html"
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = out / "results.csv", out / "report.html"
     write_csv(csv_path, results)
-    write_html(html_path, args.dataset.name, results, summaries, thresholds)
+    write_html(html_path, dataset.name, results, summaries, thresholds)
     for summary in summaries:
         faq = "–" if summary.faq_accuracy is None else f"{summary.faq_accuracy:.3f}"
         verdict = "FAIL: " + "; ".join(summary.failures) if summary.failures else "pass"
@@ -116,8 +129,14 @@ def main(argv: list[str] | None = None) -> int:
             f"by language {summary.accuracy_by_language}, p95 {summary.latency_p95_ms} ms: {verdict}"
         )
     print(f"reports: {csv_path} {html_path}")
-    return 1 if any(s.failures for s in summaries) else 0
+    raise typer.Exit(1 if any(s.failures for s in summaries) else 0)
+
+
+def main(argv: list[str]) -> int:
+    """The command on `argv`: its exit status, 0 when every variant passes."""
+    status = app(args=argv, prog_name="python -m helpdesk_ops.evaluate", standalone_mode=False)
+    return int(status or 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app(prog_name="python -m helpdesk_ops.evaluate")

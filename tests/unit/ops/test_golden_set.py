@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.events import AnswerMode, ChatEscalated, EscalationReason, Language
-from services.evaluator.reports.offline import (
+from helpdesk_ops.golden_set import (
     GoldenCase,
     Thresholds,
     load_golden,

@@ -1,9 +1,8 @@
-"""Scoring a golden set offline, with the same per-answer metrics the live evaluator uses.
+"""Scoring a golden set offline (`make eval`), with the same per-answer metrics the live evaluator uses.
 
 A golden case names a question, its language and what a good answer is: the FAQ entry it should cite
 (`expected_faq_id`) or the kind of turn it should be (`expected_mode`: faq, smalltalk, escalate,
-fallback, clarify; one or several). The runner that produces the answers lives in operator tooling
-(`helpdesk_ops.evaluate`), because only tooling may import the answering services.
+fallback, clarify; one or several). The runner that produces the answers is `helpdesk_ops.evaluate`.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Language
-from services.evaluator.knowledge import KnowledgeCopy
-from services.evaluator.metrics.scoring import evaluate_answer
+from services.evaluator.public import KnowledgeCopy, evaluate_answer
 
 ESCALATE = "escalate"
 _TEMPLATES = Environment(
@@ -203,7 +201,7 @@ def write_html(
     summaries: Sequence[VariantSummary],
     thresholds: Thresholds,
 ) -> None:
-    html = _TEMPLATES.get_template("offline.html").render(
+    html = _TEMPLATES.get_template("golden_set_report.html").render(
         dataset=dataset, results=results, summaries=summaries, thresholds=thresholds
     )
     path.write_text(html, encoding="utf-8")

@@ -1,0 +1,29 @@
+"""What operator tooling (helpdesk_ops, bench) may use of the evaluator, and nothing else of it
+(an import-linter contract holds tooling to the services' `public` modules).
+
+- The service as `helpdesk.serve` starts it, and its settings: `create_app`, `EvaluatorSettings`
+  (the evaluator throughput benchmark), and the parts it composed at start (`EvaluatorParts`, on
+  `app.state.parts`): the benchmark drives `parts.handlers` without HTTP and reads `parts.ledger`.
+- The per-answer metrics the live evaluator records, on a copy of the knowledge base (`make eval`
+  scores a golden set with them): `evaluate_answer`, `KnowledgeCopy`, `load_directory`.
+- The day keys the summaries are kept under: `days_back`.
+"""
+
+from __future__ import annotations
+
+from services.evaluator.app import create_app
+from services.evaluator.composition import EvaluatorParts
+from services.evaluator.knowledge import KnowledgeCopy, load_directory
+from services.evaluator.metrics.scoring import evaluate_answer
+from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.summary import days_back
+
+__all__ = [
+    "EvaluatorParts",
+    "EvaluatorSettings",
+    "KnowledgeCopy",
+    "create_app",
+    "days_back",
+    "evaluate_answer",
+    "load_directory",
+]

@@ -1,0 +1,13 @@
+"""What operator tooling (helpdesk_ops, bench) may use of the gateway, and nothing else of it
+(an import-linter contract holds tooling to the services' `public` modules).
+
+- The service as `helpdesk.serve` starts it, and its settings: `create_app`, `GatewaySettings` (the
+  in-process load benchmark).
+"""
+
+from __future__ import annotations
+
+from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
+
+__all__ = ["GatewaySettings", "create_app"]
