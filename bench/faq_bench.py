@@ -93,6 +93,17 @@ def timed(index: KnowledgeIndex, queries: list[Query]) -> list[float]:
     return out
 
 
+def metrics(row: list[float]) -> dict[str, float]:
+    """Queries, P@1, MRR and Hit@5 from one row of sums (count, first hits, reciprocal ranks, top-5)."""
+    n = max(row[0], 1)
+    return {
+        "queries": int(row[0]),
+        "p_at_1": round(row[1] / n, 4),
+        "mrr": round(row[2] / n, 4),
+        "hit_at_5": round(row[3] / n, 4),
+    }
+
+
 def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str, Any]:
     entries = read_entries(faq)
     queries = read_queries(queries_path)
@@ -130,15 +141,6 @@ def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str,
     if latency_entries and latency_entries > len(entries):
         latency_index = KnowledgeIndex(padded(entries, latency_entries), "bench-padded")
     latencies = timed(latency_index, queries)
-
-    def metrics(row: list[float]) -> dict[str, float]:
-        n = max(row[0], 1)
-        return {
-            "queries": int(row[0]),
-            "p_at_1": round(row[1] / n, 4),
-            "mrr": round(row[2] / n, 4),
-            "hit_at_5": round(row[3] / n, 4),
-        }
 
     for line in misses:
         print(line)

@@ -48,12 +48,9 @@ async def timed(call: Callable[[], Awaitable[Any]], calls: int) -> dict[str, flo
     }
 
 
-async def main_async(stack: dict[str, Any], calls: int) -> None:
-    gateway = next(r for r in stack["replicas"] if r["app_id"] == "gateway")
-    base = f"http://127.0.0.1:{gateway['dapr_http']}/v1.0"
-    publisher = next(r for r in stack["replicas"] if r["app_id"] == publisher_of(LIVE).value)
-    publish_base = f"http://127.0.0.1:{publisher['dapr_http']}/v1.0"
-    unwaited = (
+def _unwaited_answer() -> bytes:
+    """An answer for a turn nobody waits on: each gateway replica looks for a waiter and ignores it."""
+    return (
         ChatAnswered(
             turn_id=uuid.uuid4(),
             conversation_id=uuid.uuid4(),
@@ -66,6 +63,14 @@ async def main_async(stack: dict[str, Any], calls: int) -> None:
         .model_dump_json()
         .encode()
     )
+
+
+async def main_async(stack: dict[str, Any], calls: int) -> None:
+    gateway = next(r for r in stack["replicas"] if r["app_id"] == "gateway")
+    base = f"http://127.0.0.1:{gateway['dapr_http']}/v1.0"
+    publisher = next(r for r in stack["replicas"] if r["app_id"] == publisher_of(LIVE).value)
+    publish_base = f"http://127.0.0.1:{publisher['dapr_http']}/v1.0"
+    unwaited = _unwaited_answer()
     headers = {"dapr-api-token": stack["dapr_api_token"]}
     direct = redis.from_url(f"redis://{stack['redis']}")
     async with aiohttp.ClientSession(headers=headers) as session:
