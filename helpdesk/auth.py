@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from helpdesk.errors import Problem
+from helpdesk.errors import DomainError
 
 ANONYMOUS_USER_PREFIX = "anonymous:"
 API_KEYS_SECRET = "gateway-api-keys"  # noqa: S105 - a secret name
@@ -97,12 +97,29 @@ class SessionVerifier(Protocol):
         ...
 
 
-def unauthorized(detail: str) -> Problem:
-    return Problem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="helpdesk"'})
+class NotAuthenticated(DomainError):
+    """No credential, or one the helpdesk does not know."""
+
+    status = 401
+    kind = "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="helpdesk"'})
 
 
-def forbidden(detail: str = "This needs the operator role.") -> Problem:
-    return Problem(403, detail, kind="forbidden")
+class NotAllowed(DomainError):
+    """A known caller without the role this needs."""
+
+    status = 403
+    kind = "forbidden"
+
+
+def unauthorized(detail: str) -> NotAuthenticated:
+    return NotAuthenticated(detail)
+
+
+def forbidden(detail: str = "This needs the operator role.") -> NotAllowed:
+    return NotAllowed(detail)
 
 
 def authenticate(

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from functools import partial
+
+from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from helpdesk.auth import API_KEYS_SECRET, WEB_SESSION_SECRET, ApiKeys, authenticate, require_operator
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
-from services.gateway import handlers
-from services.gateway.api.chat import chat_router
-from services.gateway.api.handoffs import handoff_router
-from services.gateway.channels.teams import TeamsChannel
-from services.gateway.channels.web.routes import web_router
-from services.gateway.channels.web.sessions import WebSessions
-from services.gateway.desk import FrontDesk
+from services.gateway.api import chat, handoffs
+from services.gateway.api.deps import operators_only
+from services.gateway.channels.teams import webhook
+from services.gateway.channels.web import web_chat
+from services.gateway.composition import compose
 from services.gateway.settings import GatewaySettings
 
 COMPONENTS = [
@@ -30,27 +29,11 @@ COMPONENTS = [
 def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     host = ServiceHost(AppId.GATEWAY, settings, COMPONENTS, runtime)
-    desk = FrontDesk(settings, lambda: host.runtime)
-    handlers.register(host.subscriptions, desk)
-    teams = TeamsChannel(settings.teams, desk)
-    desk.deliveries.register(teams.sender)
-
-    async def load_api_keys(rt: Runtime) -> None:
-        desk.api_keys = ApiKeys.from_secret(await rt.secrets.get_secret(API_KEYS_SECRET))
-
-    async def load_web_session_key(rt: Runtime) -> None:
-        key = await rt.secrets.get_secret(WEB_SESSION_SECRET)
-        desk.web_sessions = WebSessions(key, settings.web_session_ttl_seconds)
-
-    async def operators_only(request: Request) -> None:
-        require_operator(authenticate(request.headers.get("authorization"), desk.api_keys))
-
-    app = host.build(
+    return host.build(
         title="Helpdesk gateway",
         description="Chat with the helpdesk over HTTP; answers come back synchronously or by polling.",
-        routers=[chat_router(desk), handoff_router(desk), web_router(desk), teams.router()],
-        on_start=[load_api_keys, load_web_session_key],
-        on_stop=[teams.close],
+        routers=[chat.router, handoffs.router, web_chat.router, webhook.router],
+        compose=partial(compose, settings),
         pages=["/", "/static/"],
         metrics_access=operators_only,
         middleware=[
@@ -66,5 +49,3 @@ def create_app(settings: GatewaySettings | None = None, runtime: Runtime | None 
             ),
         ],
     )
-    app.state.desk = desk
-    return app

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -153,30 +154,35 @@ def current_claim() -> Claim | None:
 
 
 class Deliveries:
-    def __init__(self, retention_seconds: int = 7 * 24 * 3600) -> None:
-        self._retention = retention_seconds
-        self.senders: dict[Channel, ChannelSender] = {}
+    """The pushing channels' senders, and the delivery records that make each push happen once."""
 
-    def register(self, sender: ChannelSender) -> None:
-        self.senders[sender.channel] = sender
+    def __init__(
+        self,
+        store: KeyValueStore,
+        senders: Iterable[ChannelSender] = (),
+        retention_seconds: int = 7 * 24 * 3600,
+    ) -> None:
+        self._records = Records(store, DeliveryRecord, "delivery", retention_seconds)
+        self._senders: dict[Channel, ChannelSender] = {sender.channel: sender for sender in senders}
 
-    def pushes(self, channel: Channel) -> bool:
-        return channel in self.senders
+    def sender_for(self, channel: Channel) -> ChannelSender | None:
+        """The sender of a channel that pushes; None for channels whose callers wait or poll."""
+        return self._senders.get(channel)
 
     @property
     def lease(self) -> timedelta:
-        leases = [sender.claim_lease_seconds for sender in self.senders.values()]
+        leases = [sender.claim_lease_seconds for sender in self._senders.values()]
         return timedelta(seconds=max(leases, default=DEFAULT_LEASE_SECONDS))
 
     @property
     def budget_seconds(self) -> float:
-        budgets = [sender.send_budget_seconds for sender in self.senders.values()]
+        budgets = [sender.send_budget_seconds for sender in self._senders.values()]
         return min(budgets, default=DEFAULT_BUDGET_SECONDS)
 
-    async def once(self, store: KeyValueStore, delivery_id: UUID, send: Send) -> bool:
+    async def once(self, delivery_id: UUID, send: Send) -> bool:
         """Run `send` unless this delivery already went out. True when this call sent it."""
         started = time.monotonic()
-        records = Records(store, DeliveryRecord, "delivery", self._retention)
+        records = self._records
         owner = uuid4().hex
         lease = self.lease
         budget = self.budget_seconds

@@ -1,33 +1,34 @@
-"""The gateway's subscriptions: thin adapters from deliveries to `FrontDesk`."""
+"""The gateway's subscriptions: thin adapters from deliveries to the answer and handoff desks."""
 
 from __future__ import annotations
 
 from helpdesk.dapr.subscriptions import Delivery, Subscriptions
 from helpdesk.events import ChatAnswered, ChatEscalated, HandoffReplied
 from helpdesk.topics import Component, Topic
-from services.gateway.desk import FrontDesk
+from services.gateway.desk.answers import AnswerDesk
+from services.gateway.desk.handoff_desk import HandoffDesk
 
 
-def register(subscriptions: Subscriptions, desk: FrontDesk) -> None:
+def register(subscriptions: Subscriptions, answers: AnswerDesk, handoffs: HandoffDesk) -> None:
     @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered)
     async def store_answer(event: ChatAnswered, _: Delivery) -> None:
-        await desk.complete(event)
-        await desk.push(event)
+        await answers.complete(event)
+        await answers.push(event)
 
     @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated)
     async def store_escalation(event: ChatEscalated, _: Delivery) -> None:
-        await desk.complete(event)
-        await desk.open_handoff(event)
-        await desk.push(event)
+        await answers.complete(event)
+        await handoffs.open(event)
+        await answers.push(event)
 
     @subscriptions.on(Topic.HANDOFF_REPLIED, HandoffReplied)
     async def deliver_agent_reply(event: HandoffReplied, _: Delivery) -> None:
-        await desk.deliver_agent_reply(event)
+        await handoffs.deliver_agent_reply(event)
 
     @subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered, pubsub=Component.BROADCAST)
     async def wake_on_answer(event: ChatAnswered, _: Delivery) -> None:
-        await desk.wake(event)
+        await answers.wake(event)
 
     @subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated, pubsub=Component.BROADCAST)
     async def wake_on_escalation(event: ChatEscalated, _: Delivery) -> None:
-        await desk.wake(event)
+        await answers.wake(event)

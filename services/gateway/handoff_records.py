@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -25,9 +25,16 @@ class HandoffStatus(StrEnum):
     CLOSED = "closed"
 
 
+class Author(StrEnum):
+    """Who wrote a message in a handoff's transcript."""
+
+    USER = "user"
+    AGENT = "agent"
+
+
 class HandoffMessage(BaseModel):
     id: UUID
-    author: Literal["user", "agent"]
+    author: Author
     text: str
     """Redacted, whoever wrote it."""
     at: datetime = Field(default_factory=utcnow)
@@ -93,7 +100,7 @@ def opened_from(event: ChatEscalated, current: Handoff | None) -> Handoff | None
 def agent_message(event: HandoffReplied) -> HandoffMessage:
     """The agent's reply as the transcript keeps it: redacted again, whichever gateway published it."""
     return HandoffMessage(
-        id=event.turn_id, author="agent", text=redact_text(event.answer), operator_id=event.operator_id
+        id=event.turn_id, author=Author.AGENT, text=redact_text(event.answer), operator_id=event.operator_id
     )
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from helpdesk.dapr.ports import KeyValueStore
 from helpdesk.dapr.state import Records
-from helpdesk.errors import Problem
+from services.gateway.gateway_errors import IdempotencyKeyReused, InvalidIdempotencyKey
 
 MAX_KEY_LENGTH = 255
 
@@ -38,28 +38,24 @@ def fingerprint(request: BaseModel) -> str:
 
 def validate_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise Problem(
-            400, "Idempotency-Key must be 1-255 printable ASCII characters.", kind="idempotency-key"
-        )
+        raise InvalidIdempotencyKey()
     return key
 
 
 class IdempotencyKeys:
-    def __init__(self, ttl_seconds: int) -> None:
-        self._ttl = ttl_seconds
+    """The keys callers sent, each with the turn it stands for, in the state store."""
 
-    def _records(self, store: KeyValueStore) -> Records[IdempotencyRecord]:
-        return Records(store, IdempotencyRecord, "idempotency", ttl_seconds=self._ttl)
+    def __init__(self, store: KeyValueStore, ttl_seconds: int) -> None:
+        self._store = store
+        self._records = Records(store, IdempotencyRecord, "idempotency", ttl_seconds=ttl_seconds)
 
     @staticmethod
     def _ident(user_id: str, key: str) -> str:
         return hashlib.sha256(f"{user_id}\x00{key}".encode()).hexdigest()
 
-    async def claim(
-        self, store: KeyValueStore, user_id: str, key: str, body_fingerprint: str, turn_id: UUID
-    ) -> UUID:
+    async def claim(self, user_id: str, key: str, body_fingerprint: str, turn_id: UUID) -> UUID:
         """The turn this request stands for: `turn_id` when first, the earlier turn on a repeat."""
-        records = self._records(store)
+        records = self._records
         ident = self._ident(user_id, key)
         if await records.create(ident, IdempotencyRecord(fingerprint=body_fingerprint, turn_id=turn_id)):
             return turn_id
@@ -67,14 +63,11 @@ class IdempotencyKeys:
         if existing is None:  # expired between the two calls: treat as first
             return turn_id
         if existing.fingerprint != body_fingerprint:
-            raise Problem(
-                409,
-                "This Idempotency-Key was used with a different request body.",
-                kind="idempotency-conflict",
-            )
+            raise IdempotencyKeyReused()
         return existing.turn_id
 
-    async def release(self, store: KeyValueStore, user_id: str, key: str) -> None:
-        loaded = await self._records(store).load(self._ident(user_id, key))
+    async def release(self, user_id: str, key: str) -> None:
+        ident = self._ident(user_id, key)
+        loaded = await self._records.load(ident)
         if loaded is not None:
-            await store.delete(self._records(store).key(self._ident(user_id, key)), etag=loaded[1])
+            await self._store.delete(self._records.key(ident), etag=loaded[1])

@@ -48,6 +48,16 @@ class TurnStatus(StrEnum):
     FAILED = "failed"
 
 
+class ReplyRefusal(StrEnum):
+    """Why a turn was answered with a refusal instead of an answer: dialogue's refusals (the events'
+    `Refusal`, by value) and the gateway's own. Each has its own HTTP answer."""
+
+    BUDGET = "budget"
+    """The user's token budget is spent and the budget_exhausted flag says reject (set by dialogue)."""
+    HANDOFF_LIMIT = "handoff-limit"
+    """The turn's escalation would have opened one handoff too many for its user (set here)."""
+
+
 class Reply(BaseModel):
     """What the user gets back for a turn, on every channel."""
 
@@ -60,7 +70,7 @@ class Reply(BaseModel):
     sources: list[Citation] = Field(default_factory=list)
     choices: list[Choice] = Field(default_factory=list)
     escalated: bool = False
-    refusal: str | None = None
+    refusal: ReplyRefusal | None = None
 
 
 def reply_from(event: ChatAnswered | ChatEscalated) -> Reply:
@@ -73,7 +83,7 @@ def reply_from(event: ChatAnswered | ChatEscalated) -> Reply:
         citations=list(event.cited_faq_ids),
         sources=list(event.citations),
         choices=list(event.choices),
-        refusal=event.refusal,
+        refusal=ReplyRefusal(event.refusal) if event.refusal else None,
     )
 
 

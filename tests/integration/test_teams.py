@@ -24,7 +24,7 @@ from microsoft_agents.activity import Activity
 
 from helpdesk.events import ChannelRef, ChatEscalated, EscalationReason, Language
 from helpdesk_ops.devstack import Stack
-from services.gateway.channels.teams.channel import channel_ref, turn_ids, user_id_of
+from services.gateway.channels.teams.activities import channel_ref, turn_ids, user_id_of
 from tests.support.connector_server import ReceivedActivity
 from tests.support.stack import client_for, eventually, publish, running_stack
 from tests.support.teams import APP_PASSWORD, TeamsWorld, teams_world

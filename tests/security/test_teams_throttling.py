@@ -37,7 +37,7 @@ from microsoft_agents.activity import Activity
 from helpdesk.dapr.ports import Stored
 from helpdesk.topics import all_dead_letter_topics
 from helpdesk_ops.devstack import Stack, load_run_file
-from services.gateway.channels.teams.channel import turn_ids, user_id_of
+from services.gateway.channels.teams.activities import turn_ids, user_id_of
 from services.gateway.delivery import DeliveryRecord, DeliveryStatus
 from tests.support.connector_server import ConnectorCall
 from tests.support.stack import eventually, running_stack

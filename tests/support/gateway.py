@@ -12,11 +12,13 @@ from pydantic import SecretStr
 
 from helpdesk.events import AnswerMode, ChatAnswered, ChatRequested, Contract, Language
 from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
-from helpdesk.runtime import flag_defaults
+from helpdesk.runtime import Runtime, flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk_ops.seed import local_secrets
+from services.gateway.api.deps import web_sessions
 from services.gateway.app import create_app
-from services.gateway.desk import FrontDesk
+from services.gateway.channels.web.web_sessions import WebSessions
+from services.gateway.composition import GatewayParts
 from services.gateway.settings import GatewaySettings
 
 APP_TOKEN = "app-token-for-tests"
@@ -29,7 +31,24 @@ class GatewayUnderTest:
     client: TestClient
     bus: MemoryBus
     state: MemoryStateStore
-    desk: FrontDesk
+    runtime: Runtime
+    settings: GatewaySettings
+
+    @property
+    def parts(self) -> GatewayParts:
+        """The parts the running app composed (its desks, channels and credentials)."""
+        parts: GatewayParts = self.client.app.state.parts  # type: ignore[attr-defined]
+        return parts
+
+    def use_web_sessions(self, sessions: WebSessions) -> None:
+        """Serve callers and /v1/sessions with these web sessions (another key, or a clock the test
+        moves) instead of the ones built from the secret store."""
+        self.client.app.dependency_overrides[web_sessions] = lambda: sessions  # type: ignore[attr-defined]
+
+    @property
+    def web_sessions(self) -> WebSessions:
+        override = self.client.app.dependency_overrides.get(web_sessions)  # type: ignore[attr-defined]
+        return override() if override is not None else self.parts.web_sessions  # type: ignore[no-any-return]
 
     def auth(self, key: str = USER_KEY) -> dict[str, str]:
         return {"authorization": f"Bearer {key}"}
@@ -69,17 +88,19 @@ def gateway(*, answering: bool = True, **settings: object) -> Iterator[GatewayUn
         secrets=local_secrets(USER_KEY, OPERATOR_KEY),
     )
     app = create_app(gateway_settings, runtime=runtime)
-    desk: FrontDesk = app.state.desk
 
     if answering:
 
         async def answer(event: Contract) -> None:
             assert isinstance(event, ChatRequested)
             answered = answer_for(event)
-            await desk.complete(answered)
-            await desk.wake(answered)
+            parts: GatewayParts = app.state.parts
+            await parts.answers.complete(answered)
+            await parts.answers.wake(answered)
 
         bus.subscribe(ChatRequested.topic, answer)
 
     with TestClient(app) as client:
-        yield GatewayUnderTest(client=client, bus=bus, state=state, desk=desk)
+        yield GatewayUnderTest(
+            client=client, bus=bus, state=state, runtime=runtime, settings=gateway_settings
+        )

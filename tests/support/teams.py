@@ -189,7 +189,7 @@ class TeamsGateway:
 def teams_gateway(world: TeamsWorld, **settings: Any) -> Iterator[TeamsGateway]:
     teams = world.settings(**settings.pop("teams", {}))
     with gateway(answering=False, teams=teams, **settings) as g:
-        secrets = g.desk.runtime.secrets
+        secrets = g.runtime.secrets
         assert isinstance(secrets, MemorySecrets)
         secrets.secrets["teams-app-password"] = APP_PASSWORD
         world.connector.reset()

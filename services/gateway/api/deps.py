@@ -1,15 +1,27 @@
-"""Request-scoped helpers shared by the gateway's routers: who is calling, from where, and parsing bodies."""
+"""The gateway's route dependencies: the parts `compose` built, who is calling and from where, and
+request bodies read against their schema.
+
+No `from __future__ import annotations` here: FastAPI resolves the dependency aliases at runtime.
+"""
 
 from ipaddress import IPv6Address, IPv6Network, ip_address
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from helpdesk.auth import Principal, authenticate, require_operator
+from helpdesk.auth import ApiKeys, Principal, authenticate, require_operator
 from helpdesk.errors import Problem, describe_validation_errors
+from helpdesk.web import parts_of
 from services.gateway.api.body import read_json
-from services.gateway.desk import FrontDesk
+from services.gateway.channels.teams.channel import TeamsChannel
+from services.gateway.channels.web.web_sessions import SessionStarts, WebSessions
+from services.gateway.composition import GatewayParts
+from services.gateway.desk.feedback import FeedbackDesk
+from services.gateway.desk.handoff_desk import HandoffDesk
+from services.gateway.desk.intake import TurnIntake
+from services.gateway.desk.reader import TurnReader
+from services.gateway.settings import GatewaySettings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,30 +31,99 @@ IPV6_CLIENT_PREFIX = 64
 one client be billions of clients."""
 
 
-def caller(desk: FrontDesk, request: Request, response: Response) -> Principal:
+def gateway_parts(request: Request) -> GatewayParts:
+    parts: GatewayParts = parts_of(request)
+    return parts
+
+
+# Dependencies are coroutines even where they need not be: FastAPI runs a plain function in a worker
+# thread, which would cost a thread hop per dependency per request.
+async def gateway_settings(request: Request) -> GatewaySettings:
+    return gateway_parts(request).settings
+
+
+async def api_keys(request: Request) -> ApiKeys:
+    return gateway_parts(request).api_keys
+
+
+async def web_sessions(request: Request) -> WebSessions:
+    return gateway_parts(request).web_sessions
+
+
+async def session_starts(request: Request) -> SessionStarts:
+    return gateway_parts(request).session_starts
+
+
+async def turn_intake(request: Request) -> TurnIntake:
+    return gateway_parts(request).intake
+
+
+async def turn_reader(request: Request) -> TurnReader:
+    return gateway_parts(request).reader
+
+
+async def handoff_desk(request: Request) -> HandoffDesk:
+    return gateway_parts(request).handoffs
+
+
+async def feedback_desk(request: Request) -> FeedbackDesk:
+    return gateway_parts(request).feedback
+
+
+async def teams_channel(request: Request) -> TeamsChannel:
+    return gateway_parts(request).teams
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(gateway_settings)]
+ApiKeysDep = Annotated[ApiKeys, Depends(api_keys)]
+WebSessionsDep = Annotated[WebSessions, Depends(web_sessions)]
+SessionStartsDep = Annotated[SessionStarts, Depends(session_starts)]
+TurnIntakeDep = Annotated[TurnIntake, Depends(turn_intake)]
+TurnReaderDep = Annotated[TurnReader, Depends(turn_reader)]
+HandoffDeskDep = Annotated[HandoffDesk, Depends(handoff_desk)]
+FeedbackDeskDep = Annotated[FeedbackDesk, Depends(feedback_desk)]
+TeamsChannelDep = Annotated[TeamsChannel, Depends(teams_channel)]
+
+
+async def caller(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    keys: ApiKeysDep,
+    sessions: WebSessionsDep,
+) -> Principal:
     """The caller; with anonymous access on and no credential, this client's own anonymous user, whose
     cookie goes out with the response (a client without one becomes a new anonymous user)."""
     authorization = request.headers.get("authorization")
     anonymous = None
-    if not authorization and desk.settings.allow_anonymous:
-        ttl = desk.settings.anonymous_identity_ttl_seconds
-        identity = desk.web_sessions.anonymous(request.cookies.get(ANONYMOUS_COOKIE), ttl)
+    if not authorization and settings.allow_anonymous:
+        ttl = settings.anonymous_identity_ttl_seconds
+        identity = sessions.anonymous(request.cookies.get(ANONYMOUS_COOKIE), ttl)
         if identity.token is not None:
             response.set_cookie(
                 ANONYMOUS_COOKIE,
                 identity.token,
                 max_age=ttl,
                 path="/",
-                secure=desk.settings.environment == "azure",
+                secure=settings.environment == "azure",
                 httponly=True,
                 samesite="strict",
             )
         anonymous = identity.principal
-    return authenticate(authorization, desk.api_keys, anonymous, sessions=desk.web_sessions)
+    return authenticate(authorization, keys, anonymous, sessions=sessions)
 
 
-def operator(desk: FrontDesk, request: Request) -> Principal:
-    return require_operator(authenticate(request.headers.get("authorization"), desk.api_keys))
+async def operator(request: Request, keys: ApiKeysDep) -> Principal:
+    return require_operator(authenticate(request.headers.get("authorization"), keys))
+
+
+Caller = Annotated[Principal, Depends(caller)]
+Operator = Annotated[Principal, Depends(operator)]
+
+
+async def operators_only(request: Request) -> None:
+    """Who may read /metrics (the kernel's `MetricsAccess`): operators."""
+    require_operator(authenticate(request.headers.get("authorization"), gateway_parts(request).api_keys))
 
 
 def validated(model: type[M], data: Any) -> M:
@@ -57,7 +138,7 @@ def validated(model: type[M], data: Any) -> M:
         ) from None
 
 
-async def body_as(model: type[M], desk: FrontDesk, request: Request) -> M:
+async def body_as(model: type[M], request: Request) -> M:
     data, _ = await read_json(request)
     return validated(model, data)
 

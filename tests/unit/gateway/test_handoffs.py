@@ -132,6 +132,6 @@ def test_handoffs_respect_the_flag() -> None:
     from helpdesk.flags import FlagDefinition
 
     with gateway() as g:
-        g.desk.runtime.flag_table.stored["handoff_enabled"] = FlagDefinition(value=False)
+        g.runtime.flag_table.stored["handoff_enabled"] = FlagDefinition(value=False)
         escalate(g)
         assert g.client.get("/v1/handoffs", headers=g.auth(OPERATOR_KEY)).json() == []

@@ -26,6 +26,8 @@ def everything_kept(g: GatewayUnderTest) -> str:
 
 
 def test_nothing_the_gateway_stores_or_publishes_holds_raw_personal_data() -> None:
+    """One long scenario on purpose: every path that keeps what a person wrote, in one gateway's life,
+    then one search of everything it kept."""
     generator = PiiGenerator(42)
     planted: list[Planted] = []
 

@@ -1,4 +1,4 @@
-"""reliability.md 17-20: who may post to /api/messages. Every rejected request publishes nothing, stores
+"""Who may post to /api/messages. Every rejected request publishes nothing, stores
 nothing, calls no connector and logs none of the message text."""
 
 from __future__ import annotations

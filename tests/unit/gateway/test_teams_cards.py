@@ -8,6 +8,7 @@ from helpdesk.events import AnswerMode, Choice, Citation, Language, Rating
 from services.gateway.channels.teams.cards import (
     ADAPTIVE_CARD,
     Addressee,
+    Notice,
     agent_activity,
     feedback_from,
     refusal_activity,
@@ -161,12 +162,12 @@ def test_a_long_answer_is_summarised_at_a_word_boundary() -> None:
 
 
 def test_the_notices_for_refused_messages_are_short_and_in_the_users_language() -> None:
-    too_long = refusal_activity(TO, "too_long", limit=4000)
+    too_long = refusal_activity(TO, Notice.TOO_LONG, limit=4000)
     assert too_long["text"] == (
         "Your message is too long for me to answer (at most 4,000 characters). "
         "Please shorten it and send it again."
     )
     assert too_long["replyToId"] == TO.reply_to_id
     japanese = Addressee("a:conv", "28:bot", "29:user", "1", "tenant", "ja-JP")
-    assert "速すぎる" in refusal_activity(japanese, "rate_limited", limit=4000)["text"]
-    assert "4,000 文字まで" in refusal_activity(japanese, "too_long", limit=4000)["text"]
+    assert "速すぎる" in refusal_activity(japanese, Notice.RATE_LIMITED, limit=4000)["text"]
+    assert "4,000 文字まで" in refusal_activity(japanese, Notice.TOO_LONG, limit=4000)["text"]

@@ -1,5 +1,5 @@
-"""The Teams webhook: one signed activity, one publish, one reply (reliability.md 21, 22 and F9), thumbs,
-handoffs from Teams, and the channel switch."""
+"""The Teams webhook: one signed activity, one publish, one reply (even when the Bot Framework resends),
+thumbs, handoffs from Teams, and the channel switch."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_the_same_activity_twice_is_one_turn_one_publish_one_reply(teams: TeamsG
 
 
 def test_an_activity_replayed_while_the_first_is_handled_gets_exactly_one_reply(teams: TeamsGateway) -> None:
-    """F9: the Bot Framework resends while the first copy is still being accepted and answered."""
+    """The Bot Framework resends while the first copy is still being accepted and answered."""
     activity = teams.world.activity()
     with ThreadPoolExecutor(max_workers=4) as pool:
         statuses = list(pool.map(lambda _: teams.post(activity).status_code, range(4)))
@@ -153,7 +153,7 @@ def test_a_typing_indicator_is_sent_on_receipt(teams: TeamsGateway) -> None:
 
 def test_when_teams_is_switched_off_nothing_is_published(world: TeamsWorld) -> None:
     with teams_gateway(world) as teams:
-        teams.g.desk.runtime.flag_table.stored["teams_enabled"] = FlagDefinition(value=False)
+        teams.g.runtime.flag_table.stored["teams_enabled"] = FlagDefinition(value=False)
         response = teams.post(world.activity())
         assert response.status_code == 503
         assert response.json()["type"].endswith("/channel-disabled")

@@ -12,9 +12,9 @@ import jwt
 import pytest
 
 from helpdesk.auth import ApiKeys, Principal, authenticate
-from helpdesk.errors import Problem
+from helpdesk.errors import DomainError
 from helpdesk.events import Channel, ChatRequested
-from services.gateway.channels.web.sessions import AUDIENCE, ISSUER, WebSessions
+from services.gateway.channels.web.web_sessions import AUDIENCE, ISSUER, WebSessions
 from tests.support.gateway import GatewayUnderTest, gateway
 
 KEY = "k" * 43
@@ -40,7 +40,7 @@ def bearer(token: object) -> dict[str, str]:
 def clocked(g: GatewayUnderTest, ttl: int = 60) -> list[float]:
     """Give the gateway web sessions on a clock the test moves."""
     now = [time.time()]
-    g.desk.web_sessions = WebSessions(KEY, ttl, clock=lambda: now[0])
+    g.use_web_sessions(WebSessions(KEY, ttl, clock=lambda: now[0]))
     return now
 
 
@@ -103,7 +103,7 @@ def test_only_the_listed_assets_are_served(g: GatewayUnderTest, path: str) -> No
 
 
 def test_the_script_builds_the_page_from_text_never_from_html(g: GatewayUnderTest) -> None:
-    """A16: model output is escaped. The page's script must never hand data to an HTML parser."""
+    """Model output is escaped. The page's script must never hand data to an HTML parser."""
     script = g.client.get("/static/app.js").text
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script
@@ -116,7 +116,7 @@ def test_the_script_builds_the_page_from_text_never_from_html(g: GatewayUnderTes
 def test_a_session_is_a_user_of_its_own_on_the_web_channel(g: GatewayUnderTest) -> None:
     issued = session(g)
     assert str(issued["user_id"]).startswith("web:")
-    assert issued["expires_in"] == g.desk.settings.web_session_ttl_seconds
+    assert issued["expires_in"] == g.settings.web_session_ttl_seconds
     chat = g.client.post("/v1/chat", json={"message": "hello"}, headers=bearer(issued["token"]))
     assert chat.status_code == 200, chat.text
     published = g.published(ChatRequested)
@@ -239,7 +239,7 @@ def test_session_creation_does_not_eat_into_the_chat_budget() -> None:
 
 def test_without_a_signing_key_web_chat_is_off(g: GatewayUnderTest) -> None:
     token = session(g)["token"]
-    g.desk.web_sessions = WebSessions(None, 60)
+    g.use_web_sessions(WebSessions(None, 60))
     refused = g.client.post("/v1/sessions")
     assert refused.status_code == 503
     assert refused.headers["content-type"].startswith("application/problem+json")
@@ -258,6 +258,6 @@ def test_authenticate_tries_api_keys_first_then_the_session_verifier() -> None:
     principal = authenticate(f"Bearer {token}", keys, sessions=sessions)
     assert principal.user_id.startswith("web:")
     assert not principal.is_operator
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         authenticate(f"Bearer {token}", keys)
     assert refused.value.status == 401

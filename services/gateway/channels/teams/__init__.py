@@ -1,9 +1,6 @@
 """Microsoft Teams: Bot Framework activities in on `/api/messages`, proactive replies out.
 
-`channel` holds the webhook and the sender, `auth` the token checks, `connector` the Bot Connector
-client, `cards` what replies look like.
+`channel` handles the webhook, `webhook` routes to it, `activities` reads an activity, `token_checks`
+checks the Bot Framework's tokens, `connector` is the Bot Connector client, `sender` pushes replies
+through it and `cards` says what replies look like.
 """
-
-from services.gateway.channels.teams.channel import TeamsChannel, TeamsSender
-
-__all__ = ["TeamsChannel", "TeamsSender"]

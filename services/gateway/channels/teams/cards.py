@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,14 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
 FEEDBACK_ACTION = "helpdesk.feedback"
 RATED_MODES = frozenset({AnswerMode.FAQ, AnswerMode.LLM, AnswerMode.FALLBACK})
+
+
+class Notice(StrEnum):
+    """Why a message got a short notice instead of an answer."""
+
+    RATE_LIMITED = "rate_limited"
+    TOO_LONG = "too_long"
+
 
 LABELS: dict[Language, dict[str, str]] = {
     Language.EN: {
@@ -195,9 +204,9 @@ def reply_activity(to: Addressee, turn_id: UUID, reply: Reply) -> dict[str, Any]
     )
 
 
-def refusal_activity(to: Addressee, reason: str, *, limit: int) -> dict[str, Any]:
-    """The short notice for a message the helpdesk refused: `rate_limited` or `too_long`."""
-    text = LABELS[language_of(to.locale)][reason].format(limit=f"{limit:,}")
+def refusal_activity(to: Addressee, notice: Notice, *, limit: int) -> dict[str, Any]:
+    """The short notice for a message the helpdesk refused."""
+    text = LABELS[language_of(to.locale)][notice.value].format(limit=f"{limit:,}")
     return _activity(to, ActivityTypes.message, text=text, text_format="plain")
 
 

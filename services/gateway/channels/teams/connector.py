@@ -235,29 +235,42 @@ class BotConnector:
             status = response.status_code
             if 200 <= status < 300:
                 CONNECTOR_CALLS.labels(kind, "sent").inc()
-                try:
-                    body = response.json() if response.content else {}
-                except ValueError:
-                    body = {}
-                return body if isinstance(body, dict) else {}
+                return _resource(response)
             CONNECTOR_CALLS.labels(kind, str(status)).inc()
             if status == 401 and not renewed:
                 renewed = True
                 self._token.forget()
                 continue
-            if status != 429 and status < 500:
-                raise ConnectorRefused(f"the connector refused the activity ({status})")
-            asked = retry_after_seconds(response.headers.get("retry-after"))
-            if asked is not None and (
-                asked > self._settings.retry_after_max_seconds or not self._fits(asked, deadline)
-            ):
-                until = utcnow() + timedelta(seconds=asked)
-                raise ConnectorBusy(f"the connector asked to wait {asked:.0f} s; delivering later", until)
-            if attempt == attempts:
-                raise ConnectorError(f"the connector kept failing ({status}) after {attempts} attempts")
-            wait = self._backoff(attempt) if asked is None else asked
-            if not self._fits(wait, deadline):
-                raise ConnectorError(f"the connector kept failing ({status}); retrying the delivery later")
+            wait = self._wait_after(response, attempt, attempts, deadline)
             _log.info("teams_connector_retry", status=status, attempt=attempt, wait_seconds=round(wait, 3))
             await self._sleep(wait)
         raise ConnectorError("the connector did not accept the activity")
+
+    def _wait_after(self, response: httpx.Response, attempt: int, attempts: int, deadline: float) -> float:
+        """How long to wait before the next attempt after a failed one, or why there is none: refused
+        for good (`ConnectorRefused`), asked to wait past this delivery (`ConnectorBusy`), or out of
+        attempts or time (`ConnectorError`)."""
+        status = response.status_code
+        if status != 429 and status < 500:
+            raise ConnectorRefused(f"the connector refused the activity ({status})")
+        asked = retry_after_seconds(response.headers.get("retry-after"))
+        if asked is not None and (
+            asked > self._settings.retry_after_max_seconds or not self._fits(asked, deadline)
+        ):
+            until = utcnow() + timedelta(seconds=asked)
+            raise ConnectorBusy(f"the connector asked to wait {asked:.0f} s; delivering later", until)
+        if attempt == attempts:
+            raise ConnectorError(f"the connector kept failing ({status}) after {attempts} attempts")
+        wait = self._backoff(attempt) if asked is None else asked
+        if not self._fits(wait, deadline):
+            raise ConnectorError(f"the connector kept failing ({status}); retrying the delivery later")
+        return wait
+
+
+def _resource(response: httpx.Response) -> dict[str, Any]:
+    """The connector's resource response (the sent activity's id); empty when it sent none."""
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    return body if isinstance(body, dict) else {}

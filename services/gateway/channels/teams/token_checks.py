@@ -1,4 +1,4 @@
-"""Who may post to /api/messages: Bot Framework channel tokens, checked as reliability.md 17-22 asks.
+"""Who may post to /api/messages: Bot Framework channel tokens.
 
 PyJWT (with `cryptography`) does every cryptographic step: parsing the published keys (`PyJWK`),
 checking the RS256 signature, expiry and not-before with the allowed clock skew, the issuer and the

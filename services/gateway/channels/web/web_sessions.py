@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 import jwt
 
 from helpdesk.auth import ANONYMOUS_USER_PREFIX, WEB_USER_PREFIX, Principal, Role
-from helpdesk.errors import Problem
+from helpdesk.dapr.ports import SidecarUnavailable
+from services.gateway.gateway_errors import AnonymousAccessOff, HelpdeskUnavailable, WebChatOff
+from services.gateway.ratelimit import Limit, RateLimiter
 
 ISSUER = "helpdesk-gateway"
 AUDIENCE = "helpdesk-web-chat"
@@ -79,7 +81,7 @@ class WebSessions:
     def issue(self, renewing: Principal | None = None) -> WebSession:
         """A session for a new visitor, or a fresh token for the visitor presenting `renewing`."""
         if self._key is None:
-            raise Problem(503, "Web chat is not configured on this helpdesk.", kind="web-chat-off")
+            raise WebChatOff()
         user_id = renewing.user_id if renewing is not None else f"{WEB_USER_PREFIX}{uuid.uuid4()}"
         issued_at = int(self._now())
         expires_at = issued_at + self.ttl_seconds
@@ -98,14 +100,20 @@ class WebSessions:
             return None
         return Principal(user_id=str(claims["sub"]), roles=frozenset({Role.USER}))
 
+    def renewal_of(self, authorization: str | None) -> Principal | None:
+        """The web visitor renewing their session, if `Authorization` carries a valid session token; any
+        other credential (or an expired token) starts a new visitor."""
+        scheme, _, credential = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return None
+        return self.verify(credential.strip())
+
     def anonymous(self, token: str | None, ttl_seconds: int) -> AnonymousIdentity:
         """The anonymous client presenting `token` (its cookie), or a new one when the token is absent,
         forged, expired or signed with another key. A token past half its life is renewed, so a client
         in use keeps its identity and one left alone for `ttl_seconds` starts afresh."""
         if self._anonymous_key is None:
-            raise Problem(
-                503, "Anonymous access is not configured on this helpdesk.", kind="anonymous-access-off"
-            )
+            raise AnonymousAccessOff()
         claims = self._claims(token, self._anonymous_key, ANONYMOUS_AUDIENCE, ANONYMOUS_USER_PREFIX)
         if claims is None:
             user_id = f"{ANONYMOUS_USER_PREFIX}{uuid.uuid4()}"
@@ -159,3 +167,19 @@ class WebSessions:
         check, and tests can move time instead of sleeping."""
         expires = claims.get("exp")
         return not isinstance(expires, int) or expires + LEEWAY_SECONDS <= self._now()
+
+
+class SessionStarts:
+    """The limit on web sessions started or renewed per client address and window: a session is free to
+    get, so the address is what a flood of them is counted by."""
+
+    def __init__(self, limiter: RateLimiter, per_address: int, retry_after_seconds: int) -> None:
+        self._limiter = limiter
+        self._per_address = per_address
+        self._retry_after = retry_after_seconds
+
+    async def admit(self, address: str) -> None:
+        try:
+            await self._limiter.admit([Limit(f"web-sessions:ip:{address}", self._per_address)])
+        except SidecarUnavailable:
+            raise HelpdeskUnavailable("start web chat sessions", self._retry_after) from None

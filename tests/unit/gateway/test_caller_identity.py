@@ -1,30 +1,24 @@
 """Who a client is, on in-memory ports: the one client address every limit counts, an anonymous
-identity of one's own per client (signed cookie), one rating per answer, a cap on open handoffs per
-user and per web session, and the idempotency fingerprint taken of the parsed request."""
+identity of one's own per client (signed cookie), and the idempotency fingerprint taken of the parsed
+request. Ratings are in test_ratings.py, the cap on open handoffs in test_handoff_places.py."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from starlette.requests import Request
 
 from helpdesk.events import (
-    ChatEscalated,
     ChatRequested,
-    Contract,
-    EscalationReason,
-    FeedbackSubmitted,
-    Language,
 )
 from services.gateway.api.deps import ANONYMOUS_COOKIE, client_address
-from services.gateway.api.models import ChatRequest
-from services.gateway.channels.web.sessions import WebSessions
+from services.gateway.api.schemas import ChatRequest
+from services.gateway.channels.web.web_sessions import WebSessions
 from services.gateway.idempotency import fingerprint
-from tests.support.gateway import OPERATOR_KEY, GatewayUnderTest, gateway
+from tests.support.gateway import GatewayUnderTest, gateway
 
 KEY = "k" * 43
 
@@ -139,7 +133,7 @@ def test_a_forged_cookie_is_a_new_client_not_the_one_it_imitates(anonymous: Gate
     first = anonymous.client.post("/v1/chat", json={"message": "hello"})
     chat, token = first.json(), cookie_of(first)
     anonymous.client.cookies.clear()
-    forged = {"cookie": f"{ANONYMOUS_COOKIE}={forge(anonymous.desk.web_sessions, token)}"}
+    forged = {"cookie": f"{ANONYMOUS_COOKIE}={forge(anonymous.web_sessions, token)}"}
     response = anonymous.client.post("/v1/chat", json={"message": "hi"}, headers=forged)
     assert response.status_code == 200
     assert cookie_of(response) != token, "a new client gets an identity of its own"
@@ -179,7 +173,7 @@ def test_a_cookie_past_half_its_life_is_renewed_for_the_same_client() -> None:
 def test_without_anonymous_access_a_cookie_is_no_credential() -> None:
     with gateway(allow_anonymous=True) as g:
         token = WebSessions(KEY, 60).anonymous(None, 60).token
-        g.desk.web_sessions = WebSessions(KEY, 60)
+        g.use_web_sessions(WebSessions(KEY, 60))
         assert (
             g.client.post(
                 "/v1/chat", json={"message": "hi"}, headers={"cookie": f"{ANONYMOUS_COOKIE}={token}"}
@@ -187,7 +181,7 @@ def test_without_anonymous_access_a_cookie_is_no_credential() -> None:
             == 200
         )
     with gateway() as g:
-        g.desk.web_sessions = WebSessions(KEY, 60)
+        g.use_web_sessions(WebSessions(KEY, 60))
         response = g.client.post(
             "/v1/chat", json={"message": "hi"}, headers={"cookie": f"{ANONYMOUS_COOKIE}={token}"}
         )
@@ -197,7 +191,7 @@ def test_without_anonymous_access_a_cookie_is_no_credential() -> None:
 
 def test_without_a_signing_key_anonymous_access_is_off() -> None:
     with gateway(allow_anonymous=True) as g:
-        g.desk.web_sessions = WebSessions(None, 60)
+        g.use_web_sessions(WebSessions(None, 60))
         response = g.client.post("/v1/chat", json={"message": "hi"})
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -247,197 +241,3 @@ def test_a_retry_with_the_keys_reordered_replays() -> None:
         other = g.client.post("/v1/chat", content=b'{"locale": "ja", "message": "hello"}', headers=headers)
         assert other.status_code == 409
         assert len(g.published(ChatRequested)) == 1
-
-
-# ---- feedback --------------------------------------------------------------------------------------
-
-
-def test_one_event_per_answer_however_often_it_is_rated() -> None:
-    with gateway() as g:
-        turn = g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth()).json()["turn_id"]
-        for _ in range(5):
-            response = g.client.post("/v1/feedback", json={"turn_id": turn, "rating": "up"}, headers=g.auth())
-            assert response.status_code == 200
-            assert response.json()["rating"] == "up"
-        assert len(g.published(FeedbackSubmitted)) == 1
-
-
-def test_a_different_second_rating_is_refused() -> None:
-    with gateway() as g:
-        turn = g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth()).json()
-        assert (
-            g.client.post(
-                "/v1/feedback", json={"turn_id": turn["turn_id"], "rating": "up"}, headers=g.auth()
-            ).status_code
-            == 200
-        )
-        changed = g.client.post(
-            "/v1/feedback", json={"turn_id": turn["turn_id"], "rating": "down"}, headers=g.auth()
-        )
-        assert changed.status_code == 409
-        assert changed.headers["content-type"].startswith("application/problem+json")
-        assert changed.json()["type"].endswith("/already-rated")
-        assert "up" in changed.json()["detail"]
-        assert [e.rating.value for e in g.published(FeedbackSubmitted)] == ["up"]  # type: ignore[attr-defined]
-        turns = g.client.get(turn["links"]["conversation"], headers=g.auth()).json()["turns"]
-        assert turns[0]["feedback"] == "up"
-
-
-def test_feedback_is_limited_per_user() -> None:
-    with gateway(feedback_per_user=3) as g:
-        turns = [
-            g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth()).json()["turn_id"]
-            for _ in range(4)
-        ]
-        for turn in turns[:3]:
-            assert (
-                g.client.post(
-                    "/v1/feedback", json={"turn_id": turn, "rating": "up"}, headers=g.auth()
-                ).status_code
-                == 200
-            )
-        refused = g.client.post("/v1/feedback", json={"turn_id": turns[3], "rating": "up"}, headers=g.auth())
-        assert refused.status_code == 429
-        assert int(refused.headers["retry-after"]) >= 1
-        assert len(g.published(FeedbackSubmitted)) == 3
-        other = g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth(OPERATOR_KEY)).json()
-        mine = {"turn_id": other["turn_id"], "rating": "up"}
-        assert g.client.post("/v1/feedback", json=mine, headers=g.auth(OPERATOR_KEY)).status_code == 200
-
-
-def test_a_rating_whose_event_was_not_published_can_be_given_again() -> None:
-    with gateway() as g:
-        turn = g.client.post("/v1/chat", json={"message": "hello"}, headers=g.auth()).json()
-        g.bus.fail_next = 1
-        failed = g.client.post(
-            "/v1/feedback", json={"turn_id": turn["turn_id"], "rating": "down"}, headers=g.auth()
-        )
-        assert failed.status_code == 503
-        turns = g.client.get(turn["links"]["conversation"], headers=g.auth()).json()["turns"]
-        assert turns[0]["feedback"] is None
-        again = g.client.post(
-            "/v1/feedback", json={"turn_id": turn["turn_id"], "rating": "up"}, headers=g.auth()
-        )
-        assert again.status_code == 200
-        assert [e.rating.value for e in g.published(FeedbackSubmitted)] == ["up"]  # type: ignore[attr-defined]
-
-
-# ---- open handoffs ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def escalating(**settings: object) -> Iterator[GatewayUnderTest]:
-    """A gateway whose stand-in for dialogue escalates every question, through the handler's calls."""
-    with gateway(answering=False, **settings) as g:
-
-        async def escalate(event: Contract) -> None:
-            assert isinstance(event, ChatRequested)
-            escalated = ChatEscalated(
-                turn_id=event.turn_id,
-                conversation_id=event.conversation_id,
-                channel=event.channel,
-                language=Language.EN,
-                reason=EscalationReason.USER_ASKED,
-                question=event.text,
-                summary="Asked for a person.",
-                message="A person will take over.",
-            )
-            await g.desk.complete(escalated)
-            await g.desk.open_handoff(escalated)
-            await g.desk.push(escalated)
-
-        g.bus.subscribe(ChatRequested.topic, escalate)
-        yield g
-
-
-def open_handoffs(g: GatewayUnderTest) -> list[dict[str, object]]:
-    listed: list[dict[str, object]] = g.client.get("/v1/handoffs", headers=g.auth(OPERATOR_KEY)).json()
-    return listed
-
-
-def test_open_handoffs_are_capped_per_user_with_a_clear_409() -> None:
-    with escalating(open_handoffs_per_user=2) as g:
-        asked = [
-            g.client.post("/v1/chat", json={"message": "a person please"}, headers=g.auth()) for _ in range(2)
-        ]
-        assert [a.json()["escalated"] for a in asked] == [True, True]
-        refused = g.client.post("/v1/chat", json={"message": "a person please"}, headers=g.auth())
-        assert refused.status_code == 409
-        assert refused.headers["content-type"].startswith("application/problem+json")
-        problem = refused.json()
-        assert problem["type"].endswith("/handoff-limit")
-        assert "2 conversations waiting for a person" in problem["detail"]
-        assert len(open_handoffs(g)) == 2
-        polled = g.client.get(f"/v1/messages/{g.published(ChatRequested)[-1].turn_id}", headers=g.auth())  # type: ignore[attr-defined]
-        assert polled.json()["escalated"] is False
-        assert polled.json()["answer"] == problem["detail"]
-
-        # A place comes free when an agent closes a handoff.
-        closed = g.client.post(
-            f"/v1/handoffs/{asked[0].json()['conversation_id']}/close", headers=g.auth(OPERATOR_KEY)
-        )
-        assert closed.status_code == 200
-        again = g.client.post("/v1/chat", json={"message": "a person please"}, headers=g.auth())
-        assert again.status_code == 200
-        assert again.json()["escalated"] is True
-        assert len(open_handoffs(g)) == 2
-
-
-def test_the_cap_is_per_user() -> None:
-    with escalating(open_handoffs_per_user=1) as g:
-        assert g.client.post("/v1/chat", json={"message": "a person"}, headers=g.auth()).status_code == 200
-        assert g.client.post("/v1/chat", json={"message": "a person"}, headers=g.auth()).status_code == 409
-        other = g.client.post("/v1/chat", json={"message": "a person"}, headers=g.auth(OPERATOR_KEY))
-        assert other.status_code == 200
-        assert len(open_handoffs(g)) == 2
-
-
-def test_a_web_session_holds_one_open_handoff_by_default() -> None:
-    with escalating() as g:
-        g.desk.web_sessions = WebSessions(KEY, 60)
-        token = g.client.post("/v1/sessions").json()["token"]
-        visitor = {"authorization": f"Bearer {token}"}
-        first = g.client.post("/v1/chat", json={"message": "a person"}, headers=visitor)
-        assert first.status_code == 200
-        held = g.client.post(
-            "/v1/chat",
-            json={"message": "hello?", "conversation_id": first.json()["conversation_id"]},
-            headers=visitor,
-        )
-        assert held.json()["status"] == "handed_off", "the open handoff still takes the visitor's messages"
-        second = g.client.post("/v1/chat", json={"message": "a person"}, headers=visitor)
-        assert second.status_code == 409
-        assert "a conversation waiting for a person" in second.json()["detail"]
-        assert len(open_handoffs(g)) == 1
-
-
-def test_a_redelivered_escalation_keeps_its_place() -> None:
-    with escalating(open_handoffs_per_user=1) as g:
-        g.client.post("/v1/chat", json={"message": "a person"}, headers=g.auth())
-        request = g.published(ChatRequested)[-1]
-        assert isinstance(request, ChatRequested)
-        again = ChatEscalated(
-            turn_id=request.turn_id,
-            conversation_id=request.conversation_id,
-            channel=request.channel,
-            language=Language.EN,
-            reason=EscalationReason.USER_ASKED,
-            question=request.text,
-            summary="Asked for a person.",
-            message="A person will take over.",
-        )
-        g.client.portal.call(g.desk.complete, again)  # type: ignore[union-attr]
-        g.client.portal.call(g.desk.open_handoff, again)  # type: ignore[union-attr]
-        [handoff] = open_handoffs(g)
-        assert handoff["conversation_id"] == str(request.conversation_id)
-        turn = g.client.get(f"/v1/messages/{request.turn_id}", headers=g.auth()).json()
-        assert turn["escalated"] is True
-
-
-def test_with_the_cap_off_handoffs_open_without_bound() -> None:
-    with escalating(open_handoffs_per_user=0) as g:
-        for _ in range(5):
-            assert (
-                g.client.post("/v1/chat", json={"message": "a person"}, headers=g.auth()).status_code == 200
-            )
-        assert len(open_handoffs(g)) == 5
