@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 
+from helpdesk.dapr.subscriptions import Subscriptions
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
-from services.evaluator import handlers
-from services.evaluator.api import operator_router
-from services.evaluator.dashboard.routes import dashboard_router
-from services.evaluator.service import Evaluator
+from services.evaluator import composition
+from services.evaluator.api import operator_api
+from services.evaluator.api.deps import operator_access
+from services.evaluator.composition import EvaluatorParts
+from services.evaluator.dashboard import STATIC_DIR, pages
 from services.evaluator.settings import EvaluatorSettings
 
 COMPONENTS = [
@@ -22,26 +25,24 @@ COMPONENTS = [
 ]
 
 
+async def operators_only(request: Request) -> None:
+    """Who may read /metrics: an operator key, as for the operator API."""
+    await operator_access(request).bearer(request.headers.get("authorization"))
+
+
 def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or EvaluatorSettings()
-    host = ServiceHost(AppId.EVALUATOR, settings, COMPONENTS, runtime)
-    evaluator = Evaluator(settings, lambda: host.runtime)
-    subscribed = handlers.register(host.subscriptions, lambda: host.runtime, evaluator)
-    dashboard, static = dashboard_router(evaluator)
 
-    async def operators_only(request: Request) -> None:
-        await evaluator.operators.bearer(request.headers.get("authorization"))
+    async def compose(runtime: Runtime, subscriptions: Subscriptions) -> EvaluatorParts:
+        return await composition.compose(settings, runtime, subscriptions)
 
-    app = host.build(
+    app = ServiceHost(AppId.EVALUATOR, settings, COMPONENTS, runtime).build(
         title="Helpdesk evaluator",
         description="Scores answers, aggregates feedback and experiments, and queues FAQ candidates.",
-        routers=[operator_router(evaluator), dashboard],
-        on_start=[evaluator.start],
-        on_stop=[evaluator.stop],
+        routers=[operator_api.router, pages.router],
+        compose=compose,
         pages=["/dashboard", "/dashboard/"],
         metrics_access=operators_only,
     )
-    app.mount("/dashboard/static", static, name="dashboard-static")
-    app.state.evaluator = evaluator
-    app.state.handlers = subscribed
+    app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     return app

@@ -22,7 +22,9 @@ import orjson
 from pydantic import BaseModel, Field
 
 from helpdesk.dapr.ports import ETagMismatch, EventPublisher, KeyValueStore
+from helpdesk.errors import DomainError
 from helpdesk.events import HandoffReplied, KbUpdated, Language, utcnow
+from helpdesk.knowledge.entries import FaqEntry, parse_entry
 from helpdesk.logging import get_logger
 from helpdesk.text import detect_language, normalise, terms
 from helpdesk.text.pii import redact_text as redact
@@ -90,12 +92,19 @@ class Drafter(Protocol):
     async def draft(self, question: str, answer: str, language: Language) -> Draft: ...
 
 
-class ReviewError(Exception):
-    """The review action does not apply to the candidate in its current state."""
+class CandidateAlreadyReviewed(DomainError):
+    """The review action does not apply to the candidate in its current state (it was approved or
+    rejected already)."""
+
+    status = 409
+    kind = "review-conflict"
 
 
-class NotFound(Exception):
-    pass
+class CandidateNotFound(DomainError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("No such candidate.")
 
 
 _GREETING = re.compile(
@@ -177,24 +186,25 @@ class CandidateQueue:
 
     def __init__(
         self,
-        state: Callable[[], KeyValueStore],
-        bus: Callable[[], EventPublisher],
+        state: KeyValueStore,
+        bus: EventPublisher,
         library: KnowledgeFollower,
         *,
         duplicate_threshold: float,
-        drafter: Callable[[], Drafter] = ExtractiveDrafter,
+        drafter: Drafter | None = None,
     ) -> None:
+        """`drafter` drafts candidates from an agent's reply (extraction when None)."""
         self._state = state
         self._bus = bus
         self.library = library
         self._threshold = duplicate_threshold
-        self._drafter = drafter
+        self._drafter = drafter or ExtractiveDrafter()
 
     async def from_handoff(self, event: HandoffReplied) -> Candidate | None:
         """The candidate this reply created or joined; None when there is nothing to learn."""
         if not event.question or not event.question.strip():
             return None
-        store = self._state()
+        store = self._state
         source_key = f"candidate-source:{event.turn_id}"
         if (done := await store.get(source_key)) is not None:
             return await self.get(orjson.loads(done.value)["candidate_id"])
@@ -202,7 +212,7 @@ class CandidateQueue:
         if language not in (Language.EN, Language.JA):
             language = Language.EN
         question = redact(event.question)
-        draft = await self._drafter().draft(question, redact(event.answer), language)
+        draft = await self._drafter.draft(question, redact(event.answer), language)
         draft = draft.model_copy(
             update={
                 "answer": redact(draft.answer),
@@ -250,7 +260,7 @@ class CandidateQueue:
         )
 
     async def _create(self, candidate: Candidate) -> None:
-        await self._state().create(f"candidate:{candidate.id}", candidate.model_dump_json().encode())
+        await self._state.create(f"candidate:{candidate.id}", candidate.model_dump_json().encode())
         await self._update_index(lambda ids: None if candidate.id in ids else [*ids, candidate.id])
 
     async def _merge(
@@ -260,7 +270,7 @@ class CandidateQueue:
             if event.turn_id in current.source_turn_ids:
                 return None
             if current.status is not CandidateStatus.PENDING:
-                raise ReviewError("reviewed meanwhile")
+                raise CandidateAlreadyReviewed("reviewed meanwhile")
             supporting = [*current.supporting_answers, draft.answer][-KEEP_SUPPORTING:]
             alternatives = current.alternatives
             if (
@@ -281,7 +291,7 @@ class CandidateQueue:
 
         try:
             merged = await self._change(candidate_id, change)
-        except ReviewError:
+        except CandidateAlreadyReviewed:
             return None
         return merged
 
@@ -302,11 +312,11 @@ class CandidateQueue:
     # ---- reading -----------------------------------------------------------------------------------
 
     async def get(self, candidate_id: str) -> Candidate | None:
-        stored = await self._state().get(f"candidate:{candidate_id}")
+        stored = await self._state.get(f"candidate:{candidate_id}")
         return Candidate.model_validate_json(stored.value) if stored else None
 
     async def find(self, status: CandidateStatus | None = None) -> list[Candidate]:
-        store = self._state()
+        store = self._state
         index = await store.get(INDEX_KEY)
         ids: list[str] = orjson.loads(index.value) if index else []
         found = await store.get_many([f"candidate:{i}" for i in ids])
@@ -320,7 +330,7 @@ class CandidateQueue:
     async def edit(self, candidate_id: str, edit: CandidateEdit) -> Candidate:
         def change(current: Candidate) -> Candidate:
             if current.status is not CandidateStatus.PENDING:
-                raise ReviewError(f"a {current.status.value} candidate cannot be edited")
+                raise CandidateAlreadyReviewed(f"a {current.status.value} candidate cannot be edited")
             return _edited(current, edit)
 
         result = await self._change(candidate_id, change)
@@ -332,7 +342,7 @@ class CandidateQueue:
             if current.status is CandidateStatus.REJECTED:
                 return None
             if current.status is CandidateStatus.APPROVED:
-                raise ReviewError("an approved candidate cannot be rejected")
+                raise CandidateAlreadyReviewed("an approved candidate cannot be rejected")
             return current.model_copy(
                 update={
                     "status": CandidateStatus.REJECTED,
@@ -358,7 +368,7 @@ class CandidateQueue:
             if current.status is CandidateStatus.APPROVED:
                 return None
             if current.status is CandidateStatus.REJECTED:
-                raise ReviewError("a rejected candidate cannot be approved")
+                raise CandidateAlreadyReviewed("a rejected candidate cannot be approved")
             edited = _edited(current, edit) if edit else current
             now = utcnow()
             update_id = uuid.uuid4()
@@ -383,7 +393,7 @@ class CandidateQueue:
         assert candidate.update_id is not None
         assert candidate.kb_version is not None
         assert candidate.faq_id is not None
-        await self._bus().publish(
+        await self._bus.publish(
             KbUpdated(
                 update_id=candidate.update_id,
                 kb_version=candidate.kb_version,
@@ -401,12 +411,12 @@ class CandidateQueue:
     async def _change(
         self, candidate_id: str, change: Callable[[Candidate], Candidate | None]
     ) -> Candidate | None:
-        store = self._state()
+        store = self._state
         key = f"candidate:{candidate_id}"
         for _ in range(16):
             stored = await store.get(key)
             if stored is None:
-                raise NotFound(candidate_id)
+                raise CandidateNotFound()
             current = Candidate.model_validate_json(stored.value)
             updated = change(current)
             if updated is None:
@@ -419,7 +429,7 @@ class CandidateQueue:
         raise ETagMismatch(f"{key} kept changing")
 
     async def _update_index(self, change: Callable[[list[str]], list[str] | None]) -> None:
-        store = self._state()
+        store = self._state
         for _ in range(16):
             stored = await store.get(INDEX_KEY)
             ids: list[str] = orjson.loads(stored.value) if stored else []
@@ -449,19 +459,21 @@ def _edited(candidate: Candidate, edit: CandidateEdit) -> Candidate:
     return candidate.model_copy(update=changes)
 
 
-def kb_entry(candidate: Candidate) -> dict[str, Any]:
-    """The knowledge-base entry an approved candidate becomes, in the knowledge files' shape."""
+def kb_entry(candidate: Candidate) -> FaqEntry:
+    """The knowledge-base entry an approved candidate becomes (`InvalidKnowledge` if it cannot be one)."""
     assert candidate.faq_id is not None
-    return {
-        "id": candidate.faq_id,
-        "category": candidate.category or "learned",
-        "tags": candidate.tags,
-        "owner": candidate.reviewed_by or "helpdesk",
-        "updated_at": (candidate.reviewed_at or utcnow()).astimezone(UTC).isoformat(),
-        "source": "handoff",
-        candidate.language.value: {
-            "question": candidate.question,
-            "alternatives": candidate.alternatives,
-            "answer": candidate.answer,
-        },
-    }
+    return parse_entry(
+        {
+            "id": candidate.faq_id,
+            "category": candidate.category or "learned",
+            "tags": candidate.tags,
+            "owner": candidate.reviewed_by or "helpdesk",
+            "updated_at": (candidate.reviewed_at or utcnow()).astimezone(UTC).isoformat(),
+            "source": "handoff",
+            candidate.language.value: {
+                "question": candidate.question,
+                "alternatives": candidate.alternatives,
+                "answer": candidate.answer,
+            },
+        }
+    )

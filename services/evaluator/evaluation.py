@@ -1,9 +1,9 @@
 """The evaluator's core: score each turn once, join ratings and judge verdicts to it, keep the totals.
 
-Plain Python over the state-store port; the subscription handlers call it and the operator API reads
-through it. Idempotency: every fact is created once (see `ledger`), the session record remembers each
-turn's contribution, and joins onto the evaluation record are etag-checked read-modify-writes that are
-no-ops the second time.
+Plain Python over the state-store and aggregate-ledger ports; the subscription handlers call it and
+the operator API reads through it. Idempotency: every fact is created once (see
+`helpdesk.aggregates.ledger`), the session record remembers each turn's contribution, and joins onto
+the evaluation record are etag-checked read-modify-writes that are no-ops the second time.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from helpdesk.aggregates import AggregateLedger, bucket_key, hour_of
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
 from helpdesk.events import (
     AnswerMode,
     ChatAnswered,
     ChatEscalated,
+    EscalationReason,
     FeedbackSubmitted,
     HandoffReplied,
     Rating,
@@ -27,8 +29,8 @@ from helpdesk.events import (
     utcnow,
 )
 from helpdesk.text.pii import redact_text as redact
-from services.evaluator.knowledge import KnowledgeCopy
-from services.evaluator.ledger import Ledger, NotYetCounted, bucket_key, hour_of
+from services.evaluator.conversation_outcomes import handoff_question, observe_rating, observe_turn
+from services.evaluator.knowledge import KnowledgeFollower
 from services.evaluator.metrics.scoring import (
     END_TO_END,
     evaluate_answer,
@@ -46,7 +48,6 @@ from services.evaluator.records import (
     SessionRecord,
     TurnFeedback,
 )
-from services.evaluator.sessions import USER_ASKED, handoff_question, observe_rating, observe_turn
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,6 +63,10 @@ class UnknownTurn(Exception):
     """A rating for a turn the evaluator never saw (and, after a while, never will)."""
 
 
+class TurnNotYetEvaluated(Exception):
+    """The event refers to a turn whose evaluation has not arrived yet: deliver it again later."""
+
+
 def evaluation_key(turn_id: UUID) -> str:
     return f"evaluation:{turn_id}"
 
@@ -69,13 +74,14 @@ def evaluation_key(turn_id: UUID) -> str:
 class TurnEvaluator:
     def __init__(
         self,
-        state: Callable[[], KeyValueStore],
-        ledger: Ledger,
-        knowledge: Callable[[], KnowledgeCopy],
+        state: KeyValueStore,
+        ledger: AggregateLedger,
+        knowledge: KnowledgeFollower,
         retention_seconds: int,
     ) -> None:
+        """`knowledge` is read at every answer: its copy follows the knowledge base as it changes."""
         self._state = state
-        self.ledger = ledger
+        self._ledger = ledger
         self._knowledge = knowledge
         self._ttl = retention_seconds
 
@@ -83,7 +89,7 @@ class TurnEvaluator:
 
     async def answered(self, event: ChatAnswered) -> EvaluationRecord | None:
         """Score an answer. Returns the record when this delivery counted it, None when already done."""
-        record = evaluate_answer(event, self._knowledge())
+        record = evaluate_answer(event, self._knowledge.copy)
         return await self._fold_turn(record)
 
     async def escalated(self, event: ChatEscalated) -> EvaluationRecord | None:
@@ -108,7 +114,7 @@ class TurnEvaluator:
                 escalated=record.escalated,
                 variant=record.variant.name,
                 substantive=record.mode is not AnswerMode.SMALLTALK
-                and record.escalation_reason != USER_ASKED,
+                and record.escalation_reason is not EscalationReason.USER_ASKED,
                 open_question=record.question if _unanswered(record) else None,
                 answered=record.mode in (AnswerMode.FAQ, AnswerMode.LLM),
                 escalation_reason=record.escalation_reason,
@@ -117,7 +123,7 @@ class TurnEvaluator:
 
         await self._update(f"session:{record.conversation_id}", SessionRecord, change)
         record = record.model_copy(update={"reasked": reasked})
-        counted = await self.ledger.fold(
+        counted = await self._ledger.fold(
             evaluation_key(record.turn_id),
             record,
             turn_tally(record, delta),
@@ -130,14 +136,14 @@ class TurnEvaluator:
     async def rated(self, event: FeedbackSubmitted) -> bool:
         """Join a thumbs rating (and its redacted comment) to its turn and count it once.
 
-        Raises `NotYetCounted` while the turn's evaluation has not arrived yet, and `UnknownTurn` once
-        it is too late for it to arrive.
+        Raises `TurnNotYetEvaluated` while the turn's evaluation has not arrived yet, and `UnknownTurn`
+        once it is too late for it to arrive; `NotYetCounted` when the ledger asks for a redelivery.
         """
         record = await self.evaluation(event.turn_id)
         if record is None:
             if utcnow() - event.occurred_at > UNKNOWN_TURN_PATIENCE:
                 raise UnknownTurn(str(event.turn_id))
-            raise NotYetCounted("the rated turn has not been evaluated yet")
+            raise TurnNotYetEvaluated("the rated turn has not been evaluated yet")
         comment = redact(event.comment).strip() or None if event.comment else None
         feedback = TurnFeedback(rating=event.rating, comment=comment, at=event.occurred_at)
 
@@ -158,7 +164,7 @@ class TurnEvaluator:
             return None if updated is session else updated
 
         await self._update(f"session:{record.conversation_id}", SessionRecord, change)
-        return await self.ledger.fold(
+        return await self._ledger.fold(
             f"rating:{event.turn_id}",
             FeedbackFact(turn_id=event.turn_id, rating=event.rating, variant=variant),
             rating_tally(event.rating is Rating.UP, comment is not None, delta),
@@ -173,7 +179,7 @@ class TurnEvaluator:
             return current.model_copy(update={"judge": scores})
 
         await self._update(evaluation_key(record.turn_id), EvaluationRecord, join)
-        return await self.ledger.fold(
+        return await self._ledger.fold(
             f"judgement:{record.turn_id}",
             JudgementFact(turn_id=record.turn_id, variant=record.variant.name, scores=scores),
             judge_tally(scores),
@@ -182,14 +188,15 @@ class TurnEvaluator:
         )
 
     async def handoff_question(self, event: HandoffReplied) -> str | None:
-        """The question the agent answered (see `sessions.handoff_question`).
+        """The question the agent answered (see `conversation_outcomes.handoff_question`).
 
         A reply always follows an escalation, but topics are delivered independently: until the
-        escalation has been evaluated (for at most `HANDOFF_PATIENCE`) this raises `NotYetCounted`."""
+        escalation has been evaluated (for at most `HANDOFF_PATIENCE`) this raises
+        `TurnNotYetEvaluated`."""
         session = await self._get(f"session:{event.conversation_id}", SessionRecord)
         seen = session is not None and session.escalation_reason is not None
         if not seen and utcnow() - event.occurred_at < HANDOFF_PATIENCE:
-            raise NotYetCounted("the escalation this reply answers has not been evaluated yet")
+            raise TurnNotYetEvaluated("the escalation this reply answers has not been evaluated yet")
         return handoff_question(session, event.question)
 
     # ---- reading -----------------------------------------------------------------------------------
@@ -200,11 +207,11 @@ class TurnEvaluator:
     # ---- state helpers -----------------------------------------------------------------------------
 
     async def _get(self, key: str, model: type[M]) -> M | None:
-        stored = await self._state().get(key)
+        stored = await self._state.get(key)
         return model.model_validate_json(stored.value) if stored else None
 
     async def _update(self, key: str, model: type[M], change: Callable[[M | None], M | None]) -> None:
-        store = self._state()
+        store = self._state
         for _ in range(16):
             stored = await store.get(key)
             current = model.model_validate_json(stored.value) if stored else None
@@ -229,7 +236,7 @@ UNANSWERED_MODES = frozenset({AnswerMode.FALLBACK, AnswerMode.CLARIFY})
 
 def _unanswered(record: EvaluationRecord) -> bool:
     if record.escalated:
-        return record.escalation_reason != USER_ASKED
+        return record.escalation_reason is not EscalationReason.USER_ASKED
     return record.mode in UNANSWERED_MODES
 
 

@@ -2,32 +2,48 @@
 
 Off the request path by construction: scored answers are offered to a bounded in-memory queue (a full
 queue drops the offer and counts it) and one background worker judges them, rate-limited and within a
-daily budget, only while the `judge_enabled` flag is on and a model is configured. The prompt is a
-versioned file (`prompts/judge.v<N>.en.yaml`); every verdict records `judge@<version>` and the model.
+daily budget shared by the replicas, only while the `judge_enabled` flag is on and a model is
+configured. The prompt is a versioned file (`prompts/judge.v<N>.en.yaml`); every verdict records
+`judge@<version>` and the model.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, Protocol
 
+from openfeature.client import OpenFeatureClient
 from prometheus_client import Counter
 
 from helpdesk.background import Background
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
+from helpdesk.flags import Flag
 from helpdesk.logging import get_logger
-from services.evaluator.knowledge import KnowledgeCopy
+from services.evaluator.knowledge import KnowledgeCopy, KnowledgeFollower
 from services.evaluator.llm import ChatModel, Prices, PromptFile, json_object, load_prompt_file
 from services.evaluator.records import EvaluationRecord, JudgeScores
 
 _log = get_logger(__name__)
 
 JUDGED = Counter("helpdesk_evaluator_judge_total", "Judge attempts by outcome", ["outcome"])
+
+
+class JudgeOutcome(StrEnum):
+    SCORED = "scored"
+    DROPPED = "dropped"
+    """The queue was full."""
+    FAILED = "failed"
+    OFF = "off"
+    OVER_BUDGET = "over_budget"
+    UNPARSABLE = "unparsable"
+
 
 CRITERIA = ("groundedness", "relevance", "coherence")
 
@@ -108,7 +124,7 @@ class RateLimit:
 
 
 class Budget:
-    """Daily spend of the judge; the caller persists it so replicas and restarts share it."""
+    """Daily spend of the judge in this replica's memory, kept in step with `DailySpend`."""
 
     def __init__(self, daily_usd: float) -> None:
         self.daily_usd = daily_usd
@@ -126,38 +142,84 @@ class Budget:
         self.spent[day] = self.spent.get(day, 0.0) + usd
 
 
+SPEND_KEEP_SECONDS = 3 * 86400
+
+
+class DailySpend:
+    """The judge's spend per day in the state store, so that replicas and restarts share one budget."""
+
+    def __init__(self, state: KeyValueStore) -> None:
+        self._state = state
+
+    async def load(self, day: str) -> float:
+        stored = await self._state.get(_spend_key(day))
+        return float(stored.value.decode()) if stored else 0.0
+
+    async def add(self, day: str, usd: float) -> None:
+        """Adds `usd` to the day's total (etag-checked; gives up quietly after 8 lost races, since the
+        in-memory budget still holds this replica back)."""
+        key = _spend_key(day)
+        for _ in range(8):
+            stored = await self._state.get(key)
+            total = (float(stored.value.decode()) if stored else 0.0) + usd
+            try:
+                if stored is None:
+                    if await self._state.create(key, str(total).encode(), ttl_seconds=SPEND_KEEP_SECONDS):
+                        return
+                    continue
+                await self._state.save(
+                    key, str(total).encode(), etag=stored.etag, ttl_seconds=SPEND_KEEP_SECONDS
+                )
+                return
+            except ETagMismatch:
+                continue
+
+
+def _spend_key(day: str) -> str:
+    return f"judge-spend:{day}"
+
+
+class VerdictRecorder(Protocol):
+    async def judged(self, record: EvaluationRecord, scores: JudgeScores) -> bool:
+        """Join the verdict to the turn's evaluation and count it once."""
+        ...
+
+
 class JudgeWorker:
     def __init__(
         self,
         prompt: JudgePrompt,
-        model: Callable[[], ChatModel | None],
-        enabled: Callable[[], bool],
-        knowledge: Callable[[], KnowledgeCopy],
-        record_verdict: Callable[[EvaluationRecord, JudgeScores], Awaitable[object]],
+        model: ChatModel | None,
+        flags: OpenFeatureClient,
+        knowledge: KnowledgeFollower,
+        verdicts: VerdictRecorder,
         prices: Prices,
         *,
         per_minute: int,
         daily_budget_usd: float,
         queue_size: int,
-        load_spend: Callable[[str], Awaitable[float]] | None = None,
-        add_spend: Callable[[str, float], Awaitable[None]] | None = None,
+        spend: DailySpend | None = None,
     ) -> None:
+        """`model` is None when no model is configured (then nothing is judged); `flags` is read for
+        `judge_enabled` at every offer, so operators switch the judge on and off at run time."""
         self.prompt = prompt
         self._model = model
-        self._enabled = enabled
+        self._flags = flags
         self._knowledge = knowledge
-        self._record_verdict = record_verdict
+        self._verdicts = verdicts
         self._prices = prices
         self._limit = RateLimit(per_minute)
         self.budget = Budget(daily_budget_usd)
         self._queue: asyncio.Queue[EvaluationRecord] = asyncio.Queue(maxsize=queue_size)
-        self._load_spend = load_spend
-        self._add_spend = add_spend
+        self._spend = spend
         self._background = Background(self._run)
+
+    def _enabled(self) -> bool:
+        return bool(self._flags.get_boolean_value(Flag.JUDGE.value, False))
 
     @property
     def active(self) -> bool:
-        return self._enabled() and self._model() is not None
+        return self._enabled() and self._model is not None
 
     def offer(self, record: EvaluationRecord) -> bool:
         """Queue an answer for judging, never waiting: False when judging is off or the queue is full."""
@@ -166,7 +228,7 @@ class JudgeWorker:
         try:
             self._queue.put_nowait(record)
         except asyncio.QueueFull:
-            JUDGED.labels("dropped").inc()
+            JUDGED.labels(JudgeOutcome.DROPPED).inc()
             return False
         return True
 
@@ -184,38 +246,38 @@ class JudgeWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                JUDGED.labels("failed").inc()
+                JUDGED.labels(JudgeOutcome.FAILED).inc()
                 _log.warning("judge_failed", turn_id=str(record.turn_id), error_type=type(exc).__name__)
 
     async def judge(self, record: EvaluationRecord) -> JudgeScores | None:
-        model = self._model()
+        model = self._model
         if model is None or not self._enabled():
-            JUDGED.labels("off").inc()
+            JUDGED.labels(JudgeOutcome.OFF).inc()
             return None
         day = self.budget.today()
-        if self._load_spend is not None:
-            self.budget.spent[day] = max(self.budget.spent.get(day, 0.0), await self._load_spend(day))
+        if self._spend is not None:
+            self.budget.spent[day] = max(self.budget.spent.get(day, 0.0), await self._spend.load(day))
         if not self.budget.allows():
-            JUDGED.labels("over_budget").inc()
+            JUDGED.labels(JudgeOutcome.OVER_BUDGET).inc()
             return None
         wait = self._limit.wait_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
         completion = await model.complete(
             self.prompt.system,
-            self.prompt.render(record, self._knowledge()),
+            self.prompt.render(record, self._knowledge.copy),
             temperature=self.prompt.temperature,
             max_tokens=self.prompt.max_tokens,
         )
         cost = self._prices.cost(model.name, completion.prompt_tokens, completion.completion_tokens)
         self.budget.charge(cost)
-        if self._add_spend is not None:
-            await self._add_spend(day, cost)
+        if self._spend is not None:
+            await self._spend.add(day, cost)
         verdict = parse_verdict(completion.text)
         if verdict is None:
-            JUDGED.labels("unparsable").inc()
+            JUDGED.labels(JudgeOutcome.UNPARSABLE).inc()
             return None
         scores = JudgeScores(prompt=self.prompt.ref, model=model.name, cost_usd=cost, **verdict)
-        await self._record_verdict(record, scores)
-        JUDGED.labels("scored").inc()
+        await self._verdicts.judged(record, scores)
+        JUDGED.labels(JudgeOutcome.SCORED).inc()
         return scores

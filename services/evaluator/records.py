@@ -1,7 +1,7 @@
 """What the evaluator keeps: one record per evaluated turn, per rating, per judge verdict, per session.
 
 Text in these records is redacted: questions arrive redacted by nlp, and comments and agents' answers
-are redacted here before they are stored (reliability checklist A15).
+are redacted here before they are stored, so no record at rest holds personal data.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from helpdesk.events import AnswerMode, Language, Rating, Variant, utcnow
-from services.evaluator.ledger import LedgerFact
+from helpdesk.aggregates import LedgerFact
+from helpdesk.events import AnswerMode, EscalationReason, Language, Rating, Variant, utcnow
 
 ANSWER_KEEP_CHARS = 2000
 
@@ -43,7 +43,7 @@ class EvaluationRecord(LedgerFact):
     mode: AnswerMode
     variant: Variant
     escalated: bool = False
-    escalation_reason: str | None = None
+    escalation_reason: EscalationReason | None = None
     intent: str | None = None
     confidence: float | None = None
     kb_version: str | None = None
@@ -98,5 +98,5 @@ class SessionRecord(BaseModel):
     deltas: dict[str, dict[str, float]] = Field(default_factory=dict)
     open_question: str | None = None
     """The last question (redacted) the bot could not answer, for drafting FAQ candidates."""
-    escalation_reason: str | None = None
+    escalation_reason: EscalationReason | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.evaluator.ledger import Tally, split_bucket
+from helpdesk.aggregates import Tally, split_bucket
 from services.evaluator.metrics.scoring import END_TO_END, LATENCY_BOUNDS_MS
 
 

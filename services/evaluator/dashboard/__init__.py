@@ -5,3 +5,7 @@ ever inserted by the template engine's escaping or as text nodes, the chart data
 non-executable script element, and a strict Content-Security-Policy allows only this package's own
 script and stylesheet (nothing is fetched from elsewhere).
 """
+
+from pathlib import Path
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"

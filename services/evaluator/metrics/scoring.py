@@ -6,11 +6,11 @@ import math
 from datetime import datetime
 from functools import lru_cache
 
+from helpdesk.aggregates import Tally
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Language, Variant
 from helpdesk.text import terms
 from helpdesk.text.pii import redact_text as redact
-from services.evaluator.knowledge import KnowledgeCopy
-from services.evaluator.ledger import Tally
+from services.evaluator.knowledge import KnowledgeCopy, answer_terms_of, question_terms_of
 from services.evaluator.metrics.overlap import groundedness, relevance
 from services.evaluator.records import ANSWER_KEEP_CHARS, EvaluationRecord, JudgeScores
 
@@ -60,8 +60,8 @@ def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
     if event.mode in GROUNDED_MODES:
         asked = _question_terms(event.question, language)
         answer_terms = _answer_terms(event.answer, event.mode, language)
-        cited_questions = frozenset().union(*(e.question_terms(language) for e in known))
-        cited_all = cited_questions.union(*(e.answer_terms(language) for e in known))
+        cited_questions = frozenset().union(*(question_terms_of(e, language) for e in known))
+        cited_all = cited_questions.union(*(answer_terms_of(e, language) for e in known))
         # Entries this copy does not know yet still ground the answer through the snippets they travel with.
         for citation in event.citations:
             if citation.faq_id in unknown:
@@ -105,7 +105,7 @@ def evaluate_escalation(event: ChatEscalated, variant: Variant) -> EvaluationRec
         mode=AnswerMode.HANDOFF,
         variant=variant,
         escalated=True,
-        escalation_reason=event.reason.value,
+        escalation_reason=event.reason,
         question=redact(event.question),
         answer=redact(event.message)[:ANSWER_KEEP_CHARS],
         timings_ms=_timings(event.timings_ms, event.occurred_at, event.received_at),

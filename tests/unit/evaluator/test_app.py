@@ -199,7 +199,10 @@ def test_a_handoff_reply_yields_a_candidate_and_approval_publishes_it(
     updates = bus.of(KbUpdated)
     assert len(updates) == 1
     assert isinstance(updates[0], KbUpdated)
-    assert updates[0].entries[0]["en"]["question"] == "The printer on floor 3 is jammed"
+    assert (
+        updates[0].model_dump(mode="json")["entries"][0]["en"]["question"]
+        == "The printer on floor 3 is jammed"
+    )
     assert updates[0].actor == "local-operator"
     conflict = client.post(f"/v1/faq-candidates/{candidate['id']}/reject", headers=operator())
     assert conflict.status_code == 409
@@ -285,33 +288,32 @@ def test_with_the_judge_flag_on_answers_are_judged_off_the_request_path(tmp_path
     import time
 
     from helpdesk.flags import FlagDefinition
-    from services.evaluator.llm import Completion
+    from tests.support.openai_server import OpenAITestServer
 
-    class Model:
-        name = "gpt-4o-mini"
-
-        async def complete(
-            self, system: str, user: str, *, temperature: float, max_tokens: int
-        ) -> Completion:
-            return Completion('{"groundedness": 5, "relevance": 4, "coherence": 5, "reason": "ok"}', 900, 40)
-
+    model = OpenAITestServer(
+        script=lambda _: '{"groundedness": 5, "relevance": 4, "coherence": 5, "reason": "ok"}',
+        prompt_tokens=900,
+        completion_tokens=40,
+    )
     runtime = memory_runtime(
         "evaluator",
-        secrets=local_secrets(USER_KEY, OPERATOR_KEY),
+        secrets={**local_secrets(USER_KEY, OPERATOR_KEY), "openai-api-key": "test-key"},
         flags={"judge_enabled": FlagDefinition(value=True)},
     )
-    settings = EvaluatorSettings(knowledge_path=str(tmp_path), aggregate_flush_seconds=0.01)
-    app = create_app(settings, runtime)
-    with TestClient(app) as client:
-        app.state.evaluator.model = Model()
-        event = answered()
-        deliver(client, event, "chat.answered")
-        for _ in range(100):
-            summary = client.get("/v1/evaluations/summary", headers=operator()).json()
-            if summary["overall"]["judged"]:
-                break
-            time.sleep(0.05)
-        judged = client.get(f"/v1/evaluations/{event.turn_id}", headers=operator()).json()
+    with model:
+        settings = EvaluatorSettings(
+            knowledge_path=str(tmp_path), aggregate_flush_seconds=0.01, openai_base_url=model.base_url
+        )
+        app = create_app(settings, runtime)
+        with TestClient(app) as client:
+            event = answered()
+            deliver(client, event, "chat.answered")
+            for _ in range(100):
+                summary = client.get("/v1/evaluations/summary", headers=operator()).json()
+                if summary["overall"]["judged"]:
+                    break
+                time.sleep(0.05)
+            judged = client.get(f"/v1/evaluations/{event.turn_id}", headers=operator()).json()
     assert judged["judge"] == {
         "prompt": "judge@1",
         "model": "gpt-4o-mini",

@@ -10,15 +10,16 @@ import pytest
 
 from helpdesk.events import Channel, ChannelRef, HandoffReplied, KbUpdated, Language
 from helpdesk.inprocess import MemoryBus, MemoryStateStore
+from helpdesk.knowledge.entries import parse_entry
 from services.evaluator.candidates import (
+    CandidateAlreadyReviewed,
     CandidateEdit,
     CandidateQueue,
     CandidateStatus,
     ModelDrafter,
-    ReviewError,
     clean_answer,
 )
-from services.evaluator.knowledge import KnowledgeFollower, parse_entry
+from services.evaluator.knowledge import KnowledgeFollower
 from services.evaluator.llm import Completion, load_prompt_file
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY
 
@@ -42,8 +43,8 @@ def replied(
 def queue() -> tuple[CandidateQueue, MemoryStateStore, MemoryBus]:
     store, bus = MemoryStateStore(), MemoryBus()
     base = [e for e in [parse_entry(PASSWORD_ENTRY)] if e is not None]
-    library = KnowledgeFollower(lambda: store, base)
-    return CandidateQueue(lambda: store, lambda: bus, library, duplicate_threshold=0.75), store, bus
+    library = KnowledgeFollower(store, base)
+    return CandidateQueue(store, bus, library, duplicate_threshold=0.75), store, bus
 
 
 def test_the_extractive_draft_drops_greeting_and_sign_off_and_redacts() -> None:
@@ -127,7 +128,7 @@ async def test_approval_publishes_the_entry_and_the_copy_learns_it() -> None:
     update = updates[0]
     assert isinstance(update, KbUpdated)
     assert update.added == [approved.faq_id]
-    entry = update.entries[0]
+    entry = update.model_dump(mode="json")["entries"][0]
     assert entry["id"] == approved.faq_id
     assert entry["category"] == "facilities"
     assert entry["owner"] == "op-1"
@@ -171,9 +172,9 @@ async def test_rejected_candidates_cannot_be_approved_or_edited() -> None:
     assert drafted is not None
     rejected = await candidates.reject(drafted.id, "op-1", "too specific")
     assert rejected.status is CandidateStatus.REJECTED
-    with pytest.raises(ReviewError):
+    with pytest.raises(CandidateAlreadyReviewed):
         await candidates.approve(drafted.id, "op-1")
-    with pytest.raises(ReviewError):
+    with pytest.raises(CandidateAlreadyReviewed):
         await candidates.edit(drafted.id, CandidateEdit(answer="x"))
     assert bus.of(KbUpdated) == []
 
@@ -226,15 +227,9 @@ class DraftingModel:
 
 def model_queue(model: DraftingModel) -> CandidateQueue:
     store, bus = MemoryStateStore(), MemoryBus()
-    library = KnowledgeFollower(lambda: store, [])
+    library = KnowledgeFollower(store, [])
     prompt = load_prompt_file(PROMPTS, "faq-draft")
-    return CandidateQueue(
-        lambda: store,
-        lambda: bus,
-        library,
-        duplicate_threshold=0.75,
-        drafter=lambda: ModelDrafter(model, prompt),
-    )
+    return CandidateQueue(store, bus, library, duplicate_threshold=0.75, drafter=ModelDrafter(model, prompt))
 
 
 async def test_with_a_model_the_candidate_is_a_generalised_summary_of_redacted_text() -> None:

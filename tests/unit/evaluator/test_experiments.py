@@ -8,17 +8,16 @@ import statistics
 
 import pytest
 
-from services.evaluator.experiments import (
+from helpdesk.aggregates import Tally
+from services.evaluator.ab_statistics import (
     ScoreSample,
-    VerdictKind,
-    analyse,
     mean_estimate,
     newcombe,
     rank_test_p,
     two_proportion_p,
     wilson,
 )
-from services.evaluator.ledger import Tally
+from services.evaluator.experiments import VerdictKind, analyse
 
 
 def arm(turns: int, up: int, down: int, handoffs: int, relevance: dict[str, int] | None = None) -> Tally:

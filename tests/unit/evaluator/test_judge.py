@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+from helpdesk.dapr.flags import FlagTable
+from helpdesk.flags import Flag, FlagDefinition
+from helpdesk.inprocess import MemoryStateStore
+from helpdesk.runtime import flags_client
 from services.evaluator.judge import JudgeWorker, RateLimit, load_prompt, parse_verdict
+from services.evaluator.knowledge import KnowledgeFollower
 from services.evaluator.llm import ChatModel, Completion, Prices
 from services.evaluator.metrics.scoring import evaluate_answer
 from services.evaluator.records import EvaluationRecord, JudgeScores
@@ -25,27 +31,33 @@ class FakeModel:
         return Completion(self.reply, prompt_tokens=1000, completion_tokens=100)
 
 
+class Verdicts:
+    def __init__(self) -> None:
+        self.recorded: list[JudgeScores] = []
+
+    async def judged(self, _: EvaluationRecord, scores: JudgeScores) -> bool:
+        self.recorded.append(scores)
+        return True
+
+
 def worker(
     model: ChatModel | None, enabled: bool = True, budget: float = 1.0
 ) -> tuple[JudgeWorker, list[JudgeScores]]:
-    verdicts: list[JudgeScores] = []
-
-    async def record(_: EvaluationRecord, scores: JudgeScores) -> None:
-        verdicts.append(scores)
-
+    verdicts = Verdicts()
+    flags = flags_client(f"judge-{uuid.uuid4().hex}", FlagTable({Flag.JUDGE: FlagDefinition(value=enabled)}))
     return (
         JudgeWorker(
             load_prompt(PROMPTS),
-            lambda: model,
-            lambda: enabled,
-            knowledge,
-            record,
+            model,
+            flags,
+            KnowledgeFollower(MemoryStateStore(), list(knowledge())),
+            verdicts,
             Prices.load(PROMPTS / "prices.yaml"),
             per_minute=60,
             daily_budget_usd=budget,
             queue_size=2,
         ),
-        verdicts,
+        verdicts.recorded,
     )
 
 

@@ -51,8 +51,8 @@ class SignedIn:
 class OperatorAuth:
     def __init__(
         self,
-        state: Callable[[], KeyValueStore],
-        secrets_source: Callable[[], SecretSource],
+        state: KeyValueStore,
+        secrets_source: SecretSource,
         session_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -64,7 +64,7 @@ class OperatorAuth:
         self._loaded_at = 0.0
 
     async def load_keys(self) -> None:
-        self.keys = ApiKeys.from_secret(await self._secrets().get_secret(OPERATOR_KEYS_SECRET))
+        self.keys = ApiKeys.from_secret(await self._secrets.get_secret(OPERATOR_KEYS_SECRET))
         self._loaded_at = self._clock()
         _log.info("operator_keys_loaded", count=len(self.keys))
 
@@ -93,7 +93,7 @@ class OperatorAuth:
             csrf=secrets.token_urlsafe(24),
             expires_at=self._clock() + self._session_seconds,
         )
-        await self._state().save(
+        await self._state.save(
             _session_key(token), session.model_dump_json().encode(), ttl_seconds=self._session_seconds
         )
         return token, session
@@ -101,7 +101,7 @@ class OperatorAuth:
     async def session(self, token: str | None) -> OperatorSession | None:
         if not token:
             return None
-        stored = await self._state().get(_session_key(token))
+        stored = await self._state.get(_session_key(token))
         if stored is None:
             return None
         session = OperatorSession.model_validate_json(stored.value)
@@ -109,7 +109,7 @@ class OperatorAuth:
 
     async def sign_out(self, token: str | None) -> None:
         if token:
-            await self._state().delete(_session_key(token))
+            await self._state.delete(_session_key(token))
 
     async def from_cookie_or_bearer(self, token: str | None, authorization: str | None) -> SignedIn:
         if authorization:

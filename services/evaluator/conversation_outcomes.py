@@ -1,4 +1,4 @@
-"""Session metrics: resolution rate, handoff rate and re-asked questions, per conversation.
+"""Conversation outcomes: resolution rate, handoff rate and re-asked questions, per conversation.
 
 A conversation counts once, in the variant of its first turn. It is *handed off* when any turn
 escalates, and *unresolved* when it is handed off, gets a thumbs-down, or the user asks the same thing
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from helpdesk.events import Rating
+from helpdesk.events import EscalationReason, Rating
 from services.evaluator.knowledge import similarity
 from services.evaluator.records import RememberedQuestion, SessionRecord
 
 REASK_SIMILARITY = 0.6
-USER_ASKED = "user_asked"
 KEEP_QUESTIONS = 10
 KEEP_DELTAS = 100
 
@@ -40,7 +39,7 @@ def observe_turn(
     substantive: bool = True,
     open_question: str | None = None,
     answered: bool = False,
-    escalation_reason: str | None = None,
+    escalation_reason: EscalationReason | None = None,
 ) -> tuple[SessionRecord, dict[str, float], bool]:
     """The session after this turn, the turn's contribution to the totals, and whether it was re-asked.
 
@@ -83,7 +82,7 @@ def observe_turn(
 def handoff_question(session: SessionRecord | None, asked: str | None) -> str | None:
     """The question an agent's reply answers: the escalated one, unless the user only asked for a
     person, in which case the last question the bot could not answer (None when there is none)."""
-    if session is None or session.escalation_reason != USER_ASKED:
+    if session is None or session.escalation_reason is not EscalationReason.USER_ASKED:
         return asked
     return session.open_question
 

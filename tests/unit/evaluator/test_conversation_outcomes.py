@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from helpdesk.events import Rating
-from services.evaluator.sessions import handoff_question, observe_rating, observe_turn
+from helpdesk.events import EscalationReason, Rating
+from services.evaluator.conversation_outcomes import handoff_question, observe_rating, observe_turn
 
 
 def test_a_conversation_counts_once_and_a_reasked_question_makes_it_unresolved() -> None:
@@ -67,7 +67,7 @@ def test_an_agent_answers_the_open_question_when_the_user_only_asked_for_a_perso
         escalated=True,
         variant="a",
         substantive=False,
-        escalation_reason="user_asked",
+        escalation_reason=EscalationReason.USER_ASKED,
     )
     assert not reasked
     assert handoff_question(session, "I want to talk to a person") == "How do I get a standing desk?"
@@ -79,7 +79,7 @@ def test_an_agent_answers_the_open_question_when_the_user_only_asked_for_a_perso
         escalated=True,
         variant="a",
         open_question="The printer smokes",
-        escalation_reason="low_confidence",
+        escalation_reason=EscalationReason.LOW_CONFIDENCE,
     )
     assert handoff_question(low_confidence, "The printer smokes") == "The printer smokes"
     answered_since, _, _ = observe_turn(

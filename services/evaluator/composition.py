@@ -1,0 +1,183 @@
+"""The evaluator's parts, built once the runtime's ports exist, each given the ports it uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from helpdesk.aggregates import ShardedLedger
+from helpdesk.background import Background
+from helpdesk.dapr.ports import SecretSource, SidecarUnavailable
+from helpdesk.dapr.state import Records
+from helpdesk.dapr.subscriptions import Subscriptions
+from helpdesk.logging import get_logger
+from helpdesk.runtime import Runtime
+from services.evaluator.candidates import CandidateQueue, Drafter, ExtractiveDrafter, ModelDrafter
+from services.evaluator.dead_letter_records import DeadLetter
+from services.evaluator.evaluation import TurnEvaluator
+from services.evaluator.handlers import EvaluatorHandlers
+from services.evaluator.judge import DailySpend, JudgeWorker, load_prompt
+from services.evaluator.knowledge import KnowledgeFollower, load_directory
+from services.evaluator.llm import ChatModel, OpenAIChatModel, Prices, load_prompt_file
+from services.evaluator.operator_access import OperatorAuth
+from services.evaluator.quality_report import QualityReport
+from services.evaluator.settings import EvaluatorSettings
+
+_log = get_logger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAI_KEY_SECRET = "openai-api-key"  # noqa: S105 - a secret name
+AZURE_OPENAI_KEY_SECRET = "azure-openai-api-key"  # noqa: S105 - a secret name
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCookie:
+    """How the dashboard's session cookie is set: `secure` everywhere but local runs."""
+
+    secure: bool
+    max_age_seconds: int
+
+
+@dataclass(frozen=True)
+class EvaluatorParts:
+    """What the routes read (operator access, the quality report, single evaluations, the candidate
+    queue, the session cookie) and what the subscriptions drive (`handlers`); the ledger, the judge and
+    the knowledge refresher run in the background until `close`."""
+
+    operators: OperatorAuth
+    report: QualityReport
+    evaluations: TurnEvaluator
+    candidates: CandidateQueue
+    session_cookie: SessionCookie
+    handlers: EvaluatorHandlers
+    ledger: ShardedLedger
+    judge: JudgeWorker
+    knowledge_refresher: Background
+
+    async def close(self) -> None:
+        await self.knowledge_refresher.stop()
+        await self.judge.stop()
+        await self.ledger.stop()
+
+
+async def compose(
+    settings: EvaluatorSettings, runtime: Runtime, subscriptions: Subscriptions
+) -> EvaluatorParts:
+    """Builds the parts, loads what they need from the sidecar (operator keys, learned knowledge, the
+    model's key: each skipped while the sidecar is unavailable, as the service must start without it),
+    subscribes the handlers and starts the background work."""
+    knowledge_dir = Path(settings.knowledge_path) if settings.knowledge_path else ROOT / "knowledge"
+    prompts_dir = Path(settings.prompts_path) if settings.prompts_path else ROOT / "prompts"
+    operators = OperatorAuth(runtime.state, runtime.secrets, settings.operator_session_seconds)
+    knowledge = KnowledgeFollower(runtime.state, load_directory(knowledge_dir))
+    with contextlib.suppress(SidecarUnavailable):
+        await operators.load_keys()
+    with contextlib.suppress(SidecarUnavailable):
+        await knowledge.refresh()
+    model = await open_judge_model(settings, runtime.secrets)
+    ledger = ShardedLedger(
+        runtime.state,
+        flush_seconds=settings.aggregate_flush_seconds,
+        batch_size=settings.aggregate_batch_size,
+        stale_seconds=settings.aggregate_stale_seconds,
+    )
+    evaluations = TurnEvaluator(runtime.state, ledger, knowledge, settings.record_retention_seconds)
+    candidates = CandidateQueue(
+        runtime.state,
+        runtime.bus,
+        knowledge,
+        duplicate_threshold=settings.candidate_duplicate_threshold,
+        drafter=faq_drafter(model, prompts_dir),
+    )
+    judge = answer_judge(settings, runtime, model, knowledge, evaluations, prompts_dir)
+    handlers = EvaluatorHandlers(
+        evaluations, judge, candidates, knowledge, Records(runtime.state, DeadLetter, "deadletter")
+    )
+    handlers.subscribe(subscriptions)
+    parts = EvaluatorParts(
+        operators=operators,
+        report=QualityReport(
+            ledger,
+            min_samples=settings.min_samples_per_arm,
+            alpha=settings.significance_level,
+            baseline=settings.baseline_variant,
+        ),
+        evaluations=evaluations,
+        candidates=candidates,
+        session_cookie=SessionCookie(
+            secure=settings.secure_cookies or settings.environment == "azure",
+            max_age_seconds=settings.operator_session_seconds,
+        ),
+        handlers=handlers,
+        ledger=ledger,
+        judge=judge,
+        knowledge_refresher=Background(
+            partial(follow_knowledge, knowledge, settings.knowledge_refresh_seconds)
+        ),
+    )
+    await ledger.start()
+    await judge.start()
+    parts.knowledge_refresher.start()
+    _log.info("evaluator_ready", kb_entries=len(knowledge.copy), judge_model=model is not None)
+    return parts
+
+
+def faq_drafter(model: ChatModel | None, prompts_dir: Path) -> Drafter:
+    """With a model configured, candidates are drafted by it (falling back to extraction)."""
+    draft_prompt = load_prompt_file(prompts_dir, "faq-draft")
+    return ModelDrafter(model, draft_prompt) if model else ExtractiveDrafter()
+
+
+def answer_judge(
+    settings: EvaluatorSettings,
+    runtime: Runtime,
+    model: ChatModel | None,
+    knowledge: KnowledgeFollower,
+    evaluations: TurnEvaluator,
+    prompts_dir: Path,
+) -> JudgeWorker:
+    """The judge, with its prompt and prices; its spend is kept in the state store for every replica."""
+    return JudgeWorker(
+        load_prompt(prompts_dir),
+        model,
+        runtime.flags,
+        knowledge,
+        evaluations,
+        Prices.load(prompts_dir / "prices.yaml"),
+        per_minute=settings.judge_max_per_minute,
+        daily_budget_usd=settings.judge_daily_budget_usd,
+        queue_size=settings.judge_queue_size,
+        spend=DailySpend(runtime.state),
+    )
+
+
+async def open_judge_model(settings: EvaluatorSettings, secrets: SecretSource) -> ChatModel | None:
+    """The judge's and drafter's model, when its key is in the secret store (None otherwise, or while
+    the sidecar is unavailable at start: then answers are scored and drafted without a model)."""
+    with contextlib.suppress(SidecarUnavailable):
+        azure = settings.azure_openai_endpoint is not None
+        api_key = await secrets.get_secret(AZURE_OPENAI_KEY_SECRET if azure else OPENAI_KEY_SECRET)
+        if api_key:
+            return OpenAIChatModel(
+                api_key,
+                settings.judge_model,
+                timeout=settings.judge_timeout_seconds,
+                base_url=settings.openai_base_url,
+                azure_endpoint=settings.azure_openai_endpoint,
+                azure_api_version=settings.azure_openai_api_version,
+            )
+    return None
+
+
+async def follow_knowledge(knowledge: KnowledgeFollower, every_seconds: float) -> None:
+    """Re-reads the learned entries every `every_seconds`, so entries another replica approved (whose
+    live `kb.updated` this one may have missed) reach this replica's copy."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await knowledge.refresh()
+        except SidecarUnavailable as exc:
+            _log.warning("knowledge_refresh_failed", error_type=type(exc).__name__)
