@@ -9,13 +9,16 @@ new `schema_version`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
+from helpdesk.knowledge.entries import FaqEntry, RejectedEntry, sort_entries
+from helpdesk.text.language import Language as Language
 from helpdesk.topics import Topic
 
 SCHEMA_VERSION = 1
@@ -74,12 +77,6 @@ class ChatRequested(TurnEvent):
     locale_hint: str | None = None
     received_at: datetime = Field(default_factory=utcnow)
     """When the gateway accepted the turn; end-to-end latency is measured from here."""
-
-
-class Language(StrEnum):
-    EN = "en"
-    JA = "ja"
-    OTHER = "other"
 
 
 class IntentScore(Contract):
@@ -255,7 +252,12 @@ class FeedbackSubmitted(TurnEvent):
 
 
 class KbUpdated(Contract):
-    """The knowledge base changed; every dialogue replica re-indexes. Not about a chat turn."""
+    """The knowledge base changed; every dialogue replica re-indexes. Not about a chat turn.
+
+    Received entries are validated one by one: an invalid one is set aside in `rejected_entries`
+    instead of failing the whole event, and each consumer decides what it means (dialogue refuses the
+    update whole, the evaluator follows the valid rest). Only valid entries are ever sent.
+    """
 
     topic: ClassVar[Topic] = Topic.KB_UPDATED
 
@@ -266,9 +268,54 @@ class KbUpdated(Contract):
     added: list[str] = Field(default_factory=list)
     changed: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
-    entries: list[dict[str, Any]] = Field(default_factory=list)
+    entries: list[FaqEntry] = Field(default_factory=list)
     """The added or changed entries themselves, so a replica need not read another service's keys."""
     actor: str = "system"
+
+    _rejected: tuple[RejectedEntry, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _set_aside_invalid_entries(
+        cls, data: Any, handler: ModelWrapValidatorHandler[KbUpdated]
+    ) -> KbUpdated:
+        rejected: list[RejectedEntry] = []
+        if isinstance(data, dict) and isinstance(data.get("entries"), list | tuple):
+            valid, rejected = sort_entries(data["entries"])
+            data = {**data, "entries": valid}
+        update = handler(data)
+        if rejected:
+            update._rejected = tuple(rejected)
+        return update
+
+    @property
+    def rejected_entries(self) -> tuple[RejectedEntry, ...]:
+        return self._rejected
+
+    @classmethod
+    def carrying(
+        cls,
+        entries: Iterable[FaqEntry],
+        *,
+        removed: Iterable[str] = (),
+        known_ids: Iterable[str] = (),
+        kb_version: str | None = None,
+        actor: str = "operator",
+    ) -> KbUpdated:
+        """The update that publishes these entries (ids in `known_ids` count as changed, the others as
+        added) and removes `removed`; without a `kb_version`, one named after the update id."""
+        items = list(entries)
+        known = set(known_ids)
+        update_id = uuid4()
+        return cls(
+            update_id=update_id,
+            kb_version=kb_version or f"update-{update_id.hex[:12]}",
+            added=[e.id for e in items if e.id not in known],
+            changed=[e.id for e in items if e.id in known],
+            removed=list(removed),
+            entries=items,
+            actor=actor,
+        )
 
 
 Event = (

@@ -1,9 +1,20 @@
+"""The languages the helpdesk speaks, and telling them apart in a short message."""
+
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
-from helpdesk.events import Language
 from helpdesk.text.stopwords import ENGLISH_STOP_WORDS
+
+
+class Language(StrEnum):
+    """A message's or a knowledge entry's language; events carry it (`helpdesk.events` re-exports it)."""
+
+    EN = "en"
+    JA = "ja"
+    OTHER = "other"
+
 
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -8,7 +8,7 @@ import types
 from functools import lru_cache
 from typing import Any
 
-from helpdesk.events import Language
+from helpdesk.text.language import Language
 from helpdesk.text.stopwords import ENGLISH_STOP_WORDS, JAPANESE_STOP_WORDS
 
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)

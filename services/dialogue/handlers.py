@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from helpdesk.dapr.subscriptions import Delivery, Drop, Subscriptions
 from helpdesk.events import ChatAnalyzed, ChatAnswered, KbUpdated
+from helpdesk.knowledge.entries import InvalidKnowledge
 from helpdesk.logging import get_logger
 from helpdesk.runtime import RuntimeOf
 from helpdesk.topics import Component, Topic
 from services.dialogue.knowledge.library import KnowledgeLibrary
 from services.dialogue.knowledge.metrics import KB_UPDATES
-from services.dialogue.knowledge.model import InvalidKnowledge
 from services.dialogue.responder import Responder
 
 _log = get_logger(__name__)

@@ -33,9 +33,9 @@ from helpdesk.events import (
     EscalationReason,
     Language,
 )
+from helpdesk.knowledge.entries import FaqEntry
 from services.dialogue import replies
 from services.dialogue.knowledge.index import Hit, KnowledgeIndex, Retrieval
-from services.dialogue.knowledge.model import FaqEntry
 from services.dialogue.memory import ConversationMemory, PendingClarification
 from services.dialogue.replies import Smalltalk
 from services.dialogue.understanding import (

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from helpdesk.events import KbUpdated
+from helpdesk.knowledge.entries import parse_entry
 from helpdesk.topics import Component, Topic, live_topic
 from helpdesk_ops.devstack import Stack
-from services.dialogue.knowledge.files import kb_update
-from services.dialogue.knowledge.model import parse_entry
 from tests.support.stack import client_for, eventually, publish
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,9 @@ async def test_a_kb_update_makes_a_new_entry_answerable_without_a_restart(stack:
             },
         }
     )
-    update = kb_update([entry], kb_version="integration-yubikey", actor="tests").model_dump(mode="json")
+    update = KbUpdated.carrying([entry], kb_version="integration-yubikey", actor="tests").model_dump(
+        mode="json"
+    )
     dialogue_pids = [replica.app.pid for replica in stack.of("dialogue") if replica.app]
     # As the evaluator publishes its approvals: the durable copy and the live one.
     await publish(stack, Topic.KB_UPDATED.value, update, via="evaluator")

@@ -27,6 +27,8 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, pubsub_pb2
 from google.protobuf import any_pb2
 
+from helpdesk.events import KbUpdated
+from helpdesk.knowledge.entries import parse_entry
 from helpdesk.topics import (
     AppId,
     Component,
@@ -38,8 +40,6 @@ from helpdesk.topics import (
     publishing_scopes,
 )
 from helpdesk_ops.devstack import Replica, Stack
-from services.dialogue.knowledge.files import kb_update
-from services.dialogue.knowledge.model import parse_entry
 from tests.support.stack import client_for, eventually
 
 pytestmark = pytest.mark.integration
@@ -159,7 +159,9 @@ def forged_kb_update(marker: str) -> dict[str, Any]:
             "ja": {"question": f"{marker} の金庫を開けるには？", "answer": PLANTED},
         }
     )
-    return kb_update([entry], kb_version=f"forged-{marker}", actor="attacker").model_dump(mode="json")
+    return KbUpdated.carrying([entry], kb_version=f"forged-{marker}", actor="attacker").model_dump(
+        mode="json"
+    )
 
 
 def cloud_event(data: dict[str, Any], topic: str, source: str, pubsub: str = "pubsub") -> dict[str, Any]:

@@ -1,6 +1,4 @@
-"""dialogue's knowledge base: the FAQ entries (model, files), their retrieval index and calibrated
-confidence, and the live, stored copy every replica answers from (library).
-
-For operator tooling: `files.kb_update_from_file(path)` builds the `kb.updated` event that publishes a
-file of entries (`helpdeskctl kb publish <file>`).
+"""dialogue's knowledge base: the retrieval index over the FAQ entries and its calibrated confidence,
+and the stored, live copy every replica answers from (library). What an entry is and how knowledge
+files are read is the kernel's (`helpdesk.knowledge`), shared with the evaluator and the operator tools.
 """

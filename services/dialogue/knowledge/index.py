@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from helpdesk.events import Language
+from helpdesk.knowledge.entries import FaqEntry
 from helpdesk.text import normalise
 from services.dialogue.knowledge.analysis import (
     Vocabulary,
@@ -42,7 +43,6 @@ from services.dialogue.knowledge.analysis import (
     question_terms,
 )
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
-from services.dialogue.knowledge.model import FaqEntry
 from services.dialogue.knowledge.scoring import BM25, CharacterSpace, CharVector
 
 Scores = NDArray[np.float64]

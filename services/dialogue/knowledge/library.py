@@ -18,20 +18,85 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, Field
 
 from helpdesk.dapr.ports import KeyValueStore, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.events import KbUpdated
+from helpdesk.knowledge.entries import FaqEntry, InvalidKnowledge
+from helpdesk.knowledge.files import fingerprint, read_entries
 from helpdesk.logging import get_logger
-from services.dialogue.knowledge.files import seed_knowledge
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES
-from services.dialogue.knowledge.model import KnowledgeBase
 
 _log = get_logger(__name__)
 
 KNOWLEDGE_KEY = "base"
+
+
+class KnowledgeBase(BaseModel):
+    """The whole knowledge base at one version: what dialogue keeps in its state store (one key,
+    written with its etag) and what every replica indexes."""
+
+    KEEP_UPDATES: ClassVar[int] = 1000
+
+    kb_version: str
+    entries: dict[str, FaqEntry] = Field(default_factory=dict)
+    applied_updates: list[UUID] = Field(default_factory=list)
+    """The last `KEEP_UPDATES` update ids, so that a redelivered `kb.updated` changes nothing."""
+    seeded_from: str | None = None
+    """The fingerprint of the default files this knowledge base was first seeded from."""
+
+    @classmethod
+    def seeded(cls, entries: Iterable[FaqEntry], fingerprint: str) -> KnowledgeBase:
+        return cls(
+            kb_version=f"seed-{fingerprint}",
+            entries={e.id: e for e in entries},
+            seeded_from=fingerprint,
+        )
+
+    def has_applied(self, update_id: UUID) -> bool:
+        return update_id in self.applied_updates
+
+    def applying(self, update: KbUpdated) -> KnowledgeBase | None:
+        """This knowledge base with the update applied, or None when it was applied already.
+
+        An update with an invalid entry is refused whole (`InvalidKnowledge`), so the knowledge base
+        never holds half of one. Entries come from the event itself (ids listed without their entry are
+        ignored). An entry older than the one already held (by `updated_at`) is a late redelivery of an
+        earlier change and is skipped, so replicas that see updates in different orders still converge.
+        """
+        if self.has_applied(update.update_id):
+            return None
+        if update.rejected_entries:
+            raise InvalidKnowledge(update.rejected_entries[0].reason)
+        removed = set(update.removed)
+        entries = {k: v for k, v in self.entries.items() if k not in removed}
+        for entry in update.entries:
+            held = entries.get(entry.id)
+            if held is None or held.updated_at <= entry.updated_at:
+                entries[entry.id] = entry
+        return self.model_copy(
+            update={
+                "kb_version": update.kb_version,
+                "entries": entries,
+                "applied_updates": [*self.applied_updates, update.update_id][-self.KEEP_UPDATES :],
+            }
+        )
+
+    def includes(self, other: KnowledgeBase) -> bool:
+        """Whether this knowledge base has seen every update `other` has (so may replace it)."""
+        return set(other.applied_updates) <= set(self.applied_updates)
+
+
+def seed_knowledge(path: Path) -> KnowledgeBase:
+    """The knowledge base the default files describe (what a fresh state store is seeded with)."""
+    return KnowledgeBase.seeded(read_entries(path), fingerprint(path))
 
 
 def knowledge_records(store: KeyValueStore) -> Records[KnowledgeBase]:

@@ -9,8 +9,8 @@ import pytest
 
 from helpdesk.events import OUT_OF_SCOPE, Channel, ChannelRef, ChatAnalyzed, Intent, Language
 from helpdesk.text import detect_language, normalise
-from services.dialogue.knowledge.files import seed_knowledge
 from services.dialogue.knowledge.index import KnowledgeIndex
+from services.dialogue.knowledge.library import seed_knowledge
 from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
 
 

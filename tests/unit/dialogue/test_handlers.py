@@ -15,10 +15,9 @@ from helpdesk.dapr.subscriptions import APP_TOKEN_HEADER
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Contract, KbUpdated
 from helpdesk.flags import FlagDefinition
 from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from helpdesk.knowledge.entries import parse_entry
 from services.dialogue.app import create_app
-from services.dialogue.knowledge.files import kb_update
 from services.dialogue.knowledge.library import KNOWLEDGE_KEY, knowledge_records
-from services.dialogue.knowledge.model import parse_entry
 from services.dialogue.memory import ConversationMemory
 from services.dialogue.settings import DialogueSettings
 from tests.support.events import envelope
@@ -149,7 +148,7 @@ async def test_a_kb_update_is_stored_and_makes_a_new_entry_answerable(dialogue: 
             "ja": {"question": "YubiKeyを入手するには？", "answer": "ITポータルで注文してください。"},
         }
     )
-    update = kb_update([entry], kb_version="v-yubikey")
+    update = KbUpdated.carrying([entry], kb_version="v-yubikey")
     assert dialogue.post(update, "kb.updated") == "SUCCESS"
     stored = await knowledge_records(dialogue.state).get(KNOWLEDGE_KEY)
     assert stored is not None
@@ -168,21 +167,27 @@ def test_the_live_copy_of_a_kb_update_reindexes_this_replica(dialogue: DialogueU
     entry = parse_entry(
         {"id": "hr-bike", "question": "Can I lease a company bike?", "answer": "Yes, via HR."}
     )
-    assert dialogue.post(kb_update([entry], kb_version="v-bike"), "live.kb.updated", "broadcast") == "SUCCESS"
+    assert (
+        dialogue.post(KbUpdated.carrying([entry], kb_version="v-bike"), "live.kb.updated", "broadcast")
+        == "SUCCESS"
+    )
     answered = dialogue.ask("can I lease a bike through the company")
     assert isinstance(answered, ChatAnswered)
     assert answered.cited_faq_ids == ["hr-bike"]
 
 
 def test_a_kb_update_with_invalid_entries_is_dead_lettered(dialogue: DialogueUnderTest) -> None:
-    bad = KbUpdated(update_id=uuid.uuid4(), kb_version="v-bad", added=["x"], entries=[{"id": "x"}])
+    # A KbUpdated never sends an invalid entry (it sets received ones aside): this one is written on the wire.
+    bad = {"update_id": str(uuid.uuid4()), "kb_version": "v-bad", "added": ["x"], "entries": [{"id": "x"}]}
     assert dialogue.post(bad, "kb.updated") == "DROP"
     assert dialogue.post(bad, "live.kb.updated", "broadcast") == "SUCCESS"
     assert dialogue.post({"update_id": "not-a-uuid"}, "kb.updated") == "DROP"
 
 
 def test_subscription_routes_refuse_calls_without_the_app_token(dialogue: DialogueUnderTest) -> None:
-    refused = dialogue.client.post("/events/pubsub/kb.updated", json=envelope(kb_update([]), "kb.updated"))
+    refused = dialogue.client.post(
+        "/events/pubsub/kb.updated", json=envelope(KbUpdated.carrying([]), "kb.updated")
+    )
     assert refused.status_code == 401
     routes = {
         (s["pubsubname"], s["topic"])

@@ -9,9 +9,13 @@ import pytest
 from helpdesk.dapr.ports import SidecarUnavailable, Stored
 from helpdesk.events import KbUpdated, Language
 from helpdesk.inprocess import MemoryStateStore
-from services.dialogue.knowledge.files import kb_update, seed_knowledge
-from services.dialogue.knowledge.library import KNOWLEDGE_KEY, KnowledgeLibrary, knowledge_records
-from services.dialogue.knowledge.model import InvalidKnowledge, parse_entry
+from helpdesk.knowledge.entries import InvalidKnowledge, parse_entry
+from services.dialogue.knowledge.library import (
+    KNOWLEDGE_KEY,
+    KnowledgeLibrary,
+    knowledge_records,
+    seed_knowledge,
+)
 from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
 
 YUBIKEY = parse_entry(
@@ -24,7 +28,7 @@ YUBIKEY = parse_entry(
 
 
 def new_entry_update(version: str = "v-yubikey") -> KbUpdated:
-    return kb_update([YUBIKEY], kb_version=version)
+    return KbUpdated.carrying([YUBIKEY], kb_version=version)
 
 
 class DownStore(MemoryStateStore):
@@ -98,7 +102,7 @@ async def test_a_live_update_reindexes_this_replica_without_the_store() -> None:
 async def test_removing_an_entry_makes_it_unanswerable() -> None:
     library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
     await library.start(MemoryStateStore())
-    await library.apply(kb_update([], removed=["it-password-reset"], kb_version="v-removed"))
+    await library.apply(KbUpdated.carrying([], removed=["it-password-reset"], kb_version="v-removed"))
     assert library.index.get("it-password-reset") is None
     top = library.index.search("I forgot my password", Language.EN).top
     assert top is not None
@@ -131,7 +135,7 @@ async def test_an_update_with_invalid_entries_is_refused_and_changes_nothing() -
     library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
     await library.start(store)
     before = library.index.kb_version
-    bad = new_entry_update().model_copy(update={"entries": [{"id": "bad entry"}]})
+    bad = KbUpdated.model_validate({**new_entry_update().model_dump(), "entries": [{"id": "bad entry"}]})
     with pytest.raises(InvalidKnowledge):
         await library.persist(bad, store)
     with pytest.raises(InvalidKnowledge):

@@ -16,9 +16,9 @@ from helpdesk.events import (
     EscalationReason,
     Language,
 )
+from helpdesk.knowledge.entries import parse_entry
 from services.dialogue import replies
 from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.knowledge.model import parse_entry
 from services.dialogue.memory import ConversationMemory
 from services.dialogue.policy import Answer, AnswerPolicy, Decision, Escalation, reply_language
 from services.dialogue.responder import outcome_event, remember

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from helpdesk.events import Language
+from helpdesk.knowledge.entries import parse_entry
 from services.dialogue.knowledge.analysis import QUESTIONS_KEPT, index_terms, question_terms
 from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.knowledge.model import parse_entry
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant, utcnow
-from services.evaluator.knowledge import KnowledgeCopy, parse_entry
+from helpdesk.knowledge.entries import parse_entry
+from services.evaluator.knowledge import KnowledgeCopy
 
 PASSWORD_ENTRY = {
     "id": "password-reset",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpdesk.events import Language
+from helpdesk.knowledge.entries import parse_entry
 from helpdesk.text import terms
-from services.evaluator.knowledge import KnowledgeCopy, load_directory, parse_entry
+from services.evaluator.knowledge import KnowledgeCopy, load_directory
 
 
 def test_per_language_blocks_flat_entries_and_jsonl_are_read(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.events import Language
+from helpdesk.knowledge.files import read_entries
 from services.dialogue.generation.leaks import (
     COVERAGE,
     RUN,
@@ -18,7 +19,6 @@ from services.dialogue.generation.leaks import (
     views,
 )
 from services.dialogue.generation.prompts import FaqContext, PromptLibrary
-from services.dialogue.knowledge.files import read_entries
 
 CANARY = "HDK-CANARY-0123456789abcdef"
 KNOWLEDGE = Path(__file__).resolve().parents[4] / "knowledge"
