@@ -1,13 +1,25 @@
-"""The evaluator's copy of the knowledge base reads the knowledge files in their layouts."""
+"""The evaluator's copy of the knowledge base: read from the knowledge files, followed through kb.updated,
+and tolerant of invalid entries (skipped, logged and counted; the valid rest is followed)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
-from helpdesk.events import Language
+import orjson
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
+from helpdesk.events import KbUpdated, Language
+from helpdesk.inprocess import MemoryStateStore, memory_runtime
 from helpdesk.knowledge.entries import parse_entry
 from helpdesk.text import terms
-from services.evaluator.knowledge import KnowledgeCopy, load_directory
+from helpdesk_ops.seed import local_secrets
+from services.evaluator.app import create_app
+from services.evaluator.knowledge import LEARNED_KEY, KnowledgeCopy, KnowledgeFollower, load_directory
+from services.evaluator.settings import EvaluatorSettings
+from tests.support.events import envelope
+from tests.unit.evaluator.conftest import answered
 
 
 def test_per_language_blocks_flat_entries_and_jsonl_are_read(tmp_path: Path) -> None:
@@ -61,3 +73,73 @@ def test_the_default_knowledge_directory_loads_without_errors() -> None:
     root = Path(__file__).resolve().parents[3] / "knowledge"
     for entry in load_directory(root):
         assert entry.texts
+
+
+def skipped(origin: str) -> float:
+    value = REGISTRY.get_sample_value("helpdesk_evaluator_kb_entries_skipped_total", {"origin": origin})
+    return value or 0.0
+
+
+async def test_an_invalid_entry_is_skipped_and_counted_and_the_valid_rest_followed() -> None:
+    store = MemoryStateStore()
+    follower = KnowledgeFollower(store, [])
+    update = KbUpdated.model_validate(
+        {
+            "update_id": str(uuid.uuid4()),
+            "kb_version": "v2",
+            "added": ["canteen", "bad id"],
+            "entries": [
+                {"id": "canteen", "en": {"question": "Where is the canteen?", "answer": "Building B."}},
+                {"id": "bad id", "en": {"question": "Where is the gym?", "answer": "Building C."}},
+            ],
+        }
+    )
+    before = skipped("update")
+    follower.observe(update)
+    assert "canteen" in follower.copy
+    assert "bad id" not in follower.copy
+    assert skipped("update") == before + 1
+
+    await store.save(
+        LEARNED_KEY,
+        orjson.dumps([{"id": "learned-1"}, {"id": "learned-2", "question": "Q?", "answer": "A."}]),
+    )
+    before = skipped("learned")
+    await follower.refresh()
+    assert "learned-2" in follower.copy
+    assert "canteen" in follower.copy
+    assert skipped("learned") == before + 1
+
+
+def test_one_bad_entry_neither_stops_the_evaluator_nor_a_knowledge_update(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(
+        "- id: vpn\n  en:\n    question: How do I connect to the VPN?\n    answer: Install the client.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "bad.jsonl").write_text('{"id": "broken"}\nnot json\n', encoding="utf-8")
+    runtime = memory_runtime("evaluator", secrets=local_secrets("hd_user-key", "hdop_operator-key"))
+    settings = EvaluatorSettings(knowledge_path=str(tmp_path), aggregate_flush_seconds=0.01)
+    update = {
+        "update_id": str(uuid.uuid4()),
+        "kb_version": "v9",
+        "added": ["canteen", "x"],
+        "entries": [
+            {"id": "canteen", "en": {"question": "Where is the canteen?", "answer": "Building B."}},
+            {"id": "x"},
+        ],
+    }
+    with TestClient(create_app(settings, runtime)) as client:
+        response = client.post(
+            "/events/broadcast/live.kb.updated", json=envelope(update, "live.kb.updated", "broadcast")
+        )
+        assert response.json()["status"] == "SUCCESS"
+        for question, answer, faq_id in (
+            ("Where is the canteen?", "Building B.", "canteen"),
+            ("How do I connect to the VPN?", "Install the client.", "vpn"),
+        ):
+            event = answered(question=question, answer=answer, cited_faq_ids=[faq_id])
+            client.post("/events/pubsub/chat.answered", json=envelope(event, "chat.answered"))
+            record = client.get(
+                f"/v1/evaluations/{event.turn_id}", headers={"authorization": "Bearer hdop_operator-key"}
+            ).json()
+            assert record["citation_validity"] == 1.0, faq_id
