@@ -15,7 +15,9 @@ from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Subscriptions
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime
-from services.evaluator.candidates import CandidateQueue, Drafter, ExtractiveDrafter, ModelDrafter
+from services.evaluator.candidates.candidate_queue import CandidateQueue
+from services.evaluator.candidates.candidate_store import CandidateStore
+from services.evaluator.candidates.drafting import Drafter, ExtractiveDrafter, ModelDrafter
 from services.evaluator.dead_letter_records import DeadLetter
 from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.handlers import EvaluatorHandlers
@@ -86,7 +88,7 @@ async def compose(
     )
     evaluations = TurnEvaluator(runtime.state, ledger, knowledge, settings.record_retention_seconds)
     candidates = CandidateQueue(
-        runtime.state,
+        CandidateStore(runtime.state),
         runtime.bus,
         knowledge,
         duplicate_threshold=settings.candidate_duplicate_threshold,

@@ -31,15 +31,6 @@ from helpdesk.events import (
 from helpdesk.text.pii import redact_text as redact
 from services.evaluator.conversation_outcomes import handoff_question, observe_rating, observe_turn
 from services.evaluator.knowledge import KnowledgeFollower
-from services.evaluator.metrics.scoring import (
-    END_TO_END,
-    evaluate_answer,
-    evaluate_escalation,
-    judge_tally,
-    question_terms,
-    rating_tally,
-    turn_tally,
-)
 from services.evaluator.records import (
     EvaluationRecord,
     FeedbackFact,
@@ -47,6 +38,15 @@ from services.evaluator.records import (
     JudgeScores,
     SessionRecord,
     TurnFeedback,
+)
+from services.evaluator.scores.turn_scores import (
+    END_TO_END,
+    evaluate_answer,
+    evaluate_escalation,
+    judge_tally,
+    question_terms,
+    rating_tally,
+    turn_tally,
 )
 
 M = TypeVar("M", bound=BaseModel)

@@ -11,7 +11,7 @@ from helpdesk.events import ChatAnswered, ChatEscalated, FeedbackSubmitted, Hand
 from helpdesk.logging import get_logger
 from helpdesk.telemetry import DEAD_LETTERS
 from helpdesk.topics import Component, Topic
-from services.evaluator.candidates import CandidateQueue
+from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.dead_letter_records import DeadLetter, describe
 from services.evaluator.evaluation import TurnEvaluator, TurnNotYetEvaluated, UnknownTurn
 from services.evaluator.judge import JudgeWorker

@@ -14,7 +14,7 @@ from __future__ import annotations
 from services.evaluator.app import create_app
 from services.evaluator.composition import EvaluatorParts
 from services.evaluator.knowledge import KnowledgeCopy, load_directory
-from services.evaluator.metrics.scoring import evaluate_answer
+from services.evaluator.scores.turn_scores import evaluate_answer
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.summary import days_back
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from helpdesk.aggregates import Tally, split_bucket
-from services.evaluator.metrics.scoring import END_TO_END, LATENCY_BOUNDS_MS
+from services.evaluator.scores.turn_scores import END_TO_END, LATENCY_BOUNDS_MS
 
 
 def days_back(days: int, now: datetime | None = None) -> list[str]:

@@ -12,7 +12,7 @@ from fastapi import Cookie, Depends, Header, Request
 
 from helpdesk.errors import Problem
 from helpdesk.web import parts_of
-from services.evaluator.candidates import CandidateQueue
+from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.composition import EvaluatorParts, SessionCookie
 from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.operator_access import SESSION_COOKIE, OperatorAuth, SignedIn, csrf_ok

@@ -8,7 +8,12 @@ from pydantic import BaseModel, Field
 
 from helpdesk.errors import Problem
 from services.evaluator.api.deps import Candidates, Evaluations, Reader, Report, Writer
-from services.evaluator.candidates import Candidate, CandidateEdit, CandidateNotFound, CandidateStatus
+from services.evaluator.candidates.candidate import (
+    Candidate,
+    CandidateEdit,
+    CandidateNotFound,
+    CandidateStatus,
+)
 from services.evaluator.quality_report import MAX_DAYS
 from services.evaluator.records import EvaluationRecord
 

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from helpdesk.dapr.ports import SidecarUnavailable
 from services.evaluator.api.deps import Candidates, CookiePolicy, OperatorAccess, Report, SessionToken
-from services.evaluator.candidates import (
+from services.evaluator.candidates.candidate import (
     CandidateAlreadyReviewed,
     CandidateEdit,
     CandidateNotFound,

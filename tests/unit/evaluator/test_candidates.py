@@ -11,14 +11,10 @@ import pytest
 from helpdesk.events import Channel, ChannelRef, HandoffReplied, KbUpdated, Language
 from helpdesk.inprocess import MemoryBus, MemoryStateStore
 from helpdesk.knowledge.entries import parse_entry
-from services.evaluator.candidates import (
-    CandidateAlreadyReviewed,
-    CandidateEdit,
-    CandidateQueue,
-    CandidateStatus,
-    ModelDrafter,
-    clean_answer,
-)
+from services.evaluator.candidates.candidate import CandidateAlreadyReviewed, CandidateEdit, CandidateStatus
+from services.evaluator.candidates.candidate_queue import CandidateQueue
+from services.evaluator.candidates.candidate_store import CandidateStore
+from services.evaluator.candidates.drafting import ModelDrafter, clean_answer
 from services.evaluator.knowledge import KnowledgeFollower
 from services.evaluator.llm import Completion, load_prompt_file
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY
@@ -44,7 +40,7 @@ def queue() -> tuple[CandidateQueue, MemoryStateStore, MemoryBus]:
     store, bus = MemoryStateStore(), MemoryBus()
     base = [e for e in [parse_entry(PASSWORD_ENTRY)] if e is not None]
     library = KnowledgeFollower(store, base)
-    return CandidateQueue(store, bus, library, duplicate_threshold=0.75), store, bus
+    return CandidateQueue(CandidateStore(store), bus, library, duplicate_threshold=0.75), store, bus
 
 
 def test_the_extractive_draft_drops_greeting_and_sign_off_and_redacts() -> None:
@@ -229,7 +225,9 @@ def model_queue(model: DraftingModel) -> CandidateQueue:
     store, bus = MemoryStateStore(), MemoryBus()
     library = KnowledgeFollower(store, [])
     prompt = load_prompt_file(PROMPTS, "faq-draft")
-    return CandidateQueue(store, bus, library, duplicate_threshold=0.75, drafter=ModelDrafter(model, prompt))
+    return CandidateQueue(
+        CandidateStore(store), bus, library, duplicate_threshold=0.75, drafter=ModelDrafter(model, prompt)
+    )
 
 
 async def test_with_a_model_the_candidate_is_a_generalised_summary_of_redacted_text() -> None:

@@ -12,8 +12,8 @@ from helpdesk.runtime import flags_client
 from services.evaluator.judge import JudgeWorker, RateLimit, load_prompt, parse_verdict
 from services.evaluator.knowledge import KnowledgeFollower
 from services.evaluator.llm import ChatModel, Completion, Prices
-from services.evaluator.metrics.scoring import evaluate_answer
 from services.evaluator.records import EvaluationRecord, JudgeScores
+from services.evaluator.scores.turn_scores import evaluate_answer
 from tests.unit.evaluator.conftest import answered, knowledge
 
 PROMPTS = Path(__file__).resolve().parents[3] / "prompts"

@@ -4,8 +4,8 @@ import pytest
 
 from helpdesk.events import AnswerMode
 from helpdesk.text.pii import redact_text as redact
-from services.evaluator.metrics.scoring import evaluate_answer
 from services.evaluator.records import ANSWER_KEEP_CHARS
+from services.evaluator.scores.turn_scores import evaluate_answer
 from tests.unit.evaluator.conftest import answered, knowledge
 
 

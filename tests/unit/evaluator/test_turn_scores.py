@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from helpdesk.events import AnswerMode, Citation, Language, Usage
-from services.evaluator.metrics import scoring
-from services.evaluator.metrics.scoring import END_TO_END, evaluate_answer, turn_tally
+from services.evaluator.scores import turn_scores
+from services.evaluator.scores.turn_scores import END_TO_END, evaluate_answer, turn_tally
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY, answered, knowledge
 
 
@@ -111,15 +111,15 @@ def test_stored_text_is_redacted_even_when_the_producer_missed_something() -> No
 def test_only_faq_answers_are_kept_in_the_answer_cache() -> None:
     """FAQ answers repeat their entry's text and are cached (within a fixed bound); a model's answers
     are new every time, so they are scored and redacted without being kept."""
-    scoring._faq_answer_terms.cache_clear()
-    scoring._redacted_faq_answer.cache_clear()
+    turn_scores._faq_answer_terms.cache_clear()
+    turn_scores._redacted_faq_answer.cache_clear()
     for n in range(3):
         evaluate_answer(answered(mode=AnswerMode.LLM, answer=f"Open the portal, ticket {n}."), knowledge())
-    assert scoring._faq_answer_terms.cache_info().currsize == 0
-    assert scoring._redacted_faq_answer.cache_info().currsize == 0
+    assert turn_scores._faq_answer_terms.cache_info().currsize == 0
+    assert turn_scores._redacted_faq_answer.cache_info().currsize == 0
     for _ in range(3):
         faq = evaluate_answer(answered(), knowledge())
-    assert scoring._faq_answer_terms.cache_info().hits == 2
-    assert scoring._faq_answer_terms.cache_info().maxsize == scoring.FAQ_ANSWERS_CACHED
+    assert turn_scores._faq_answer_terms.cache_info().hits == 2
+    assert turn_scores._faq_answer_terms.cache_info().maxsize == turn_scores.FAQ_ANSWERS_CACHED
     assert faq.relevance == 1.0
     assert faq.answer == answered().answer

@@ -11,8 +11,8 @@ from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Language, V
 from helpdesk.text import terms
 from helpdesk.text.pii import redact_text as redact
 from services.evaluator.knowledge import KnowledgeCopy, answer_terms_of, question_terms_of
-from services.evaluator.metrics.overlap import groundedness, relevance
 from services.evaluator.records import ANSWER_KEEP_CHARS, EvaluationRecord, JudgeScores
+from services.evaluator.scores.overlap import groundedness, relevance
 
 GROUNDED_MODES = frozenset({AnswerMode.FAQ, AnswerMode.LLM})
 LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)

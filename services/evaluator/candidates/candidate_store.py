@@ -1,0 +1,93 @@
+"""FAQ candidates in the state store: one record per candidate, an index of their ids (the state API
+cannot list keys), and per handed-off turn the candidate its reply produced (so each `handoff.replied`
+is handled once). Every change is an etag-checked read-modify-write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+import orjson
+
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
+from services.evaluator.candidates.candidate import Candidate, CandidateNotFound, CandidateStatus
+
+INDEX_KEY = "candidates:index"
+
+
+class CandidateStore:
+    def __init__(self, state: KeyValueStore) -> None:
+        self._state = state
+
+    async def get(self, candidate_id: str) -> Candidate | None:
+        stored = await self._state.get(_candidate_key(candidate_id))
+        return Candidate.model_validate_json(stored.value) if stored else None
+
+    async def find(self, status: CandidateStatus | None = None) -> list[Candidate]:
+        """Every candidate (or those in `status`), newest first."""
+        index = await self._state.get(INDEX_KEY)
+        ids: list[str] = orjson.loads(index.value) if index else []
+        found = await self._state.get_many([_candidate_key(i) for i in ids])
+        candidates = [Candidate.model_validate_json(s.value) for s in found.values()]
+        if status is not None:
+            candidates = [c for c in candidates if c.status is status]
+        return sorted(candidates, key=lambda c: c.created_at, reverse=True)
+
+    async def create(self, candidate: Candidate) -> None:
+        await self._state.create(_candidate_key(candidate.id), candidate.model_dump_json().encode())
+        await self._update_index(lambda ids: None if candidate.id in ids else [*ids, candidate.id])
+
+    async def change(
+        self, candidate_id: str, change: Callable[[Candidate], Candidate | None]
+    ) -> Candidate | None:
+        """Apply `change` to the stored candidate (None from it: leave it as it is) and return the
+        candidate as stored afterwards; `CandidateNotFound` when there is none."""
+        key = _candidate_key(candidate_id)
+        for _ in range(16):
+            stored = await self._state.get(key)
+            if stored is None:
+                raise CandidateNotFound()
+            current = Candidate.model_validate_json(stored.value)
+            updated = change(current)
+            if updated is None:
+                return current
+            try:
+                await self._state.save(key, updated.model_dump_json().encode(), etag=stored.etag)
+                return updated
+            except ETagMismatch:
+                continue
+        raise ETagMismatch(f"{key} kept changing")
+
+    async def produced_by(self, turn_id: UUID) -> str | None:
+        """The candidate the reply to this handed-off turn produced, when it was handled already."""
+        done = await self._state.get(_source_key(turn_id))
+        return str(orjson.loads(done.value)["candidate_id"]) if done is not None else None
+
+    async def remember_source(self, turn_id: UUID, candidate_id: str) -> None:
+        await self._state.create(_source_key(turn_id), orjson.dumps({"candidate_id": candidate_id}))
+
+    async def _update_index(self, change: Callable[[list[str]], list[str] | None]) -> None:
+        for _ in range(16):
+            stored = await self._state.get(INDEX_KEY)
+            ids: list[str] = orjson.loads(stored.value) if stored else []
+            updated = change(ids)
+            if updated is None:
+                return
+            try:
+                if stored is None:
+                    if await self._state.create(INDEX_KEY, orjson.dumps(updated)):
+                        return
+                    continue
+                await self._state.save(INDEX_KEY, orjson.dumps(updated), etag=stored.etag)
+                return
+            except ETagMismatch:
+                continue
+        raise ETagMismatch(f"{INDEX_KEY} kept changing")
+
+
+def _candidate_key(candidate_id: str) -> str:
+    return f"candidate:{candidate_id}"
+
+
+def _source_key(turn_id: UUID) -> str:
+    return f"candidate-source:{turn_id}"
