@@ -181,6 +181,14 @@ class Citation(Contract):
     url: str | None = None
 
 
+class Refusal(StrEnum):
+    """Why dialogue refused a turn instead of answering it (`ChatAnswered.refusal`)."""
+
+    BUDGET = "budget"
+    """The user's token budget is spent and the budget_exhausted flag says reject: an HTTP caller gets
+    429."""
+
+
 class ChatAnswered(TurnEvent):
     topic: ClassVar[Topic] = Topic.CHAT_ANSWERED
 
@@ -198,9 +206,8 @@ class ChatAnswered(TurnEvent):
     kb_version: str | None = None
     variant: Variant = Field(default_factory=Variant)
     usage: Usage = Field(default_factory=Usage)
-    refusal: str | None = None
-    """Set when the turn is refused rather than answered (`budget`: the user's token budget is spent
-    and the budget_exhausted flag says reject); channels show `answer` and an HTTP caller gets 429."""
+    refusal: Refusal | None = None
+    """Set when the turn is refused rather than answered; channels show `answer`."""
     received_at: datetime | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

@@ -2,17 +2,18 @@
 FAQ answer as a grounded LLM answer.
 
 Plain Python over the Generator: it receives the flag values for this user and returns the decision to
-publish with the variant and usage it cost. With `answer_mode` = faq (the default) or no endpoint, the
-policy's answer stands and only the user's A/B arm is recorded. With `llm`, answers and clarifications
-that have retrieved entries are handed to the model with the top entries as context; whatever goes
-wrong (timeout, errors, open breaker, refused output, budget) gives the FAQ answer as `fallback`.
+publish with the variant and usage it cost. With `answer_mode` = faq (the default), the policy's answer
+stands and only the user's A/B arm is recorded. With `llm`, answers and clarifications that have
+retrieved entries are handed to the model with the top entries as context; whatever goes wrong (no
+endpoint, timeout, errors, open breaker, refused output, budget) gives the FAQ answer as `fallback`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from helpdesk.events import AnswerMode, ChatAnalyzed, Language, Usage, Variant
+from helpdesk.events import AnswerMode, ChatAnalyzed, Language, Refusal, Usage, Variant
+from services.dialogue.generation.answer_prompts import FaqContext
 from services.dialogue.generation.generator import (
     Fallback,
     FallbackReason,
@@ -20,13 +21,11 @@ from services.dialogue.generation.generator import (
     GenerationRequest,
     Generator,
 )
-from services.dialogue.generation.prompts import FaqContext
-from services.dialogue.policy import Answer, Decision, citation
+from services.dialogue.policy import Answer, Decision, DecisionReason, citation
+from services.dialogue.turn_flags import AnswerSource, BudgetExhausted, FlagValues
 
 CONTEXT_ENTRIES = 3
-LLM_MODE = "llm"
-"""The `answer_mode` flag value that lets the model answer."""
-LLM_REASONS = frozenset({"faq", "chosen", "clarify"})
+LLM_REASONS = frozenset({DecisionReason.FAQ, DecisionReason.CHOSEN, DecisionReason.CLARIFY})
 """Decisions the model may rewrite: answers and clarifications backed by retrieved entries."""
 
 BUDGET_NOTE = {
@@ -41,23 +40,11 @@ BUDGET_REFUSAL = {
 
 
 @dataclass(frozen=True, slots=True)
-class FlagValues:
-    answer_mode: str
-    arm: str
-    """The user's prompt_variant arm (variant name)."""
-    prompt: str
-    """The arm's value: a prompt id."""
-    model: str
-    budget_exhausted: str
-    """faq_only | reject."""
-
-
-@dataclass(frozen=True, slots=True)
 class Composed:
     decision: Decision
     variant: Variant
     usage: Usage
-    refusal: str | None = None
+    refusal: Refusal | None = None
 
 
 def _context(decision: Decision, language: Language) -> list[FaqContext]:
@@ -76,10 +63,10 @@ def _fallback(decision: Decision, result: Fallback, flags: FlagValues, language:
     answer = decision.outcome
     assert isinstance(answer, Answer)
     if result.reason is FallbackReason.BUDGET_EXHAUSTED:
-        if flags.budget_exhausted == "reject":
+        if flags.budget_exhausted is BudgetExhausted.REJECT:
             refused = Answer(text=BUDGET_REFUSAL[language], mode=AnswerMode.FALLBACK)
             return Composed(
-                replace(decision, outcome=refused, clarification=None), variant, result.usage, "budget"
+                replace(decision, outcome=refused, clarification=None), variant, result.usage, Refusal.BUDGET
             )
         answer = replace(answer, text=f"{answer.text}\n\n{BUDGET_NOTE[language]}")
     mode = AnswerMode.FALLBACK if answer.mode is AnswerMode.FAQ else answer.mode
@@ -88,21 +75,23 @@ def _fallback(decision: Decision, result: Fallback, flags: FlagValues, language:
 
 class AnswerComposer:
     def __init__(self, generator: Generator | None) -> None:
-        self.generator = generator
+        """`generator` None: no model stack at all (tools that run the policy alone); the service always
+        has one, which falls back by itself when no endpoint is configured."""
+        self._generator = generator
 
     async def compose(
         self, event: ChatAnalyzed, decision: Decision, flags: FlagValues, language: Language
     ) -> Composed:
         answered = isinstance(decision.outcome, Answer)
         if (
-            flags.answer_mode != LLM_MODE
-            or self.generator is None
+            flags.answer_source is not AnswerSource.LLM
+            or self._generator is None
             or not answered
             or decision.reason not in LLM_REASONS
         ):
             return Composed(decision, Variant(name=flags.arm), Usage())
         context = _context(decision, language)
-        result = await self.generator.generate(
+        result = await self._generator.generate(
             GenerationRequest.for_turn(
                 event, context, prompt=flags.prompt, model=flags.model, kb_version=decision.kb_version
             )

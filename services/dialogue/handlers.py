@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+from helpdesk.dapr.ports import EventPublisher, KeyValueStore
 from helpdesk.dapr.subscriptions import Delivery, Drop, Subscriptions
 from helpdesk.events import ChatAnalyzed, ChatAnswered, KbUpdated
 from helpdesk.knowledge.entries import InvalidKnowledge
 from helpdesk.logging import get_logger
-from helpdesk.runtime import RuntimeOf
 from helpdesk.topics import Component, Topic
+from services.dialogue.knowledge.knowledge_metrics import KB_UPDATES
 from services.dialogue.knowledge.library import KnowledgeLibrary
-from services.dialogue.knowledge.metrics import KB_UPDATES
 from services.dialogue.responder import Responder
 
 _log = get_logger(__name__)
 
 
 def register(
-    subscriptions: Subscriptions, responder: Responder, library: KnowledgeLibrary, runtime: RuntimeOf
+    subscriptions: Subscriptions,
+    responder: Responder,
+    library: KnowledgeLibrary,
+    publisher: EventPublisher,
+    store: KeyValueStore,
 ) -> None:
     @subscriptions.on(Topic.CHAT_ANALYZED, ChatAnalyzed)
     async def answer(event: ChatAnalyzed, _: Delivery) -> None:
         outcome = await responder.respond(event)
         if outcome is None:
             return
-        await runtime().bus.publish(outcome)
+        await publisher.publish(outcome)
         if isinstance(outcome, ChatAnswered):
             _log.info("turn_answered", mode=outcome.mode.value, cited=outcome.cited_faq_ids)
         else:
@@ -33,7 +37,7 @@ def register(
     async def store_update(event: KbUpdated, _: Delivery) -> None:
         """One replica writes the update into the stored knowledge base (and re-indexes its own)."""
         try:
-            applied = await library.persist(event, runtime().state)
+            applied = await library.persist(event, store)
         except InvalidKnowledge as exc:
             KB_UPDATES.labels("store", "invalid").inc()
             raise Drop(str(exc)) from exc

@@ -21,8 +21,9 @@ entries the policy weighed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
 from helpdesk.events import (
     OUT_OF_SCOPE,
@@ -76,15 +77,49 @@ class Escalation:
     summary: str
 
 
+class DecisionReason(StrEnum):
+    """Why the policy decided as it did. The composer lets the model rewrite only some of them."""
+
+    FAQ = "faq"
+    """The first hit is confident and unambiguous: answer with it."""
+    CHOSEN = "chosen"
+    """The user picked one of the choices offered."""
+    CLARIFY = "clarify"
+    """Several entries fit: offer them as choices."""
+    SMALLTALK = "smalltalk"
+    OUT_OF_SCOPE = "out_of_scope"
+    LOW_CONFIDENCE = "low_confidence"
+    """Nothing fits well enough: hand over to a person."""
+    USER_ASKED = "user_asked"
+    """The user asked for a person."""
+    CHOICES_REJECTED = "choices_rejected"
+    """None of the choices offered was it."""
+    ALREADY_ESCALATED = "already_escalated"
+    """A person already has this conversation."""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     outcome: Answer | Escalation
+    reason: DecisionReason
     clarification: PendingClarification | None = None
     retrieval: Retrieval | None = None
     """The knowledge-base entries weighed for this turn (None for templates and handoff requests)."""
     kb_version: str | None = None
-    reason: str = ""
-    """Why, in a word or two, for logs and metrics: "faq", "clarify", "chosen", "low_confidence", ..."""
+    smalltalk: Smalltalk | None = None
+    """Which small talk, with reason `SMALLTALK`."""
+    handoff_withheld: bool = False
+    """The turn would have been handed to a person, but the `handoff_enabled` flag is off for this user."""
+
+    @property
+    def label(self) -> str:
+        """The reason as logs and `helpdesk_dialogue_decisions_total` show it: `faq`, `smalltalk:greeting`,
+        `low_confidence:no_handoff`, ..."""
+        if self.smalltalk is not None:
+            return f"{self.reason.value}:{self.smalltalk.value}"
+        if self.handoff_withheld:
+            return f"{self.reason.value}:no_handoff"
+        return self.reason.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,21 +152,34 @@ def reply_language(event: ChatAnalyzed, memory: ConversationMemory) -> Language:
     return memory.language if memory.language in (Language.EN, Language.JA) else Language.EN
 
 
+class KnowledgeSource(Protocol):
+    """Where the current index is: the knowledge library swaps in a new one for every knowledge-base
+    version, so the policy reads it per turn rather than holding one."""
+
+    @property
+    def index(self) -> KnowledgeIndex: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FixedKnowledge:
+    """One index that never changes (tools and tests)."""
+
+    index: KnowledgeIndex
+
+
 class AnswerPolicy:
-    def __init__(
-        self, knowledge: Callable[[], KnowledgeIndex], settings: PolicySettings | None = None
-    ) -> None:
+    def __init__(self, knowledge: KnowledgeSource, settings: PolicySettings | None = None) -> None:
         self._knowledge = knowledge
         self.settings = settings or PolicySettings()
 
     @property
     def kb_version(self) -> str:
-        return self._knowledge().kb_version
+        return self._knowledge.index.kb_version
 
     def decide(
         self, event: ChatAnalyzed, memory: ConversationMemory, *, handoff_enabled: bool = True
     ) -> Decision:
-        index = self._knowledge()
+        index = self._knowledge.index
         turn = _Turn(event, memory, reply_language(event, memory), index, self.settings, handoff_enabled)
         return turn.decide()
 
@@ -160,7 +208,7 @@ class _Turn:
             if resolved is not None:
                 return resolved
         if asks_for_a_person(self.text) or self._intent(HUMAN_AGENT_INTENT):
-            return self._escalate(EscalationReason.USER_ASKED, None, "user_asked")
+            return self._escalate(EscalationReason.USER_ASKED, None, DecisionReason.USER_ASKED)
         kind = smalltalk(self.text)
         if kind is None:
             kind = next((k for name, k in SMALLTALK_INTENTS.items() if self._intent(name)), None)
@@ -174,13 +222,14 @@ class _Turn:
     def _smalltalk(self, kind: Smalltalk) -> Decision:
         return Decision(
             Answer(replies.SMALLTALK[kind][self.language], AnswerMode.SMALLTALK),
+            DecisionReason.SMALLTALK,
             kb_version=self.index.kb_version,
-            reason=f"smalltalk:{kind.value}",
+            smalltalk=kind,
         )
 
     def _resolve(self, pending: PendingClarification) -> Decision | None:
         if rejects_choices(self.text):
-            return self._escalate(EscalationReason.LOW_CONFIDENCE, None, "choices_rejected")
+            return self._escalate(EscalationReason.LOW_CONFIDENCE, None, DecisionReason.CHOICES_REJECTED)
         position = chosen_position(self.text, [c.question for c in pending.choices], self.language)
         if position is None:
             return None
@@ -189,7 +238,7 @@ class _Turn:
             return None
         hit = Hit(entry=entry, score=1.0, coverage=1.0, similarity=1.0, language=self.language)
         retrieval = Retrieval(self.language, (), (hit,), 1.0, self.index.kb_version)
-        return self._answer(retrieval, hit, reason="chosen")
+        return self._answer(retrieval, hit, reason=DecisionReason.CHOSEN)
 
     def _retrieve(self) -> Retrieval:
         intent = self.event.intent
@@ -224,7 +273,7 @@ class _Turn:
             and retrieval.confidence >= self.settings.answer_confidence
             and not self._ambiguous(retrieval)
         ):
-            return self._answer(retrieval, top, reason="faq")
+            return self._answer(retrieval, top, reason=DecisionReason.FAQ)
         if top is not None and retrieval.confidence >= self.settings.clarify_confidence:
             choices = self._choices(retrieval)
             if len(choices) >= 2:
@@ -235,11 +284,11 @@ class _Turn:
                 Answer(
                     replies.OUT_OF_SCOPE[self.language], AnswerMode.FALLBACK, confidence=retrieval.confidence
                 ),
+                DecisionReason.OUT_OF_SCOPE,
                 retrieval=retrieval,
                 kb_version=retrieval.kb_version,
-                reason="out_of_scope",
             )
-        return self._escalate(EscalationReason.LOW_CONFIDENCE, retrieval, "low_confidence")
+        return self._escalate(EscalationReason.LOW_CONFIDENCE, retrieval, DecisionReason.LOW_CONFIDENCE)
 
     def _ambiguous(self, retrieval: Retrieval) -> bool:
         """Two entries fit about equally well ("password", "vpn"): asking beats guessing."""
@@ -263,7 +312,7 @@ class _Turn:
         floor = hits[0].score * self.settings.choice_score_ratio
         return hits[:2] + [h for h in hits[2:] if h.score >= floor]
 
-    def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: str) -> Decision:
+    def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: DecisionReason) -> Decision:
         version = hit.entry.version(self.language)
         text = hit.entry.text(self.language).answer
         if version is None:
@@ -276,9 +325,9 @@ class _Turn:
                 confidence=retrieval.confidence,
                 citations=(citation(hit.entry, self.language),),
             ),
+            reason,
             retrieval=retrieval,
             kb_version=retrieval.kb_version,
-            reason=reason,
         )
 
     def _clarify(self, retrieval: Retrieval, hits: list[Hit]) -> Decision:
@@ -288,45 +337,48 @@ class _Turn:
         text = replies.clarification(self.language, [c.question for c in choices])
         return Decision(
             Answer(text, AnswerMode.CLARIFY, choices=choices, confidence=retrieval.confidence),
+            DecisionReason.CLARIFY,
             clarification=PendingClarification(
                 choices=list(choices), question=self.event.redacted_text, asked_in=self.event.turn_id
             ),
             retrieval=retrieval,
             kb_version=retrieval.kb_version,
-            reason="clarify",
         )
 
-    def _escalate(self, reason: EscalationReason, retrieval: Retrieval | None, why: str) -> Decision:
+    def _escalate(
+        self, reason: EscalationReason, retrieval: Retrieval | None, why: DecisionReason
+    ) -> Decision:
         confidence = retrieval.confidence if retrieval is not None else None
         if self.memory.escalated:
             message = replies.ALREADY_ESCALATED[self.language]
             return Decision(
                 Answer(message, AnswerMode.HANDOFF, confidence=confidence),
+                DecisionReason.ALREADY_ESCALATED,
                 retrieval=retrieval,
                 kb_version=self.index.kb_version,
-                reason="already_escalated",
             )
         if not self.handoff_enabled:
             return Decision(
                 Answer(replies.NO_HANDOFF[self.language], AnswerMode.FALLBACK, confidence=confidence),
+                why,
                 retrieval=retrieval,
                 kb_version=self.index.kb_version,
-                reason=f"{why}:no_handoff",
+                handoff_withheld=True,
             )
         messages = {
             EscalationReason.USER_ASKED: replies.ESCALATED_USER_ASKED,
             EscalationReason.LOW_CONFIDENCE: (
                 replies.ESCALATED_NOT_RESOLVED
-                if why == "choices_rejected"
+                if why is DecisionReason.CHOICES_REJECTED
                 else replies.ESCALATED_LOW_CONFIDENCE
             ),
         }
         message = messages.get(reason, replies.ESCALATED_LOW_CONFIDENCE)[self.language]
         return Decision(
             Escalation(reason=reason, message=message, summary=self._summary(retrieval)),
+            why,
             retrieval=retrieval,
             kb_version=self.index.kb_version,
-            reason=why,
         )
 
     def _summary(self, retrieval: Retrieval | None) -> str:

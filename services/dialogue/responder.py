@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import time
 
-from openfeature.evaluation_context import EvaluationContext
-
-from helpdesk.dapr.ports import ETagMismatch
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
 from helpdesk.dapr.state import Records
-from helpdesk.events import AnswerMode, ChatAnalyzed, ChatAnswered, ChatEscalated, Language, Usage, Variant
-from helpdesk.flags import Flag
+from helpdesk.events import (
+    AnswerMode,
+    ChatAnalyzed,
+    ChatAnswered,
+    ChatEscalated,
+    Language,
+    Refusal,
+    Usage,
+    Variant,
+)
 from helpdesk.logging import get_logger
-from helpdesk.runtime import RuntimeOf
 from helpdesk.telemetry import STAGE_SECONDS
-from services.dialogue.composer import LLM_MODE, AnswerComposer, FlagValues
-from services.dialogue.knowledge.metrics import DECISIONS, RETRIEVAL_CONFIDENCE
+from services.dialogue.composer import AnswerComposer
+from services.dialogue.decision_metrics import DECISIONS, RETRIEVAL_CONFIDENCE
 from services.dialogue.memory import ConversationMemory, RememberedTurn
 from services.dialogue.policy import Answer, AnswerPolicy, Decision, reply_language
-from services.dialogue.settings import DialogueSettings
+from services.dialogue.turn_flags import TurnFlags
 
 _log = get_logger(__name__)
 
 Outcome = ChatAnswered | ChatEscalated
-
-MODEL_DEFAULT = "gpt-4o-mini"
-BUDGET_DEFAULT = "faq_only"
 
 
 def outcome_event(
@@ -35,7 +37,7 @@ def outcome_event(
     *,
     variant: Variant | None = None,
     usage: Usage | None = None,
-    refusal: str | None = None,
+    refusal: Refusal | None = None,
 ) -> Outcome:
     variant = variant or Variant()
     timings = {**event.timings_ms, "dialogue": round(elapsed_ms, 3)}
@@ -100,60 +102,37 @@ def stored_outcome(memory: ConversationMemory, event: ChatAnalyzed) -> Outcome |
 
 
 def _record(decision: Decision) -> None:
-    DECISIONS.labels(decision.reason or "unknown").inc()
+    DECISIONS.labels(decision.label).inc()
     retrieval = decision.retrieval
     if retrieval is not None:
         RETRIEVAL_CONFIDENCE.observe(retrieval.confidence)
     _log.info(
         "turn_decided",
-        reason=decision.reason,
+        reason=decision.label,
         confidence=round(retrieval.confidence, 3) if retrieval is not None else None,
         kb_version=decision.kb_version,
     )
 
 
+def conversation_records(store: KeyValueStore, ttl_seconds: int) -> Records[ConversationMemory]:
+    return Records(store, ConversationMemory, "conversation", ttl_seconds)
+
+
 class Responder:
     def __init__(
         self,
-        settings: DialogueSettings,
-        runtime: RuntimeOf,
+        memories: Records[ConversationMemory],
+        flags: TurnFlags,
         policy: AnswerPolicy,
-        composer: AnswerComposer | None = None,
+        composer: AnswerComposer,
+        *,
+        recent_turns: int,
     ) -> None:
-        self._settings = settings
-        self._runtime = runtime
+        self.memories = memories
+        self._flags = flags
         self.policy = policy
-        self.composer = composer or AnswerComposer(None)
-
-    @property
-    def memories(self) -> Records[ConversationMemory]:
-        return Records(
-            self._runtime().state, ConversationMemory, "conversation", self._settings.conversation_ttl_seconds
-        )
-
-    def _handoff_enabled(self, event: ChatAnalyzed) -> bool:
-        context = EvaluationContext(targeting_key=event.channel.user_id)
-        return bool(self._runtime().flags.get_boolean_value(Flag.HANDOFF.value, True, context))
-
-    def _flags(self, event: ChatAnalyzed) -> FlagValues:
-        """This user's flag values; the prompt arm is sticky per user across replicas and services.
-        The model and the budget behaviour matter only when the model answers: otherwise they are not
-        evaluated (each evaluation costs tens of microseconds per turn)."""
-        flags = self._runtime().flags
-        context = EvaluationContext(targeting_key=event.channel.user_id)
-        arm = flags.get_string_details(Flag.PROMPT_VARIANT.value, "grounded", context)
-        answer_mode = flags.get_string_value(Flag.ANSWER_MODE.value, "faq", context)
-        if answer_mode != LLM_MODE:
-            return FlagValues(answer_mode, arm.variant or "default", arm.value, MODEL_DEFAULT, BUDGET_DEFAULT)
-        return FlagValues(
-            answer_mode=answer_mode,
-            arm=arm.variant or "default",
-            prompt=arm.value,
-            model=flags.get_string_value(Flag.MODEL.value, MODEL_DEFAULT, context),
-            budget_exhausted=flags.get_string_value(
-                Flag.BUDGET_EXHAUSTED_BEHAVIOUR.value, BUDGET_DEFAULT, context
-            ),
-        )
+        self._composer = composer
+        self._recent_turns = recent_turns
 
     async def respond(self, event: ChatAnalyzed) -> Outcome | None:
         """The outcome to publish for this turn (the stored one on a redelivery), or None when the
@@ -175,10 +154,11 @@ class Responder:
                     _log.info("turn_redelivered", conversation_id=str(event.conversation_id))
                     return stored_outcome(memory, event)
             started = time.perf_counter()
-            decision = self.policy.decide(event, memory, handoff_enabled=self._handoff_enabled(event))
+            user_id = event.channel.user_id
+            decision = self.policy.decide(event, memory, handoff_enabled=self._flags.handoff_enabled(user_id))
             STAGE_SECONDS.labels("dialogue", "decide").observe(time.perf_counter() - started)
             language = reply_language(event, memory)
-            composed = await self.composer.compose(event, decision, self._flags(event), language)
+            composed = await self._composer.compose(event, decision, self._flags.answering(user_id), language)
             decision = composed.decision
             elapsed_ms = (time.perf_counter() - started) * 1000
             outcome = outcome_event(
@@ -190,7 +170,7 @@ class Responder:
                 usage=composed.usage,
                 refusal=composed.refusal,
             )
-            updated = remember(memory, event, decision, outcome, self._settings.recent_turns)
+            updated = remember(memory, event, decision, outcome, self._recent_turns)
             try:
                 if etag is None:
                     if not await self.memories.create(event.conversation_id, updated):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from helpdesk.llm.settings import ModelSettings
 from helpdesk.settings import ServiceSettings
 from services.dialogue.generation.settings import GenerationSettings
 
@@ -27,7 +29,19 @@ class DialogueSettings(ServiceSettings):
     clarify_confidence: float = Field(
         default=0.45, gt=0, le=1, description="Offer choices from here; below it, hand over to a person."
     )
+    llm: ModelSettings = Field(
+        default_factory=ModelSettings,
+        description="The model endpoint, its client time limits and retries, prompts and prices "
+        "(HELPDESK_LLM__*, OPENAI_*, AZURE_OPENAI_*).",
+    )
     generation: GenerationSettings = Field(
         default_factory=GenerationSettings,
-        description="The model endpoint, deadlines, budgets and cache (HELPDESK_GENERATION__*, OPENAI_*).",
+        description="The turn's deadline for the model, the breaker, budgets and cache "
+        "(HELPDESK_GENERATION__*).",
     )
+
+    @model_validator(mode="after")
+    def _client_timeout_within_deadline(self) -> Self:
+        if self.llm.timeout_seconds > self.generation.deadline_seconds:
+            raise ValueError("the client timeout must not exceed the generation deadline")
+        return self

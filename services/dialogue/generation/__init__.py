@@ -1,6 +1,7 @@
-"""Answer generation with OpenAI / Azure OpenAI: grounded in retrieved FAQ entries, cited, cached,
-budgeted, and always replaceable by the FAQ answer (see `generator` for the contract)."""
+"""Answer generation with the shared model stack (`helpdesk.llm`): grounded in retrieved FAQ entries,
+cited, cached, budgeted, and always replaceable by the FAQ answer (see `generator` for the contract)."""
 
+from services.dialogue.generation.answer_prompts import AnswerPrompt, FaqContext, load_answer_prompts
 from services.dialogue.generation.generator import (
     Fallback,
     FallbackReason,
@@ -9,10 +10,10 @@ from services.dialogue.generation.generator import (
     Generator,
     Result,
 )
-from services.dialogue.generation.prompts import FaqContext, PromptLibrary
 from services.dialogue.generation.settings import GenerationSettings
 
 __all__ = [
+    "AnswerPrompt",
     "Fallback",
     "FallbackReason",
     "FaqContext",
@@ -20,6 +21,6 @@ __all__ = [
     "GenerationRequest",
     "GenerationSettings",
     "Generator",
-    "PromptLibrary",
     "Result",
+    "load_answer_prompts",
 ]

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from services.dialogue.generation.metrics import LLM_BREAKER_OPEN
+from services.dialogue.generation.generation_metrics import LLM_BREAKER_OPEN
 
 if TYPE_CHECKING:
     from purgatory import AsyncCircuitBreakerFactory

@@ -21,7 +21,7 @@ from helpdesk.dapr.ports import KeyValueStore, SidecarUnavailable
 from helpdesk.events import Language
 from helpdesk.logging import get_logger
 from helpdesk.text import normalise
-from services.dialogue.generation.metrics import LLM_CACHE
+from services.dialogue.generation.generation_metrics import LLM_CACHE
 
 _log = get_logger(__name__)
 

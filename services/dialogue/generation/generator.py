@@ -2,7 +2,7 @@
 
 The contract the dialogue policy relies on:
 
-    generator = await Generator.open(settings.generation, runtime.state, runtime.secrets)
+    generator = await Generator.open(settings.llm, settings.generation, runtime.state, runtime.secrets)
     sticky = EvaluationContext(targeting_key=event.channel.user_id)
     arm = runtime.flags.get_string_details(Flag.PROMPT_VARIANT, "grounded", sticky)
     model = runtime.flags.get_string_value(Flag.MODEL, "gpt-4o-mini", sticky)
@@ -36,30 +36,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from helpdesk.dapr.ports import KeyValueStore, SecretSource, SidecarUnavailable
 from helpdesk.events import ChatAnalyzed, Language, Usage, Variant
+from helpdesk.llm.call_metrics import LLM_CALLS
+from helpdesk.llm.connection import connect
+from helpdesk.llm.port import CallOutcome, ChatMessage, ChatModel, Completion, EndpointFailed
+from helpdesk.llm.prices import PriceTable
+from helpdesk.llm.prompts import PromptNotFound
+from helpdesk.llm.settings import ModelSettings
 from helpdesk.logging import get_logger
+from services.dialogue.generation.answer_prompts import (
+    AnswerPrompt,
+    AnswerPrompts,
+    FaqContext,
+    load_answer_prompts,
+)
 from services.dialogue.generation.breaker import CircuitOpen, EndpointBreaker
 from services.dialogue.generation.budgets import TokenBudgets, utc_today
 from services.dialogue.generation.cache import CachedAnswer, ResponseCache, cache_key
-from services.dialogue.generation.llm import Completion, EndpointFailed, connect
-from services.dialogue.generation.metrics import LLM_ANSWERS, LLM_CALLS, LLM_COST, LLM_LEAKS, LLM_TOKENS
-from services.dialogue.generation.pricing import DEFAULT_PRICE_TABLE, PriceTable
-from services.dialogue.generation.prompts import (
-    DEFAULT_PROMPTS_DIR,
-    FaqContext,
-    Prompt,
-    PromptLibrary,
-    PromptNotFound,
-)
-from services.dialogue.generation.settings import GenerationSettings
+from services.dialogue.generation.generation_metrics import LLM_ANSWERS, LLM_COST, LLM_LEAKS, LLM_TOKENS
+from services.dialogue.generation.settings import GenerationSettings, InjectionHandling
 from services.dialogue.generation.validation import Rejection, check
-
-if TYPE_CHECKING:
-    from services.dialogue.generation.openai_endpoint import ChatModel
 
 _log = get_logger(__name__)
 
@@ -83,8 +81,8 @@ class FallbackReason(StrEnum):
 
 
 _ENDPOINT_REASONS = {
-    "timeout": FallbackReason.TIMEOUT,
-    "rate_limited": FallbackReason.RATE_LIMITED,
+    CallOutcome.TIMEOUT: FallbackReason.TIMEOUT,
+    CallOutcome.RATE_LIMITED: FallbackReason.RATE_LIMITED,
 }
 
 
@@ -160,7 +158,7 @@ class Generator:
     def __init__(
         self,
         model: ChatModel | None,
-        prompts: PromptLibrary,
+        prompts: AnswerPrompts,
         store: KeyValueStore,
         settings: GenerationSettings,
         prices: PriceTable | None = None,
@@ -187,17 +185,19 @@ class Generator:
 
     @classmethod
     async def open(
-        cls, settings: GenerationSettings, store: KeyValueStore, secrets: SecretSource
+        cls,
+        llm: ModelSettings,
+        settings: GenerationSettings,
+        store: KeyValueStore,
+        secrets: SecretSource,
     ) -> Generator:
-        """Build from settings: endpoint (None when offline), prompts and price table from files."""
-        prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
-        prices = Path(settings.price_table_path) if settings.price_table_path else DEFAULT_PRICE_TABLE
+        """Build from settings: the endpoint (None when offline), answer prompts and price table."""
         return cls(
-            await connect(settings, secrets),
-            PromptLibrary.load(prompts_dir),
+            await connect(llm, secrets),
+            load_answer_prompts(llm.prompts_directory),
             store,
             settings,
-            PriceTable.load(prices),
+            PriceTable.load(llm.price_table),
         )
 
     @property
@@ -239,17 +239,32 @@ class Generator:
             _log.warning("prompt_missing", prompt=request.prompt, language=request.language.value)
             return Fallback(FallbackReason.PROMPT_MISSING, model=request.model)
         ref, model = prompt.ref, request.model
-        if request.injection_suspected and self.settings.on_injection_suspected == "faq":
+        if request.injection_suspected and self.settings.on_injection_suspected is InjectionHandling.FAQ:
             return Fallback(FallbackReason.INJECTION_SUSPECTED, prompt=ref, model=model)
 
         provided = [entry.id for entry in request.context]
-        key = cache_key(
-            request.question, request.language, request.kb_version, prompt.ref, request.model, provided
-        )
+        key = cache_key(request.question, request.language, request.kb_version, ref, model, provided)
+        before_call = await self._before_call(request, key, set(provided), ref, deadline)
+        if before_call is not None:
+            return before_call
+
+        messages = prompt.messages(request.question, request.language, request.context, self.canary)
+        called = await self._call(self.model, messages, prompt, request.model, deadline)
+        if isinstance(called, Fallback):
+            return called
+        usage = await self._account(request, prompt, called)
+        return await self._checked(request, prompt, messages, called, usage, key)
+
+    async def _before_call(
+        self, request: GenerationRequest, key: str, provided: set[str], ref: str, deadline: float
+    ) -> Result | None:
+        """A cached answer, or the fallback when the user's budget is spent or cannot be read in time;
+        None: call the model."""
+        model = request.model
         try:
             async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
                 cached = await self.cache.get(key)
-                if cached is not None and set(cached.cited_ids) <= set(provided):
+                if cached is not None and set(cached.cited_ids) <= provided:
                     return Generated(
                         cached.text,
                         tuple(cached.cited_ids),
@@ -266,29 +281,47 @@ class Generator:
             return Fallback(FallbackReason.BUDGET_UNAVAILABLE, prompt=ref, model=model)
         except TimeoutError:
             return Fallback(FallbackReason.TIMEOUT, prompt=ref, model=model)
+        return None
 
-        messages = prompt.messages(request.question, request.language, request.context, self.canary)
+    async def _call(
+        self,
+        chat: ChatModel,
+        messages: list[ChatMessage],
+        prompt: AnswerPrompt,
+        model: str,
+        deadline: float,
+    ) -> Completion | Fallback:
+        """The model's completion through the breaker, or the fallback its failure gives."""
         try:
             async with self.breaker.guard():
-                completion = await self.model.complete(
+                return await chat.complete(
                     messages,
-                    model=request.model,
+                    model=model,
                     temperature=prompt.temperature,
                     max_tokens=prompt.max_tokens,
                     deadline=deadline,
                 )
         except CircuitOpen:
             LLM_CALLS.labels("breaker_open").inc()
-            return Fallback(FallbackReason.BREAKER_OPEN, prompt=ref, model=model)
+            return Fallback(FallbackReason.BREAKER_OPEN, prompt=prompt.ref, model=model)
         except EndpointFailed as exc:
-            return Fallback(
-                _ENDPOINT_REASONS.get(exc.outcome, FallbackReason.ENDPOINT_ERROR), prompt=ref, model=model
-            )
+            reason = _ENDPOINT_REASONS.get(exc.outcome, FallbackReason.ENDPOINT_ERROR)
+            return Fallback(reason, prompt=prompt.ref, model=model)
 
-        usage = await self._account(request, prompt, completion)
+    async def _checked(
+        self,
+        request: GenerationRequest,
+        prompt: AnswerPrompt,
+        messages: list[ChatMessage],
+        completion: Completion,
+        usage: Usage,
+        key: str,
+    ) -> Result:
+        """The answer once the output passed the checks (and is cached), or the fallback that refuses it."""
+        ref, model = prompt.ref, request.model
         checked = check(
-            completion.content,
-            provided_ids=set(provided),
+            completion.text,
+            provided_ids={entry.id for entry in request.context},
             canary=self.canary,
             system_prompt=messages[0]["content"],
             data=[text for entry in request.context for text in (entry.question, entry.answer)],
@@ -301,7 +334,7 @@ class Generator:
                 "llm_output_rejected",
                 reason=checked.rejection.value,
                 form=checked.leak.form if checked.leak else None,
-                prompt=prompt.ref,
+                prompt=ref,
             )
             return Fallback(FallbackReason(checked.rejection.value), usage=usage, prompt=ref, model=model)
         answer = checked.answer
@@ -311,15 +344,17 @@ class Generator:
                 text=answer.answer,
                 cited_ids=answer.citations,
                 answerable=answer.answerable,
-                prompt=prompt.ref,
-                model=request.model,
+                prompt=ref,
+                model=model,
             ),
         )
         return Generated(
             answer.answer, tuple(answer.citations), answer.answerable, usage=usage, prompt=ref, model=model
         )
 
-    async def _account(self, request: GenerationRequest, prompt: Prompt, completion: Completion) -> Usage:
+    async def _account(
+        self, request: GenerationRequest, prompt: AnswerPrompt, completion: Completion
+    ) -> Usage:
         """Tokens and estimated cost of a call: metrics, the budgets, and the usage the answer records."""
         cost = self.prices.cost(request.model, completion.prompt_tokens, completion.completion_tokens)
         LLM_TOKENS.labels(request.model, prompt.ref, "prompt").inc(completion.prompt_tokens)

@@ -32,7 +32,7 @@ from helpdesk.knowledge.entries import FaqEntry, InvalidKnowledge
 from helpdesk.knowledge.files import fingerprint, read_entries
 from helpdesk.logging import get_logger
 from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.knowledge.metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES
+from services.dialogue.knowledge.knowledge_metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES
 
 _log = get_logger(__name__)
 

@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from helpdesk.events import AnswerMode, ChatAnswered
+from helpdesk.events import AnswerMode, ChatAnswered, Refusal
 from helpdesk.flags import FlagDefinition
 from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from helpdesk.llm.settings import ModelSettings
 from helpdesk.runtime import flag_defaults
 from helpdesk.settings import ServiceSettings
 from services.dialogue.app import create_app
@@ -33,11 +34,11 @@ def llm_dialogue(server: OpenAITestServer, **flags: object) -> Iterator[Dialogue
     definitions = flag_defaults(ServiceSettings()) | {"answer_mode": FlagDefinition(value="llm")}
     definitions |= {name: FlagDefinition(value=value) for name, value in flags.items()}
     runtime = memory_runtime("dialogue", flags=definitions, secrets={"openai-api-key": "sk-test"})
-    generation = GenerationSettings(
-        openai_base_url=server.base_url, deadline_seconds=3.0, timeout_seconds=1.0, max_retries=1
-    )
     settings = DialogueSettings(
-        app_api_token=SecretStr(TOKEN), knowledge_refresh_seconds=0, generation=generation
+        app_api_token=SecretStr(TOKEN),
+        knowledge_refresh_seconds=0,
+        llm=ModelSettings(openai_base_url=server.base_url, timeout_seconds=1.0, max_retries=1),
+        generation=GenerationSettings(deadline_seconds=3.0),
     )
     assert isinstance(runtime.bus, MemoryBus)
     assert isinstance(runtime.state, MemoryStateStore)
@@ -131,7 +132,7 @@ def test_an_exhausted_budget_gives_a_marked_faq_answer_or_a_refusal_by_flag(
             assert second.mode is AnswerMode.FALLBACK
             assert len(model_server.requests) == 1
             if refused:
-                assert second.refusal == "budget"
+                assert second.refusal is Refusal.BUDGET
                 assert second.cited_faq_ids == []
             else:
                 assert second.refusal is None

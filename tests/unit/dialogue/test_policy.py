@@ -20,7 +20,14 @@ from helpdesk.knowledge.entries import parse_entry
 from services.dialogue import replies
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory
-from services.dialogue.policy import Answer, AnswerPolicy, Decision, Escalation, reply_language
+from services.dialogue.policy import (
+    Answer,
+    AnswerPolicy,
+    Decision,
+    Escalation,
+    FixedKnowledge,
+    reply_language,
+)
 from services.dialogue.responder import outcome_event, remember
 from tests.unit.dialogue.conftest import analyzed
 
@@ -45,7 +52,7 @@ class Conversation:
 
 @pytest.fixture
 def chat(default_index: KnowledgeIndex) -> Conversation:
-    return Conversation(AnswerPolicy(lambda: default_index))
+    return Conversation(AnswerPolicy(FixedKnowledge(default_index)))
 
 
 def answer(decision: Decision) -> Answer:
@@ -213,7 +220,7 @@ def test_a_confident_intent_that_no_entry_covers_escalates(chat: Conversation) -
 
 
 def test_without_handoff_an_unknown_question_gets_a_fallback(default_index: KnowledgeIndex) -> None:
-    chat = Conversation(AnswerPolicy(lambda: default_index), handoff_enabled=False)
+    chat = Conversation(AnswerPolicy(FixedKnowledge(default_index)), handoff_enabled=False)
     decided = answer(chat.say("How do I get a parking permit for the garage?"))
     assert decided.mode is AnswerMode.FALLBACK
     assert decided.text == replies.NO_HANDOFF[Language.EN]
@@ -244,7 +251,7 @@ def test_an_entry_only_in_english_is_given_to_a_japanese_user_with_a_note() -> N
         [parse_entry({"id": "x-yubikey", "question": "How do I use a YubiKey?", "answer": "Plug it in."})],
         "v1",
     )
-    decided = answer(Conversation(AnswerPolicy(lambda: index)).say("YubiKeyについて"))
+    decided = answer(Conversation(AnswerPolicy(FixedKnowledge(index))).say("YubiKeyについて"))
     assert decided.cited_faq_ids == ("x-yubikey",)
     assert decided.text.startswith("Plug it in.")
     assert replies.ONLY_IN_OTHER_LANGUAGE[Language.JA] in decided.text

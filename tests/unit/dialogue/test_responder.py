@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 from helpdesk.dapr.ports import Stored
 from helpdesk.events import ChatAnswered
 from helpdesk.inprocess import MemoryStateStore, memory_runtime
+from services.dialogue.composer import AnswerComposer
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory
-from services.dialogue.policy import AnswerPolicy
-from services.dialogue.responder import Responder
+from services.dialogue.policy import AnswerPolicy, FixedKnowledge
+from services.dialogue.responder import Responder, conversation_records
 from services.dialogue.settings import DialogueSettings
+from services.dialogue.turn_flags import TurnFlags
 from tests.unit.dialogue.conftest import analyzed
 
 
@@ -46,7 +48,14 @@ class WatchedStore(MemoryStateStore):
 
 def responder_on(store: WatchedStore, index: KnowledgeIndex) -> Responder:
     runtime = memory_runtime("dialogue", state=store)
-    return Responder(DialogueSettings(), lambda: runtime, AnswerPolicy(lambda: index))
+    settings = DialogueSettings()
+    return Responder(
+        conversation_records(store, settings.conversation_ttl_seconds),
+        TurnFlags(runtime.flags),
+        AnswerPolicy(FixedKnowledge(index)),
+        AnswerComposer(None),
+        recent_turns=settings.recent_turns,
+    )
 
 
 async def memory_of(store: MemoryStateStore, conversation_id: uuid.UUID) -> ConversationMemory:

@@ -12,6 +12,7 @@ from typing import Any
 from helpdesk.dapr.ports import KeyValueStore
 from helpdesk.events import Language
 from helpdesk.inprocess import MemorySecrets, MemoryStateStore
+from helpdesk.llm.settings import ModelSettings
 from services.dialogue.generation import FaqContext, GenerationRequest, GenerationSettings, Generator
 from tests.support.openai_server import OpenAITestServer
 
@@ -48,8 +49,13 @@ FAST: dict[str, Any] = {
 }
 
 
-def settings_for(server: OpenAITestServer, **overrides: Any) -> GenerationSettings:
-    return GenerationSettings(**{"openai_base_url": server.base_url, **FAST, **overrides})
+def settings_for(server: OpenAITestServer, **overrides: Any) -> tuple[ModelSettings, GenerationSettings]:
+    """The model stack's settings and generation's, each taking the overrides that name its fields."""
+    values = {"openai_base_url": server.base_url, **FAST, **overrides}
+    model = {k: v for k, v in values.items() if k in ModelSettings.model_fields}
+    generation = {k: v for k, v in values.items() if k in GenerationSettings.model_fields}
+    assert set(model) | set(generation) == set(values), "an override names no setting"
+    return ModelSettings(**model), GenerationSettings(**generation)
 
 
 async def open_generator(
@@ -59,7 +65,7 @@ async def open_generator(
     **overrides: Any,
 ) -> Generator:
     return await Generator.open(
-        settings_for(server, **overrides),
+        *settings_for(server, **overrides),
         store if store is not None else MemoryStateStore(),
         MemorySecrets({"openai-api-key": API_KEY} if secrets is None else secrets),
     )

@@ -10,6 +10,8 @@ import pytest
 
 from helpdesk.events import Language
 from helpdesk.knowledge.files import read_entries
+from helpdesk.llm.settings import DEFAULT_PROMPTS_DIR
+from services.dialogue.generation.answer_prompts import FaqContext, load_answer_prompts
 from services.dialogue.generation.leaks import (
     COVERAGE,
     RUN,
@@ -18,11 +20,10 @@ from services.dialogue.generation.leaks import (
     unescaped,
     views,
 )
-from services.dialogue.generation.prompts import FaqContext, PromptLibrary
 
 CANARY = "HDK-CANARY-0123456789abcdef"
 KNOWLEDGE = Path(__file__).resolve().parents[4] / "knowledge"
-PROMPTS = PromptLibrary.load()
+PROMPTS = load_answer_prompts(DEFAULT_PROMPTS_DIR)
 
 
 def system_prompt(prompt: str = "grounded", language: Language = Language.EN) -> str:

@@ -1,58 +1,49 @@
-"""The OpenAI or Azure OpenAI chat client with the helpdesk's own retry rules (loaded by
-`llm.connect` only when an endpoint is configured).
+"""The OpenAI or Azure OpenAI chat client behind `ChatModel` (loaded by `connection.connect` only when an
+endpoint is configured).
 
-The SDK's built-in retries are switched off (`max_retries=0`) because they cannot be bounded by the
-turn's deadline. Instead each call here:
-- uses an explicit client timeout per attempt, never longer than what is left of the deadline;
-- retries only what a retry can fix (429, 5xx, a refused connection), at most `max_retries` times,
-  waiting what the server asked for (`Retry-After`, `retry-after-ms`) or an exponential back-off with
-  jitter, and gives up at once when that wait would overrun the deadline;
-- never retries a timeout: a slow endpoint asked twice is twice as slow and pays twice (F6).
+The SDK's built-in retries are switched off (`max_retries=0`) because they cannot be bounded by a
+caller's deadline. Each call instead goes through `BoundedRetries` (see `retries`) with:
+- an explicit client timeout per attempt, never longer than what is left of the deadline;
+- retries only of what a retry can fix (429, 5xx, a refused connection), never of a 429 that says the
+  quota is spent, and never of a timeout: a slow endpoint asked twice is twice as slow and bills twice.
+On Azure the model name is mapped to a deployment (`ModelSettings.azure_deployments`), and the key may
+be replaced by the app's managed identity.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import openai
 from openai import AsyncAzureOpenAI, AsyncOpenAI
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_exponential_jitter,
-)
 
+from helpdesk.llm.call_metrics import LLM_CALLS, LLM_SECONDS
+from helpdesk.llm.port import CallOutcome, ChatMessage, Completion, EndpointFailed
+from helpdesk.llm.retries import BoundedRetries, retry_after_seconds
+from helpdesk.llm.settings import ModelSettings
 from helpdesk.logging import get_logger
-from services.dialogue.generation.llm import (
-    AZURE_SCOPE,
-    OPENAI_DEFAULT_BASE_URL,
-    CallOutcome,
-    Completion,
-    EndpointFailed,
-    retry_after_seconds,
-)
-from services.dialogue.generation.metrics import LLM_CALLS, LLM_SECONDS
-from services.dialogue.generation.settings import GenerationSettings
 
 _log = get_logger(__name__)
+
+AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def classify(exc: BaseException) -> CallOutcome:
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
-        return "timeout"
+        return CallOutcome.TIMEOUT
     if isinstance(exc, openai.RateLimitError):
-        return "rate_limited"
+        return CallOutcome.RATE_LIMITED
     if isinstance(exc, openai.APIStatusError):
-        return "server_error" if exc.status_code >= 500 else "client_error"
+        return CallOutcome.SERVER_ERROR if exc.status_code >= 500 else CallOutcome.CLIENT_ERROR
     if isinstance(exc, openai.APIConnectionError):
-        return "connection_error"
-    return "client_error"
+        return CallOutcome.CONNECTION_ERROR
+    return CallOutcome.CLIENT_ERROR
+
+
+_RETRYABLE = frozenset({CallOutcome.RATE_LIMITED, CallOutcome.SERVER_ERROR, CallOutcome.CONNECTION_ERROR})
 
 
 def retryable(exc: BaseException) -> bool:
@@ -60,74 +51,60 @@ def retryable(exc: BaseException) -> bool:
     never a 429 that says the quota is spent (waiting does not refill it)."""
     if isinstance(exc, openai.RateLimitError) and getattr(exc, "code", None) == "insufficient_quota":
         return False
-    return classify(exc) in ("rate_limited", "server_error", "connection_error")
+    return classify(exc) in _RETRYABLE
 
 
-class ChatModel:
-    """One configured endpoint. `complete` is the only call the generator makes."""
+class OpenAIChatModel:
+    """One configured endpoint (a `ChatModel`)."""
 
     def __init__(
         self,
         client: AsyncOpenAI,
-        settings: GenerationSettings,
+        settings: ModelSettings,
         on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self._settings = settings
         self._on_close = on_close
-        self._backoff = wait_exponential_jitter(
-            multiplier=settings.backoff_initial_seconds,
-            jitter=settings.backoff_initial_seconds,
-            max=settings.backoff_max_seconds,
+        self._retries = BoundedRetries(
+            max_retries=settings.max_retries,
+            backoff_initial_seconds=settings.backoff_initial_seconds,
+            backoff_max_seconds=settings.backoff_max_seconds,
+            min_attempt_seconds=settings.min_attempt_seconds,
         )
 
     @property
     def endpoint(self) -> str:
         return str(self.client.base_url)
 
-    def _wait(self, state: RetryCallState) -> float:
-        hinted = retry_after_seconds(state.outcome.exception() if state.outcome else None)
-        return hinted if hinted is not None else float(self._backoff(state))
-
     async def complete(
         self,
-        messages: list[dict[str, str]],
+        messages: list[ChatMessage],
         *,
         model: str,
         temperature: float,
         max_tokens: int,
         deadline: float,
     ) -> Completion:
-        """Ask the model, retrying within the rules above, until `deadline` (a `time.monotonic()` value).
+        """Ask the model within the retry rules above until `deadline` (a `time.monotonic()` value).
 
         Raises `EndpointFailed` when no answer came in time.
         """
-        settings = self._settings
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise EndpointFailed("timeout", "no time left")
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(retryable),
-            stop=stop_after_attempt(1 + settings.max_retries)
-            | stop_before_delay(max(remaining - settings.min_attempt_seconds, 0.0)),
-            wait=self._wait,
-            reraise=True,
-        )
-        deployment = settings.deployment(model) if isinstance(self.client, AsyncAzureOpenAI) else model
+        deployment = self._settings.deployment(model) if isinstance(self.client, AsyncAzureOpenAI) else model
+
+        async def attempt() -> Completion:
+            return await self._attempt(messages, deployment, temperature, max_tokens, deadline)
+
         try:
-            async with asyncio.timeout(remaining):
-                async for attempt in retrying:
-                    with attempt:
-                        return await self._attempt(messages, deployment, temperature, max_tokens, deadline)
+            return await self._retries.run(attempt, deadline=deadline, retryable=retryable)
         except TimeoutError as exc:
-            raise EndpointFailed("timeout", "deadline reached") from exc
+            raise EndpointFailed(CallOutcome.TIMEOUT, str(exc) or "deadline reached") from exc
         except openai.OpenAIError as exc:
             raise EndpointFailed(classify(exc), type(exc).__name__) from exc
-        raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     async def _attempt(
         self,
-        messages: list[dict[str, str]],
+        messages: list[ChatMessage],
         model: str,
         temperature: float,
         max_tokens: int,
@@ -150,10 +127,10 @@ class ChatModel:
             )
         except openai.OpenAIError as exc:
             outcome = classify(exc)
-            LLM_CALLS.labels(outcome).inc()
+            LLM_CALLS.labels(outcome.value).inc()
             _log.warning(
                 "llm_call_failed",
-                outcome=outcome,
+                outcome=outcome.value,
                 error_type=type(exc).__name__,
                 status=getattr(exc, "status_code", None),
                 retry_after=retry_after_seconds(exc),
@@ -161,11 +138,11 @@ class ChatModel:
             raise
         finally:
             LLM_SECONDS.labels(model).observe(time.perf_counter() - started)
-        LLM_CALLS.labels("success").inc()
+        LLM_CALLS.labels(CallOutcome.SUCCESS.value).inc()
         usage = response.usage
         content = response.choices[0].message.content if response.choices else None
         return Completion(
-            content=content or "",
+            text=content or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             model=response.model or model,
@@ -180,9 +157,7 @@ class ChatModel:
 TokenProvider = Callable[[], Awaitable[str]]
 
 
-def _managed_identity_token(
-    settings: GenerationSettings,
-) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
+def _managed_identity_token(settings: ModelSettings) -> tuple[TokenProvider, Callable[[], Awaitable[None]]]:
     """Entra ID tokens for Azure OpenAI from the app's managed identity (or the default credential chain
     elsewhere), refreshed by the SDK as they expire; the second item closes the credential."""
     from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
@@ -191,11 +166,11 @@ def _managed_identity_token(
     return get_bearer_token_provider(credential, AZURE_SCOPE), credential.close
 
 
-def _timeout(settings: GenerationSettings) -> openai.Timeout:
+def _timeout(settings: ModelSettings) -> openai.Timeout:
     return openai.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
 
 
-def azure_model(settings: GenerationSettings, key: str | None) -> ChatModel:
+def azure_model(settings: ModelSettings, key: str | None) -> OpenAIChatModel:
     """Azure OpenAI with `key`, or with the managed identity's tokens when `key` is None."""
     assert settings.azure_endpoint is not None
     token_provider: TokenProvider | None = None
@@ -210,10 +185,10 @@ def azure_model(settings: GenerationSettings, key: str | None) -> ChatModel:
         timeout=_timeout(settings),
         max_retries=0,
     )
-    return ChatModel(client, settings, close_credential)
+    return OpenAIChatModel(client, settings, close_credential)
 
 
-def openai_model(settings: GenerationSettings, key: str | None) -> ChatModel:
+def openai_model(settings: ModelSettings, key: str | None) -> OpenAIChatModel:
     """OpenAI, or any OpenAI-compatible endpoint at `openai_base_url` (a local one may need no key)."""
     client = AsyncOpenAI(
         base_url=settings.openai_base_url or OPENAI_DEFAULT_BASE_URL,
@@ -221,4 +196,4 @@ def openai_model(settings: GenerationSettings, key: str | None) -> ChatModel:
         timeout=_timeout(settings),
         max_retries=0,
     )
-    return ChatModel(client, settings)
+    return OpenAIChatModel(client, settings)

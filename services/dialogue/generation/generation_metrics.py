@@ -1,28 +1,18 @@
-"""Prometheus metrics of answer generation: spend, cache effectiveness, endpoint health.
+"""Prometheus series of answer generation: spend, cache effectiveness, refused outputs, the breaker.
 
-Cache hit rate: `sum(rate(helpdesk_llm_cache_total{outcome="hit"}[5m])) /
-sum(rate(helpdesk_llm_cache_total{outcome=~"hit|miss"}[5m]))`.
+The model calls themselves (attempts, latency, unpriced models) are counted by the kernel's model stack
+(`helpdesk.llm.call_metrics`). Cache hit rate: `sum(rate(helpdesk_llm_cache_total{outcome="hit"}[5m]))
+/ sum(rate(helpdesk_llm_cache_total{outcome=~"hit|miss"}[5m]))`.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
-
-from helpdesk.telemetry import LATENCY_BUCKETS
+from prometheus_client import Counter, Gauge
 
 LLM_TOKENS = Counter("helpdesk_llm_tokens_total", "Tokens spent on the model", ["model", "prompt", "kind"])
 LLM_COST = Counter("helpdesk_llm_cost_usd_total", "Estimated model cost in USD", ["model", "prompt"])
 LLM_CACHE = Counter(
     "helpdesk_llm_cache_total", "Response cache look-ups by outcome (hit, miss, error)", ["outcome"]
-)
-LLM_CALLS = Counter(
-    "helpdesk_llm_calls_total",
-    "Model calls (each attempt) by outcome: success, timeout, rate_limited, server_error, "
-    "connection_error, client_error; breaker_open when no call was made",
-    ["outcome"],
-)
-LLM_SECONDS = Histogram(
-    "helpdesk_llm_call_seconds", "Latency of one model call attempt", ["model"], buckets=LATENCY_BUCKETS
 )
 LLM_ANSWERS = Counter(
     "helpdesk_llm_answers_total",
@@ -36,6 +26,3 @@ LLM_LEAKS = Counter(
     ["kind", "form"],
 )
 LLM_BREAKER_OPEN = Gauge("helpdesk_llm_breaker_open", "1 while the model endpoint's circuit is open")
-LLM_UNPRICED = Counter(
-    "helpdesk_llm_unpriced_total", "Answers from a model missing in the price table", ["model"]
-)

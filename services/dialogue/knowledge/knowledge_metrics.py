@@ -1,4 +1,4 @@
-"""Prometheus metrics of the knowledge base and of the answer policy's decisions."""
+"""Prometheus series of the knowledge base a replica answers from: its size, indexing, updates."""
 
 from __future__ import annotations
 
@@ -15,14 +15,4 @@ KB_UPDATES = Counter(
     "kb.updated events by path (store: the stored copy; durable, live: this replica's index) and result "
     "(applied, duplicate, invalid)",
     ["path", "result"],
-)
-DECISIONS = Counter(
-    "helpdesk_dialogue_decisions_total",
-    "Answer policy decisions by reason (faq, chosen, clarify, smalltalk:*, low_confidence, ...)",
-    ["reason"],
-)
-RETRIEVAL_CONFIDENCE = Histogram(
-    "helpdesk_retrieval_confidence",
-    "Calibrated confidence of the first hit, per looked-up turn",
-    buckets=(0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
 )

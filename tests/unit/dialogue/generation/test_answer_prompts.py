@@ -1,4 +1,4 @@
-"""The prompt files in prompts/ and the rules every answer prompt must keep."""
+"""The answer prompts in prompts/ and the rules every answer prompt must keep."""
 
 from __future__ import annotations
 
@@ -11,24 +11,30 @@ from openfeature.evaluation_context import EvaluationContext
 from helpdesk.events import Language
 from helpdesk.flags import Flag, load_defaults
 from helpdesk.inprocess import memory_runtime
-from services.dialogue.generation.prompts import FaqContext, Prompt, PromptLibrary, PromptNotFound
+from helpdesk.llm.settings import DEFAULT_PROMPTS_DIR
+from services.dialogue.generation.answer_prompts import (
+    AnswerPrompt,
+    AnswerPrompts,
+    FaqContext,
+    load_answer_prompts,
+)
 
 ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(scope="module")
-def library() -> PromptLibrary:
-    return PromptLibrary.load()
+def library() -> AnswerPrompts:
+    return load_answer_prompts(DEFAULT_PROMPTS_DIR)
 
 
-def test_every_answer_prompt_exists_in_english_and_japanese(library: PromptLibrary) -> None:
+def test_every_answer_prompt_exists_in_english_and_japanese(library: AnswerPrompts) -> None:
     assert {"grounded@1", "grounded-concise@1"} <= set(library.refs)
     for ref in library.refs:
         for language in (Language.EN, Language.JA):
             assert library.resolve(ref, language).language is language
 
 
-def test_every_arm_of_the_prompt_variant_flag_names_a_prompt(library: PromptLibrary) -> None:
+def test_every_arm_of_the_prompt_variant_flag_names_a_prompt(library: AnswerPrompts) -> None:
     definition = load_defaults(ROOT / "flags" / "defaults.json")[Flag.PROMPT_VARIANT]
     assert definition.split, "the prompt variant is an A/B split"
     arms = [(definition.variants or {}).get(arm, arm) for arm in definition.split]
@@ -37,7 +43,7 @@ def test_every_arm_of_the_prompt_variant_flag_names_a_prompt(library: PromptLibr
         library.resolve(arm, Language.EN)
 
 
-def test_the_split_is_sticky_per_user_and_follows_the_weights(library: PromptLibrary) -> None:
+def test_the_split_is_sticky_per_user_and_follows_the_weights(library: AnswerPrompts) -> None:
     defaults = load_defaults(ROOT / "flags" / "defaults.json")
     flags = memory_runtime("dialogue", flags=defaults).flags
 
@@ -53,20 +59,6 @@ def test_the_split_is_sticky_per_user_and_follows_the_weights(library: PromptLib
     total = sum(split.values())
     for name, weight in split.items():
         assert abs(counts.get(name, 0) / len(users) - weight / total) < 0.05
-
-
-def test_a_version_can_be_pinned_and_the_newest_is_the_default() -> None:
-    base = Prompt.model_validate(yaml_prompt(version=1) | {"system": "Rules v1. ${canary} ${language_name}"})
-    newer = Prompt.model_validate(yaml_prompt(version=2))
-    library = PromptLibrary([base, newer])
-
-    assert library.resolve("grounded", Language.EN).ref == "grounded@2"
-    assert library.resolve("grounded@1", Language.EN).ref == "grounded@1"
-    assert library.resolve("grounded", Language.JA).language is Language.EN
-    with pytest.raises(PromptNotFound):
-        library.resolve("grounded@3", Language.EN)
-    with pytest.raises(PromptNotFound):
-        library.resolve("grounded@latest", Language.EN)
 
 
 def yaml_prompt(**overrides: object) -> dict[str, object]:
@@ -95,13 +87,7 @@ def yaml_prompt(**overrides: object) -> dict[str, object]:
 )
 def test_a_prompt_breaking_the_rules_does_not_load(broken: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"."):
-        Prompt.model_validate(yaml_prompt(**broken))
-
-
-def test_two_files_for_the_same_prompt_version_and_language_are_refused() -> None:
-    prompt = Prompt.model_validate(yaml_prompt())
-    with pytest.raises(ValueError, match="two files"):
-        PromptLibrary([prompt, prompt])
+        AnswerPrompt.model_validate(yaml_prompt(**broken))
 
 
 def test_other_kinds_of_prompt_files_beside_them_are_left_alone(tmp_path: Path) -> None:
@@ -110,11 +96,11 @@ def test_other_kinds_of_prompt_files_beside_them_are_left_alone(tmp_path: Path) 
     (tmp_path / "judge.v1.en.yaml").write_text(yaml.safe_dump({"id": "judge", "system": "no canary"}))
     (tmp_path / "grounded.v1.en.yaml").write_text(yaml.safe_dump(yaml_prompt()))
 
-    assert PromptLibrary.load(tmp_path).refs == ["grounded@1"]
+    assert load_answer_prompts(tmp_path).refs == ["grounded@1"]
 
 
 def test_rendering_puts_the_canary_in_the_system_message_only_and_escapes_the_data() -> None:
-    prompt = Prompt.model_validate(yaml_prompt())
+    prompt = AnswerPrompt.model_validate(yaml_prompt())
     system, user = prompt.messages(
         'Is "<script>" & co allowed?',
         Language.JA,

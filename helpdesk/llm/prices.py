@@ -1,8 +1,8 @@
-"""Estimated cost of an answer, from a price table kept in configuration (`prompts/prices.yaml`).
+"""Estimated cost of a model call, from a price table kept in configuration (`prompts/prices.yaml`).
 
-Costs are estimates for dashboards and budgets' reporting, not invoices: the provider bills what it
-bills. A model the table does not know is priced at zero and counted, so a missing line shows up in
-the metrics instead of silently reporting cheap answers.
+Costs are estimates for dashboards, reports and spending limits, not invoices: the provider bills what
+it bills. A model the table does not know is priced at zero and counted (`helpdesk_llm_unpriced_total`),
+so a missing line shows up in the metrics instead of silently reporting cheap answers.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.dialogue.generation.metrics import LLM_UNPRICED
-from services.dialogue.generation.prompts import DEFAULT_PROMPTS_DIR
-
-DEFAULT_PRICE_TABLE = DEFAULT_PROMPTS_DIR / "prices.yaml"
+from helpdesk.llm.call_metrics import LLM_UNPRICED
 
 
 class ModelPrice(BaseModel):
@@ -26,13 +23,15 @@ class ModelPrice(BaseModel):
 
 
 class PriceTable(BaseModel):
+    """USD (or `currency`) per 1,000 prompt and completion tokens, by model name."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     currency: str = "USD"
     models: dict[str, ModelPrice] = Field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PRICE_TABLE) -> PriceTable:
+    def load(cls, path: Path) -> PriceTable:
         return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
