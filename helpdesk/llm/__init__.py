@@ -6,9 +6,10 @@ FAQ drafts).
 - `openai_adapter`: the OpenAI / Azure OpenAI client behind the port (loaded only when configured);
 - `retries`: bounded retries of one call within a deadline;
 - `prompts`: the versioned prompt files of `prompts/`; `prices`: the price table;
+- `json_reply`: reading the JSON object a model was asked to reply with;
 - `settings`: `ModelSettings`, embedded in each model-using service's settings;
 - `call_metrics`: the Prometheus series every model call feeds.
 
-Domain code imports `port`, `prompts` and `prices` only; the `openai` package is needed only by
+Domain code imports `port`, `prompts`, `prices` and `json_reply` only; the `openai` package is needed only by
 `openai_adapter` (the `llm` extra).
 """

@@ -13,6 +13,10 @@ from helpdesk.background import Background
 from helpdesk.dapr.ports import SecretSource, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Subscriptions
+from helpdesk.llm.connection import connect
+from helpdesk.llm.port import ChatModel, PinnedModel, pin
+from helpdesk.llm.prices import PriceTable
+from helpdesk.llm.prompts import Prompt, PromptLibrary
 from helpdesk.logging import get_logger
 from helpdesk.runtime import Runtime
 from services.evaluator.candidates.candidate_queue import CandidateQueue
@@ -23,7 +27,6 @@ from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.handlers import EvaluatorHandlers
 from services.evaluator.judge import DailySpend, JudgeWorker, load_prompt
 from services.evaluator.knowledge import KnowledgeFollower, load_directory
-from services.evaluator.llm import ChatModel, OpenAIChatModel, Prices, load_prompt_file
 from services.evaluator.operator_access import OperatorAuth
 from services.evaluator.quality_report import QualityReport
 from services.evaluator.settings import EvaluatorSettings
@@ -31,8 +34,6 @@ from services.evaluator.settings import EvaluatorSettings
 _log = get_logger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-OPENAI_KEY_SECRET = "openai-api-key"  # noqa: S105 - a secret name
-AZURE_OPENAI_KEY_SECRET = "azure-openai-api-key"  # noqa: S105 - a secret name
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,15 @@ class EvaluatorParts:
     ledger: ShardedLedger
     judge: JudgeWorker
     knowledge_refresher: Background
+    model_client: ChatModel | None = None
+    """The judge's and drafter's endpoint, closed last."""
 
     async def close(self) -> None:
         await self.knowledge_refresher.stop()
         await self.judge.stop()
         await self.ledger.stop()
+        if self.model_client is not None:
+            await self.model_client.close()
 
 
 async def compose(
@@ -72,14 +77,15 @@ async def compose(
     model's key: each skipped while the sidecar is unavailable, as the service must start without it),
     subscribes the handlers and starts the background work."""
     knowledge_dir = Path(settings.knowledge_path) if settings.knowledge_path else ROOT / "knowledge"
-    prompts_dir = Path(settings.prompts_path) if settings.prompts_path else ROOT / "prompts"
+    prompts_dir = settings.llm.prompts_directory
     operators = OperatorAuth(runtime.state, runtime.secrets, settings.operator_session_seconds)
     knowledge = KnowledgeFollower(runtime.state, load_directory(knowledge_dir))
     with contextlib.suppress(SidecarUnavailable):
         await operators.load_keys()
     with contextlib.suppress(SidecarUnavailable):
         await knowledge.refresh()
-    model = await open_judge_model(settings, runtime.secrets)
+    model_client = await open_model(settings, runtime.secrets)
+    model = pin(model_client, settings.judge_model, settings.judge_timeout_seconds) if model_client else None
     ledger = ShardedLedger(
         runtime.state,
         flush_seconds=settings.aggregate_flush_seconds,
@@ -119,6 +125,7 @@ async def compose(
         knowledge_refresher=Background(
             partial(follow_knowledge, knowledge, settings.knowledge_refresh_seconds)
         ),
+        model_client=model_client,
     )
     await ledger.start()
     await judge.start()
@@ -127,16 +134,16 @@ async def compose(
     return parts
 
 
-def faq_drafter(model: ChatModel | None, prompts_dir: Path) -> Drafter:
+def faq_drafter(model: PinnedModel | None, prompts_dir: Path) -> Drafter:
     """With a model configured, candidates are drafted by it (falling back to extraction)."""
-    draft_prompt = load_prompt_file(prompts_dir, "faq-draft")
+    draft_prompt = PromptLibrary.load(prompts_dir, Prompt).resolve("faq-draft")
     return ModelDrafter(model, draft_prompt) if model else ExtractiveDrafter()
 
 
 def answer_judge(
     settings: EvaluatorSettings,
     runtime: Runtime,
-    model: ChatModel | None,
+    model: PinnedModel | None,
     knowledge: KnowledgeFollower,
     evaluations: TurnEvaluator,
     prompts_dir: Path,
@@ -148,7 +155,7 @@ def answer_judge(
         runtime.flags,
         knowledge,
         evaluations,
-        Prices.load(prompts_dir / "prices.yaml"),
+        PriceTable.load(settings.llm.price_table),
         per_minute=settings.judge_max_per_minute,
         daily_budget_usd=settings.judge_daily_budget_usd,
         queue_size=settings.judge_queue_size,
@@ -156,21 +163,12 @@ def answer_judge(
     )
 
 
-async def open_judge_model(settings: EvaluatorSettings, secrets: SecretSource) -> ChatModel | None:
-    """The judge's and drafter's model, when its key is in the secret store (None otherwise, or while
-    the sidecar is unavailable at start: then answers are scored and drafted without a model)."""
+async def open_model(settings: EvaluatorSettings, secrets: SecretSource) -> ChatModel | None:
+    """The judge's and drafter's model endpoint, configured as dialogue's is (`settings.llm`): None
+    without one, or while the sidecar is unavailable at start (then answers are scored and drafted
+    without a model)."""
     with contextlib.suppress(SidecarUnavailable):
-        azure = settings.azure_openai_endpoint is not None
-        api_key = await secrets.get_secret(AZURE_OPENAI_KEY_SECRET if azure else OPENAI_KEY_SECRET)
-        if api_key:
-            return OpenAIChatModel(
-                api_key,
-                settings.judge_model,
-                timeout=settings.judge_timeout_seconds,
-                base_url=settings.openai_base_url,
-                azure_endpoint=settings.azure_openai_endpoint,
-                azure_api_version=settings.azure_openai_api_version,
-            )
+        return await connect(settings.llm, secrets)
     return None
 
 

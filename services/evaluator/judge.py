@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from string import Template
 from typing import Any, Protocol
 
 from openfeature.client import OpenFeatureClient
@@ -25,9 +24,12 @@ from prometheus_client import Counter
 from helpdesk.background import Background
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
 from helpdesk.flags import Flag
+from helpdesk.llm.json_reply import json_object
+from helpdesk.llm.port import PinnedModel
+from helpdesk.llm.prices import PriceTable
+from helpdesk.llm.prompts import Prompt, PromptLibrary, fill
 from helpdesk.logging import get_logger
 from services.evaluator.knowledge import KnowledgeCopy, KnowledgeFollower
-from services.evaluator.llm import ChatModel, Prices, PromptFile, json_object, load_prompt_file
 from services.evaluator.records import EvaluationRecord, JudgeScores
 
 _log = get_logger(__name__)
@@ -50,7 +52,7 @@ CRITERIA = ("groundedness", "relevance", "coherence")
 
 @dataclass(frozen=True)
 class JudgePrompt:
-    file: PromptFile
+    file: Prompt
 
     @property
     def ref(self) -> str:
@@ -58,7 +60,7 @@ class JudgePrompt:
 
     @property
     def system(self) -> str:
-        return self.file.system.safe_substitute()
+        return fill(self.file.system)
 
     @property
     def temperature(self) -> float:
@@ -69,23 +71,24 @@ class JudgePrompt:
         return self.file.max_tokens
 
     def render(self, record: EvaluationRecord, knowledge: KnowledgeCopy) -> str:
-        faq_entry = Template(str(self.file.extra.get("faq_entry", "${question}\n${answer}")))
+        faq_entry = self.file.faq_entry or "${question}\n${answer}"
         entries = []
         for faq_id in record.cited_faq_ids:
             entry = knowledge.get(faq_id)
             text = entry.text(record.language) if entry else None
             if text is not None:
-                entries.append(
-                    faq_entry.safe_substitute(id=faq_id, question=text.question, answer=text.answer)
-                )
-        return self.file.user.safe_substitute(
-            faq_entries="\n".join(entries) or "(none)", question=record.question, answer=record.answer
+                entries.append(fill(faq_entry, id=faq_id, question=text.question, answer=text.answer))
+        return fill(
+            self.file.user,
+            faq_entries="\n".join(entries) or "(none)",
+            question=record.question,
+            answer=record.answer,
         )
 
 
 def load_prompt(directory: Path, prompt_id: str = "judge") -> JudgePrompt:
     """The newest version of the judge prompt in `directory`."""
-    return JudgePrompt(load_prompt_file(directory, prompt_id))
+    return JudgePrompt(PromptLibrary.load(directory, Prompt).resolve(prompt_id))
 
 
 def parse_verdict(text: str) -> dict[str, Any] | None:
@@ -189,11 +192,11 @@ class JudgeWorker:
     def __init__(
         self,
         prompt: JudgePrompt,
-        model: ChatModel | None,
+        model: PinnedModel | None,
         flags: OpenFeatureClient,
         knowledge: KnowledgeFollower,
         verdicts: VerdictRecorder,
-        prices: Prices,
+        prices: PriceTable,
         *,
         per_minute: int,
         daily_budget_usd: float,

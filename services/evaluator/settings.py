@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 
+from helpdesk.llm.settings import ModelSettings
 from helpdesk.settings import ServiceSettings
 
 
@@ -12,7 +13,6 @@ class EvaluatorSettings(ServiceSettings):
     knowledge_path: str | None = Field(
         default=None, description="Directory of the default knowledge base files (knowledge/ when unset)."
     )
-    prompts_path: str | None = Field(default=None, description="Versioned prompts (prompts/ when unset).")
 
     aggregate_flush_seconds: float = Field(
         default=0.05, gt=0, description="Group commit interval of the aggregate ledger."
@@ -33,22 +33,17 @@ class EvaluatorSettings(ServiceSettings):
         default=None, description="The A/B control arm; the arm with the most turns when unset."
     )
 
+    llm: ModelSettings = Field(
+        default_factory=ModelSettings,
+        description="The model endpoint the judge and the FAQ drafter use, configured as dialogue's is "
+        "(HELPDESK_LLM__*, OPENAI_*, AZURE_OPENAI_*).",
+    )
     judge_model: str = "gpt-4o-mini"
     judge_max_per_minute: int = Field(default=30, ge=1)
     judge_daily_budget_usd: float = Field(default=1.0, ge=0)
     judge_queue_size: int = Field(default=1000, ge=1)
-    judge_timeout_seconds: float = Field(default=20.0, gt=0)
-    openai_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("OPENAI_BASE_URL", "HELPDESK_OPENAI_BASE_URL"),
-        description="An OpenAI-compatible endpoint for the judge (the SDK's variable, as dialogue reads it).",
-    )
-    azure_openai_endpoint: str | None = Field(
-        default=None, validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "HELPDESK_AZURE_OPENAI_ENDPOINT")
-    )
-    azure_openai_api_version: str = Field(
-        default="2024-10-21",
-        validation_alias=AliasChoices("OPENAI_API_VERSION", "HELPDESK_AZURE_OPENAI_API_VERSION"),
+    judge_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="The deadline of one judge or drafting call, retries included."
     )
 
     candidate_duplicate_threshold: float = Field(

@@ -8,11 +8,13 @@ import re
 from typing import Protocol
 
 from helpdesk.events import Language
+from helpdesk.llm.json_reply import json_object
+from helpdesk.llm.port import PinnedModel
+from helpdesk.llm.prompts import Prompt, fill
 from helpdesk.logging import get_logger
 from helpdesk.text import normalise
 from helpdesk.text.pii import redact_text as redact
 from services.evaluator.candidates.candidate import Draft
-from services.evaluator.llm import ChatModel, PromptFile, json_object
 
 _log = get_logger(__name__)
 
@@ -63,7 +65,7 @@ class ModelDrafter:
     """Drafts with a chat model (`prompts/faq-draft.v<N>.en.yaml`), from the redacted question and the
     redacted, cleaned reply; anything unusable from the model falls back to the extractive draft."""
 
-    def __init__(self, model: ChatModel, prompt: PromptFile) -> None:
+    def __init__(self, model: PinnedModel, prompt: Prompt) -> None:
         self._model = model
         self._prompt = prompt
 
@@ -71,8 +73,8 @@ class ModelDrafter:
         extractive = await ExtractiveDrafter().draft(question, answer, language)
         try:
             completion = await self._model.complete(
-                self._prompt.system.safe_substitute(language_name=LANGUAGE_NAMES.get(language, "English")),
-                self._prompt.user.safe_substitute(question=extractive.question, answer=extractive.answer),
+                fill(self._prompt.system, language_name=LANGUAGE_NAMES.get(language, "English")),
+                fill(self._prompt.user, question=extractive.question, answer=extractive.answer),
                 temperature=self._prompt.temperature,
                 max_tokens=self._prompt.max_tokens,
             )

@@ -288,6 +288,7 @@ def test_with_the_judge_flag_on_answers_are_judged_off_the_request_path(tmp_path
     import time
 
     from helpdesk.flags import FlagDefinition
+    from helpdesk.llm.settings import ModelSettings
     from tests.support.openai_server import OpenAITestServer
 
     model = OpenAITestServer(
@@ -302,7 +303,9 @@ def test_with_the_judge_flag_on_answers_are_judged_off_the_request_path(tmp_path
     )
     with model:
         settings = EvaluatorSettings(
-            knowledge_path=str(tmp_path), aggregate_flush_seconds=0.01, openai_base_url=model.base_url
+            knowledge_path=str(tmp_path),
+            aggregate_flush_seconds=0.01,
+            llm=ModelSettings(openai_base_url=model.base_url),
         )
         app = create_app(settings, runtime)
         with TestClient(app) as client:

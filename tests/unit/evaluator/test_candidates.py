@@ -11,12 +11,13 @@ import pytest
 from helpdesk.events import Channel, ChannelRef, HandoffReplied, KbUpdated, Language
 from helpdesk.inprocess import MemoryBus, MemoryStateStore
 from helpdesk.knowledge.entries import parse_entry
+from helpdesk.llm.port import Completion
+from helpdesk.llm.prompts import Prompt, PromptLibrary
 from services.evaluator.candidates.candidate import CandidateAlreadyReviewed, CandidateEdit, CandidateStatus
 from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.candidates.candidate_store import CandidateStore
 from services.evaluator.candidates.drafting import ModelDrafter, clean_answer
 from services.evaluator.knowledge import KnowledgeFollower
-from services.evaluator.llm import Completion, load_prompt_file
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY
 
 PROMPTS = Path(__file__).resolve().parents[3] / "prompts"
@@ -224,7 +225,7 @@ class DraftingModel:
 def model_queue(model: DraftingModel) -> CandidateQueue:
     store, bus = MemoryStateStore(), MemoryBus()
     library = KnowledgeFollower(store, [])
-    prompt = load_prompt_file(PROMPTS, "faq-draft")
+    prompt = PromptLibrary.load(PROMPTS, Prompt).resolve("faq-draft")
     return CandidateQueue(
         CandidateStore(store), bus, library, duplicate_threshold=0.75, drafter=ModelDrafter(model, prompt)
     )

@@ -8,10 +8,11 @@ from pathlib import Path
 from helpdesk.dapr.flags import FlagTable
 from helpdesk.flags import Flag, FlagDefinition
 from helpdesk.inprocess import MemoryStateStore
+from helpdesk.llm.port import Completion, PinnedModel
+from helpdesk.llm.prices import PriceTable
 from helpdesk.runtime import flags_client
 from services.evaluator.judge import JudgeWorker, RateLimit, load_prompt, parse_verdict
 from services.evaluator.knowledge import KnowledgeFollower
-from services.evaluator.llm import ChatModel, Completion, Prices
 from services.evaluator.records import EvaluationRecord, JudgeScores
 from services.evaluator.scores.turn_scores import evaluate_answer
 from tests.unit.evaluator.conftest import answered, knowledge
@@ -41,7 +42,7 @@ class Verdicts:
 
 
 def worker(
-    model: ChatModel | None, enabled: bool = True, budget: float = 1.0
+    model: PinnedModel | None, enabled: bool = True, budget: float = 1.0
 ) -> tuple[JudgeWorker, list[JudgeScores]]:
     verdicts = Verdicts()
     flags = flags_client(f"judge-{uuid.uuid4().hex}", FlagTable({Flag.JUDGE: FlagDefinition(value=enabled)}))
@@ -52,7 +53,7 @@ def worker(
             flags,
             KnowledgeFollower(MemoryStateStore(), list(knowledge())),
             verdicts,
-            Prices.load(PROMPTS / "prices.yaml"),
+            PriceTable.load(PROMPTS / "prices.yaml"),
             per_minute=60,
             daily_budget_usd=budget,
             queue_size=2,
@@ -131,16 +132,19 @@ def test_the_rate_limit_spaces_calls() -> None:
 
 
 async def test_the_openai_client_judges_over_real_http() -> None:
-    from services.evaluator.llm import OpenAIChatModel
+    from helpdesk.llm.openai_adapter import openai_model
+    from helpdesk.llm.port import pin
+    from helpdesk.llm.settings import ModelSettings
     from tests.support.openai_server import OpenAITestServer
 
     with OpenAITestServer() as server:
         server.script = lambda _: (
             '{"groundedness": 3, "relevance": 4, "coherence": 5, "reason": "partly supported"}'
         )
-        model = OpenAIChatModel("test-key", "gpt-4o-mini", timeout=5.0, base_url=server.base_url)
-        judge, verdicts = worker(model)
+        chat = openai_model(ModelSettings(openai_base_url=server.base_url), "test-key")
+        judge, verdicts = worker(pin(chat, "gpt-4o-mini", timeout_seconds=5.0))
         scores = await judge.judge(evaluate_answer(answered(), knowledge()))
+        await chat.close()
         request = server.requests[-1]
     assert scores is not None
     assert (scores.groundedness, scores.relevance, scores.coherence) == (3, 4, 5)
