@@ -43,6 +43,11 @@ class SessionCookie:
     secure: bool
     max_age_seconds: int
 
+    @classmethod
+    def of(cls, settings: EvaluatorSettings) -> SessionCookie:
+        secure = settings.secure_cookies or settings.environment == "azure"
+        return cls(secure=secure, max_age_seconds=settings.operator_session_seconds)
+
 
 @dataclass(frozen=True)
 class EvaluatorParts:
@@ -107,18 +112,10 @@ async def compose(
     handlers.subscribe(subscriptions)
     parts = EvaluatorParts(
         operators=operators,
-        report=QualityReport(
-            ledger,
-            min_samples=settings.min_samples_per_arm,
-            alpha=settings.significance_level,
-            baseline=settings.baseline_variant,
-        ),
+        report=quality_report(settings, ledger),
         evaluations=evaluations,
         candidates=candidates,
-        session_cookie=SessionCookie(
-            secure=settings.secure_cookies or settings.environment == "azure",
-            max_age_seconds=settings.operator_session_seconds,
-        ),
+        session_cookie=SessionCookie.of(settings),
         handlers=handlers,
         ledger=ledger,
         judge=judge,
@@ -132,6 +129,15 @@ async def compose(
     parts.knowledge_refresher.start()
     _log.info("evaluator_ready", kb_entries=len(knowledge.copy), judge_model=model is not None)
     return parts
+
+
+def quality_report(settings: EvaluatorSettings, ledger: ShardedLedger) -> QualityReport:
+    return QualityReport(
+        ledger,
+        min_samples=settings.min_samples_per_arm,
+        alpha=settings.significance_level,
+        baseline=settings.baseline_variant,
+    )
 
 
 def faq_drafter(model: PinnedModel | None, prompts_dir: Path) -> Drafter:
