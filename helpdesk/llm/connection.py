@@ -1,8 +1,8 @@
 """`connect`: the configured model endpoint, or None when the service runs without one.
 
 The OpenAI SDK (with tenacity for the retry rules and, on Azure with a managed identity,
-azure-identity) is imported only when an endpoint is configured: together they hold about 60 MB of
-resident memory, which an offline helpdesk (FAQ answers only) never needs.
+azure-identity) is imported only when an endpoint is configured, so a service without one (FAQ answers
+only) never loads them.
 
 The key comes from the Dapr secret store (`openai-api-key`, `azure-openai-api-key`), or on Azure from a
 managed identity; it is read once, when the client is built.

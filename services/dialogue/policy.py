@@ -125,8 +125,8 @@ class Decision:
 @dataclass(frozen=True, slots=True)
 class PolicySettings:
     answer_confidence: float = 0.7
-    """At or above: answer with the first hit. Measured on the KB evaluation set, about nine in ten
-    such answers are right (bench/calibrate.py)."""
+    """At or above: answer with the first hit (the confidence is calibrated: the probability that the
+    first hit answers the question)."""
     clarify_confidence: float = 0.45
     """At or above (and below `answer_confidence`): offer the closest entries as choices."""
     ambiguity_margin: float = 0.15

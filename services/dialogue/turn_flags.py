@@ -70,7 +70,7 @@ class TurnFlags:
 
     def answering(self, user_id: str) -> FlagValues:
         """This user's values. The model and the budget behaviour matter only when the model answers:
-        otherwise they are not evaluated (each evaluation costs tens of microseconds per turn)."""
+        otherwise they are not evaluated."""
         flags = self._flags
         context = EvaluationContext(targeting_key=user_id)
         arm = flags.get_string_details(Flag.PROMPT_VARIANT.value, PROMPT_DEFAULT, context)

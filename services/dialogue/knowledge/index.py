@@ -10,11 +10,11 @@ under the terms of its language, and Latin words inside Japanese text are Englis
 - topic: the question (counted twice), the alternatives, the answers and the tags of every entry that
   shares the question, as one document.
 
-Each field is scored with BM25 and with the cosine of character 3-5-gram TF-IDF vectors (robust to
-typos, inflections and Japanese segmentation), and the six scores are added with weights measured on
-StackFAQ (docs/benchmarks.md). The nlp intent, when an entry lists it, multiplies the entry's score:
-a soft signal, since it may be missing or wrong. An intent that no entry lists (a need the knowledge
-base does not cover, such as a ticket's status) lowers the confidence instead.
+Each field is scored by the kernel's text index (`helpdesk.search`): BM25 and the cosine of character
+3-5-gram TF-IDF vectors (robust to typos, inflections and Japanese segmentation). The six scores are
+added with the weights of `RetrievalWeights`. The nlp intent, when an entry lists it, multiplies the
+entry's score: a soft signal, since it may be missing or wrong. An intent that no entry lists (a need
+the knowledge base does not cover, such as a ticket's status) lowers the confidence instead.
 
 An index is immutable; the knowledge library builds a new one for every knowledge-base version and
 swaps it in whole.
@@ -26,13 +26,15 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
 from helpdesk.events import Language
 from helpdesk.knowledge.entries import FaqEntry
+from helpdesk.search.lexical_index import LexicalIndex
+from helpdesk.search.port import Document, Field, FieldScores, Query, Scorer
 from helpdesk.text import normalise
 from services.dialogue.knowledge.analysis import (
     Vocabulary,
@@ -43,15 +45,25 @@ from services.dialogue.knowledge.analysis import (
     question_terms,
 )
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
-from services.dialogue.knowledge.scoring import BM25, CharacterSpace, CharVector
 
 Scores = NDArray[np.float64]
+_Topics = dict[tuple[Language, str], list[tuple[int, Language]]]
+"""Per (language, normalised question): the entries asking it, with the language they ask it in."""
 MIN_DOCUMENTS_FOR_PRUNING = 20
+"""Below this many phrasing and answer documents, no character n-gram is too common to keep."""
+
+
+class KnowledgeField(StrEnum):
+    PHRASING = "phrasing"
+    """The question and every alternative phrasing, each its own document."""
+    ANSWER = "answer"
+    TOPIC = "topic"
+    """Everything about one question, as one document."""
 
 
 @dataclass(frozen=True, slots=True)
 class RetrievalWeights:
-    """How the field scores add up. The defaults are the best measured on StackFAQ."""
+    """How the field scores add up (how the defaults were chosen: docs/benchmarks.md)."""
 
     phrasing: float = 1.0
     answer: float = 0.8
@@ -96,49 +108,6 @@ class Retrieval:
         return self.hits[0] if self.hits else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Document:
-    terms: list[str]
-    text: str
-
-
-class _Field:
-    """One field: its documents (BM25 and character vectors) and which entries each belongs to."""
-
-    def __init__(
-        self,
-        documents: Sequence[_Document],
-        owners: Sequence[Sequence[int]],
-        entry_count: int,
-        chars: CharacterSpace,
-        weights: RetrievalWeights,
-    ) -> None:
-        self._bm25 = BM25([d.terms for d in documents], k1=weights.k1, b=weights.b)
-        self._postings = chars.postings([d.text for d in documents])
-        pairs = sorted((entry, doc) for doc, entries in enumerate(owners) for entry in entries)
-        entries_in_order = np.array([entry for entry, _ in pairs], dtype=np.int64)
-        if len(set(entries_in_order.tolist())) != entry_count:
-            raise ValueError("every entry needs a document in every field")
-        self._docs = np.array([doc for _, doc in pairs], dtype=np.int64)
-        self._starts = np.searchsorted(entries_in_order, np.arange(entry_count))
-
-    def _pool(self, doc_scores: NDArray[Any]) -> Scores:
-        return np.maximum.reduceat(doc_scores[self._docs], self._starts).astype(np.float64)
-
-    def bm25(self, terms: Sequence[str]) -> Scores:
-        doc_scores = self._bm25.scores(terms)
-        if doc_scores is None:
-            return np.zeros(len(self._starts))
-        return self._pool(doc_scores)
-
-    def chars(self, vector: CharVector) -> Scores:
-        """Cosine similarity, reading only the postings of the query's n-grams."""
-        features, weights = vector
-        if not len(features):
-            return np.zeros(len(self._starts))
-        return self._pool(self._postings.dot(features, weights))
-
-
 class KnowledgeIndex:
     """The searchable form of one knowledge-base version."""
 
@@ -171,12 +140,41 @@ class KnowledgeIndex:
         return self.entries[position] if position is not None else None
 
     def _build(self) -> None:
+        phrasing, answer, topics, entry_terms = self._phrasings_and_answers()
+        topic = self._topic_documents(topics)
+        count = len(self.entries)
+        vocabulary_documents = len(phrasing) + len(answer)
+        # N-grams found in more than half the documents say little and have the longest postings;
+        # a knowledge base of a handful of entries keeps them all.
+        self._text_index = LexicalIndex(
+            [
+                Field(KnowledgeField.PHRASING, phrasing),
+                Field(KnowledgeField.ANSWER, answer),
+                Field(KnowledgeField.TOPIC, topic),
+            ],
+            count,
+            k1=self.weights.k1,
+            b=self.weights.b,
+            vocabulary_fields={KnowledgeField.PHRASING, KnowledgeField.ANSWER},
+            max_df=0.5 if vocabulary_documents >= MIN_DOCUMENTS_FOR_PRUNING else 1.0,
+        )
+        self._phrasing_language = [[language for language, _ in entry.versions()] for entry in self.entries]
+        self._entry_terms = entry_terms
+        frequency: Counter[str] = Counter(t for terms in entry_terms for t in terms)
+        written = {w for d in (*phrasing, *answer) for w in latin_words(d.text) if len(w) >= 5}
+        self.vocabulary = Vocabulary(frequency, written)
+        self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
+
+    def _phrasings_and_answers(
+        self,
+    ) -> tuple[list[Document], list[Document], _Topics, list[frozenset[str]]]:
+        """The phrasing documents (a phrasing shared by entries is one document owned by each), the
+        answer documents, the entries grouped by question (for topics) and each entry's terms."""
         phrasings: dict[tuple[Language, str], int] = {}
-        phrasing_docs: list[_Document] = []
+        phrasing_texts: list[tuple[list[str], str]] = []
         phrasing_owners: list[list[int]] = []
-        answer_docs: list[_Document] = []
-        answer_owners: list[list[int]] = []
-        topics: dict[tuple[Language, str], list[tuple[int, Language]]] = defaultdict(list)
+        answers: list[Document] = []
+        topics: _Topics = defaultdict(list)
         entry_terms: list[frozenset[str]] = []
         for position, entry in enumerate(self.entries):
             seen: set[str] = set()
@@ -184,26 +182,30 @@ class KnowledgeIndex:
                 for phrasing in text.phrasings:
                     key = (language, normalise(phrasing).lower())
                     if key not in phrasings:
-                        phrasings[key] = len(phrasing_docs)
-                        phrasing_docs.append(
-                            _Document(
-                                list(index_terms(phrasing, language)), character_text(phrasing, language)
-                            )
+                        phrasings[key] = len(phrasing_texts)
+                        phrasing_texts.append(
+                            (list(index_terms(phrasing, language)), character_text(phrasing, language))
                         )
                         phrasing_owners.append([])
                     owners = phrasing_owners[phrasings[key]]
                     if not owners or owners[-1] != position:
                         owners.append(position)
-                    seen.update(phrasing_docs[phrasings[key]].terms)
+                    seen.update(phrasing_texts[phrasings[key]][0])
                 answer_terms = list(index_terms(text.answer, language))
                 seen.update(answer_terms)
-                answer_docs.append(_Document(answer_terms, character_text(text.answer, language)))
-                answer_owners.append([position])
+                answers.append(Document(answer_terms, character_text(text.answer, language), (position,)))
                 topics[(language, normalise(text.question).lower())].append((position, language))
             entry_terms.append(frozenset(seen))
+        phrasing_documents = [
+            Document(terms, text, tuple(owners))
+            for (terms, text), owners in zip(phrasing_texts, phrasing_owners, strict=True)
+        ]
+        return phrasing_documents, answers, topics, entry_terms
 
-        topic_docs: list[_Document] = []
-        topic_owners: list[list[int]] = []
+    def _topic_documents(self, topics: _Topics) -> list[Document]:
+        """One document per question: the question (counted twice), the alternatives, the answers and the
+        tags of every entry that shares it. Also notes each entry's topic, for the margin."""
+        documents: list[Document] = []
         self._topic_of = np.full(len(self.entries), -1, dtype=np.int64)
         for number, members in enumerate(topics.values()):
             first_position, language = members[0]
@@ -221,32 +223,12 @@ class KnowledgeIndex:
                 doc_terms.extend(index_terms(text.answer, language))
                 doc_terms.extend(index_terms(" ".join(self.entries[position].tags), Language.EN))
                 doc_text.append(character_text(text.answer, language))
-            topic_docs.append(_Document(doc_terms, "\n".join(doc_text)))
             owners = sorted({position for position, _ in members})
-            topic_owners.append(owners)
+            documents.append(Document(doc_terms, "\n".join(doc_text), tuple(owners)))
             for position in owners:
                 if self._topic_of[position] < 0:
                     self._topic_of[position] = number
-
-        char_docs = [d.text for d in (*phrasing_docs, *answer_docs)]
-        # N-grams found in more than half the documents say little and have the longest postings;
-        # a knowledge base of a handful of entries keeps them all.
-        self._chars = CharacterSpace(
-            char_docs, max_df=0.5 if len(char_docs) >= MIN_DOCUMENTS_FOR_PRUNING else 1.0
-        )
-        count = len(self.entries)
-        self._phrasing = _Field(phrasing_docs, phrasing_owners, count, self._chars, self.weights)
-        self._answer = _Field(answer_docs, answer_owners, count, self._chars, self.weights)
-        self._topic = _Field(topic_docs, topic_owners, count, self._chars, self.weights)
-        self._phrasing_language = [[language for language, _ in entry.versions()] for entry in self.entries]
-        self._entry_terms = entry_terms
-        frequency: Counter[str] = Counter(t for terms in entry_terms for t in terms)
-        written = {w for d in (*phrasing_docs, *answer_docs) for w in latin_words(d.text) if len(w) >= 5}
-        self.vocabulary = Vocabulary(frequency, written)
-        self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
-
-    def _char_vector(self, text: str, language: Language) -> CharVector:
-        return self._chars.query(character_text(text, language, question_terms))
+        return documents
 
     def _containing(self, text: Sequence[str], language: Language) -> Scores:
         """The share of the text's terms each entry contains."""
@@ -285,16 +267,16 @@ class KnowledgeIndex:
             return Retrieval(language, (), (), 0.0, self.kb_version)
         language = Language.JA if language is Language.JA else Language.EN
         terms = query_terms(text, language, self.vocabulary)
-        vector = self._char_vector(text, language)
+        fields = self._text_index.score(Query(terms, character_text(text, language, question_terms)))
         w = self.weights
-        phrasing_similarity = self._phrasing.chars(vector)
+        phrasing_similarity = fields[KnowledgeField.PHRASING, Scorer.CHARACTERS]
         scores = (
-            w.phrasing * self._phrasing.bm25(terms)
-            + w.answer * self._answer.bm25(terms)
-            + w.topic * self._topic.bm25(terms)
+            w.phrasing * fields[KnowledgeField.PHRASING, Scorer.TERMS]
+            + w.answer * fields[KnowledgeField.ANSWER, Scorer.TERMS]
+            + w.topic * fields[KnowledgeField.TOPIC, Scorer.TERMS]
             + w.phrasing_chars * phrasing_similarity
-            + w.answer_chars * self._answer.chars(vector)
-            + w.topic_chars * self._topic.chars(vector)
+            + w.answer_chars * fields[KnowledgeField.ANSWER, Scorer.CHARACTERS]
+            + w.topic_chars * fields[KnowledgeField.TOPIC, Scorer.CHARACTERS]
         )
         intent_mask = self._intents.get(intent) if intent else None
         if intent_mask is not None and intent_confidence > 0:
@@ -304,10 +286,28 @@ class KnowledgeIndex:
         best = int(np.argmax(scores))
         if scores[best] <= 0:
             return Retrieval(language, tuple(terms), (), 0.0, self.kb_version)
+        hits = self._hits(scores, fields, terms, language, limit)
+        rivals = scores[self._topic_of != self._topic_of[best]]
+        runner_up = float(rivals.max()) if rivals.size else 0.0
+        evidence = MatchEvidence(
+            coverage=hits[0].coverage,
+            similarity=hits[0].similarity,
+            margin=max(0.0, (float(scores[best]) - runner_up) / float(scores[best])),
+            intent_agrees=None if not intent else intent_mask is not None and bool(intent_mask[best]),
+            intent_confidence=intent_confidence,
+        )
+        confidence = self.calibration.confidence(evidence)
+        return Retrieval(language, tuple(terms), hits, confidence, self.kb_version, evidence)
+
+    def _hits(
+        self, scores: Scores, fields: FieldScores, terms: Sequence[str], language: Language, limit: int
+    ) -> tuple[Hit, ...]:
+        """The best `limit` entries with a positive score, best first (ties in entry order)."""
+        phrasing_similarity = fields[KnowledgeField.PHRASING, Scorer.CHARACTERS]
         wanted = min(limit, len(scores))
         order = np.argpartition(-scores, wanted - 1)[:wanted]
         order = order[np.argsort(-scores[order], kind="stable")]
-        hits = tuple(
+        return tuple(
             Hit(
                 entry=self.entries[i],
                 score=float(scores[i]),
@@ -320,14 +320,3 @@ class KnowledgeIndex:
             for i in order
             if scores[i] > 0
         )
-        rivals = scores[self._topic_of != self._topic_of[best]]
-        runner_up = float(rivals.max()) if rivals.size else 0.0
-        evidence = MatchEvidence(
-            coverage=hits[0].coverage,
-            similarity=hits[0].similarity,
-            margin=max(0.0, (float(scores[best]) - runner_up) / float(scores[best])),
-            intent_agrees=None if not intent else intent_mask is not None and bool(intent_mask[best]),
-            intent_confidence=intent_confidence,
-        )
-        confidence = self.calibration.confidence(evidence)
-        return Retrieval(language, tuple(terms), hits, confidence, self.kb_version, evidence)
