@@ -141,3 +141,19 @@ async def test_azure_with_a_managed_identity_needs_no_key() -> None:
     assert isinstance(model, OpenAIChatModel)
     assert isinstance(model.client, AsyncAzureOpenAI)
     await model.close()
+
+
+def test_the_names_deploy_sets_for_both_apps_configure_any_service_that_embeds_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """deploy/main.bicep gives dialogue and the evaluator the same model variables (dialogue's former
+    name for the auth mode): a service without dialogue's `generation` settings reads them too."""
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://helpdesk.openai.azure.com")
+    monkeypatch.setenv("HELPDESK_GENERATION__AZURE_AUTH", "managed_identity")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "client-id")
+
+    settings = EmbeddingSettings().llm
+
+    assert settings.provider is Provider.AZURE
+    assert settings.azure_auth is AzureAuth.MANAGED_IDENTITY
+    assert settings.azure_client_id == "client-id"
