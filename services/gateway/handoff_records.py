@@ -1,10 +1,6 @@
-"""Human handoff, on every channel.
-
-When dialogue escalates a turn, the gateway opens a handoff for the conversation and from then on the
-bot stays silent in it: the user's messages go to the handoff's transcript for an agent instead of to
-`chat.requested`. Operators list open handoffs, read the conversation, reply (published as
-`handoff.replied` and delivered to the user on their channel by whichever replica consumes it) and
-close the handoff, after which the bot answers again.
+"""A handoff as the gateway keeps it: its transcript (every message redacted, whoever wrote it), whether
+it is open, and the index of open handoffs operators list from. How handoffs open, are answered and
+close is `desk/handoff_desk.py`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -15,7 +15,6 @@ from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.runtime import Runtime, flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk_ops.seed import local_secrets
-from services.gateway.api.deps import web_sessions
 from services.gateway.app import create_app
 from services.gateway.channels.web.web_sessions import WebSessions
 from services.gateway.composition import GatewayParts
@@ -43,12 +42,12 @@ class GatewayUnderTest:
     def use_web_sessions(self, sessions: WebSessions) -> None:
         """Serve callers and /v1/sessions with these web sessions (another key, or a clock the test
         moves) instead of the ones built from the secret store."""
-        self.client.app.dependency_overrides[web_sessions] = lambda: sessions  # type: ignore[attr-defined]
+        app = self.client.app
+        app.state.parts = replace(self.parts, web_sessions=sessions)  # type: ignore[attr-defined]
 
     @property
     def web_sessions(self) -> WebSessions:
-        override = self.client.app.dependency_overrides.get(web_sessions)  # type: ignore[attr-defined]
-        return override() if override is not None else self.parts.web_sessions  # type: ignore[no-any-return]
+        return self.parts.web_sessions
 
     def auth(self, key: str = USER_KEY) -> dict[str, str]:
         return {"authorization": f"Bearer {key}"}

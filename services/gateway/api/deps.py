@@ -1,6 +1,9 @@
 """The gateway's route dependencies: the parts `compose` built, who is calling and from where, and
 request bodies read against their schema.
 
+The dependencies are coroutines even where they need not be: FastAPI runs a plain function in a worker
+thread, a thread hop per dependency per request.
+
 No `from __future__ import annotations` here: FastAPI resolves the dependency aliases at runtime.
 """
 
@@ -10,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from helpdesk.auth import ApiKeys, Principal, authenticate, require_operator
+from helpdesk.auth import Principal, authenticate, require_operator
 from helpdesk.errors import Problem, describe_validation_errors
 from helpdesk.web import parts_of
 from services.gateway.api.body import read_json
@@ -21,7 +24,6 @@ from services.gateway.desk.feedback import FeedbackDesk
 from services.gateway.desk.handoff_desk import HandoffDesk
 from services.gateway.desk.intake import TurnIntake
 from services.gateway.desk.reader import TurnReader
-from services.gateway.settings import GatewaySettings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,16 +36,6 @@ one client be billions of clients."""
 def gateway_parts(request: Request) -> GatewayParts:
     parts: GatewayParts = parts_of(request)
     return parts
-
-
-# Dependencies are coroutines even where they need not be: FastAPI runs a plain function in a worker
-# thread, which would cost a thread hop per dependency per request.
-async def gateway_settings(request: Request) -> GatewaySettings:
-    return gateway_parts(request).settings
-
-
-async def api_keys(request: Request) -> ApiKeys:
-    return gateway_parts(request).api_keys
 
 
 async def web_sessions(request: Request) -> WebSessions:
@@ -74,8 +66,6 @@ async def teams_channel(request: Request) -> TeamsChannel:
     return gateway_parts(request).teams
 
 
-SettingsDep = Annotated[GatewaySettings, Depends(gateway_settings)]
-ApiKeysDep = Annotated[ApiKeys, Depends(api_keys)]
 WebSessionsDep = Annotated[WebSessions, Depends(web_sessions)]
 SessionStartsDep = Annotated[SessionStarts, Depends(session_starts)]
 TurnIntakeDep = Annotated[TurnIntake, Depends(turn_intake)]
@@ -85,15 +75,14 @@ FeedbackDeskDep = Annotated[FeedbackDesk, Depends(feedback_desk)]
 TeamsChannelDep = Annotated[TeamsChannel, Depends(teams_channel)]
 
 
-async def caller(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    keys: ApiKeysDep,
-    sessions: WebSessionsDep,
-) -> Principal:
+async def caller(request: Request, response: Response) -> Principal:
     """The caller; with anonymous access on and no credential, this client's own anonymous user, whose
-    cookie goes out with the response (a client without one becomes a new anonymous user)."""
+    cookie goes out with the response (a client without one becomes a new anonymous user).
+
+    It reads the parts itself rather than through dependencies of its own: FastAPI's solver costs a
+    measurable share of a chat's CPU per nested dependency, and every route has a caller."""
+    parts = gateway_parts(request)
+    settings, keys, sessions = parts.settings, parts.api_keys, parts.web_sessions
     authorization = request.headers.get("authorization")
     anonymous = None
     if not authorization and settings.allow_anonymous:
@@ -113,7 +102,8 @@ async def caller(
     return authenticate(authorization, keys, anonymous, sessions=sessions)
 
 
-async def operator(request: Request, keys: ApiKeysDep) -> Principal:
+async def operator(request: Request) -> Principal:
+    keys = gateway_parts(request).api_keys
     return require_operator(authenticate(request.headers.get("authorization"), keys))
 
 
