@@ -126,7 +126,6 @@ class ServiceHost:
         self.components = list(components)
         self._given_runtime = runtime
         self._runtime: Runtime | None = runtime
-        self.subscriptions = Subscriptions(app_id, settings.app_api_token)
 
     @property
     def runtime(self) -> Runtime:
@@ -159,9 +158,10 @@ class ServiceHost:
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if self._given_runtime is None:
                 self._runtime = await open_dapr_runtime(self.settings, self.app_id.value, self.components)
-            parts = await compose(self.runtime, self.subscriptions) if compose is not None else None
+            subscriptions = Subscriptions(self.app_id, self.settings.app_api_token)
+            parts = await compose(self.runtime, subscriptions) if compose is not None else None
             app.state.parts = parts
-            self._install_subscriptions(app)
+            subscriptions.install(app)
             for hook in on_start:
                 await hook(self.runtime)
             _log.info("service_started", app_id=self.app_id.value)
@@ -170,6 +170,7 @@ class ServiceHost:
             finally:
                 for hook in on_stop:
                     await hook(self.runtime)
+                subscriptions.uninstall(app)
                 if parts is not None:
                     await parts.close()
                 app.state.parts = None
@@ -208,13 +209,6 @@ class ServiceHost:
         app.add_middleware(RequestTelemetry, service=self.app_id.value)
         app.state.host = self
         return app
-
-    def _install_subscriptions(self, app: FastAPI) -> None:
-        """Adds the subscription routes once, after `compose` registered the handlers (a test may run
-        the same app's lifespan more than once)."""
-        if not getattr(app.state, "subscriptions_installed", False):
-            self.subscriptions.install(app)
-            app.state.subscriptions_installed = True
 
     def _health_router(self, metrics_access: MetricsAccess | None) -> APIRouter:
         router = APIRouter(tags=["health"])

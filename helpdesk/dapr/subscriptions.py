@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, SecretStr, ValidationError
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
 from helpdesk.errors import Problem
@@ -127,6 +128,7 @@ class Subscriptions:
         self.router = APIRouter(dependencies=[Depends(app_token_guard(app_token))], include_in_schema=False)
         self._dapr = DaprApp(self.router)  # type: ignore[arg-type]
         self.routes: dict[tuple[str, str], str] = {}
+        self._installed: list[BaseRoute] = []
 
     def on(
         self, topic: Topic, model: type[E], *, pubsub: Component = Component.PUBSUB
@@ -243,7 +245,16 @@ class Subscriptions:
         self.routes[(pubsub.value, topic)] = route
 
     def install(self, app: FastAPI) -> None:
+        """Serves this table's routes from `app`. One table belongs to one start of the app: its handlers
+        hold that start's parts, so `uninstall` removes the routes again when the app stops."""
+        before = len(app.router.routes)
         app.include_router(self.router)
+        self._installed = app.router.routes[before:]
+
+    def uninstall(self, app: FastAPI) -> None:
+        for route in self._installed:
+            app.router.routes.remove(route)
+        self._installed = []
 
 
 def _refuse_source(
