@@ -7,7 +7,9 @@ in one or both languages. The flat single-language form used by benchmarks and q
 (`question`, `answer`, `alternatives`, `lang`) is accepted and turned into it.
 
 `KnowledgeItem` is what every kind of item shares (a citable id, when it changed, where it came from, a
-digest of its content); FAQ entries are the one kind today.
+digest of its content). Two kinds exist: FAQ entries, and passages of imported documents (a manual's
+section, a guide's list item, a table), which keep their document's title, section path and page so an
+answer can cite exactly where it came from.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class InvalidKnowledge(ValueError):
 
 class KnowledgeKind(StrEnum):
     FAQ = "faq"
+    PASSAGE = "passage"
 
 
 class KnowledgeItem(BaseModel):
@@ -203,3 +206,55 @@ def sort_entries(raws: Iterable[Any]) -> tuple[list[FaqEntry], list[RejectedEntr
             ident = raw.get("id") if isinstance(raw, dict) else None
             rejected.append(RejectedEntry(str(ident) if ident is not None else None, str(exc)))
     return valid, rejected
+
+
+MAX_PASSAGE_CHARS = 4000
+DOCUMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class Passage(KnowledgeItem):
+    """One passage of an imported document: a section's text, a list item, a table kept whole.
+
+    Its id is derived from its document and its content (`passage_id`), so re-importing an unchanged
+    document yields the same ids and changes nothing, and a changed document replaces only the passages
+    whose text changed. `flagged` marks a passage whose text reads like an instruction to the assistant
+    ("ignore your rules and ..."): it is kept for the operator to see, and never used in an answer.
+    """
+
+    kind: ClassVar[KnowledgeKind] = KnowledgeKind.PASSAGE
+
+    document_id: str = Field(pattern=DOCUMENT_ID_PATTERN)
+    title: str = Field(min_length=1, max_length=300)
+    """The document's title, shown with every citation."""
+    section: tuple[str, ...] = ()
+    """The headings above the passage, outermost first."""
+    page: int | None = Field(default=None, ge=1)
+    """The page the passage starts on, for paged formats (PDF)."""
+    text: str = Field(min_length=1, max_length=MAX_PASSAGE_CHARS)
+    language: Language = Language.EN
+    link: str | None = Field(default=None, max_length=2000)
+    """Where a reader finds the document: its URL, or the name it was imported under."""
+    flagged: bool = False
+
+    @property
+    def citation(self) -> str:
+        """How the passage is named to a reader: title, section path and page."""
+        parts = [self.title, *self.section]
+        where = " › ".join(dict.fromkeys(part for part in parts if part))
+        return f"{where} (p. {self.page})" if self.page is not None else where
+
+
+def document_id(name: str) -> str:
+    """A document's id from the name it is imported under (its file name or URL): readable, stable
+    across re-imports of the same name, and distinct for names that slug to the same text."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+    slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in stem).strip("-")
+    slug = "-".join(part for part in slug.split("-") if part)[:40] or "doc"
+    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
+
+def passage_id(document: str, section: Iterable[str], text: str, occurrence: int = 0) -> str:
+    """A passage's id from its document, its section path and its text (whitespace-collapsed); the
+    `occurrence` tells apart identical passages under the same headings of one document."""
+    content = "\x1f".join([*section, " ".join(text.split()), str(occurrence)])
+    return f"{document}~{hashlib.sha256(content.encode()).hexdigest()[:16]}"
