@@ -38,7 +38,7 @@ import typer
 
 from helpdesk.dapr.subscriptions import Delivery, Retry
 from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant
-from helpdesk.inprocess import memory_runtime
+from helpdesk.memory_ports import memory_runtime
 from helpdesk.topics import Topic, publisher_of
 from services.evaluator.public import EvaluatorParts, EvaluatorSettings, create_app, days_back
 

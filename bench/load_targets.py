@@ -103,7 +103,7 @@ class InProcessTarget:
         self._stack: Any = None
 
     async def start(self) -> None:
-        from bench.inprocess import InProcessHelpdesk
+        from bench.in_process_helpdesk import InProcessHelpdesk
 
         self._stack = InProcessHelpdesk()
         await self._stack.start()

@@ -1,5 +1,5 @@
 """What a service process needs from the outside world, behind ports: the event bus, its state, secrets,
-flags and a readiness probe. `open_dapr_runtime` wires them to the sidecar; `helpdesk.inprocess` wires
+flags and a readiness probe. `open_dapr_runtime` wires them to the sidecar; `helpdesk.memory_ports` wires
 them to memory for unit tests and the in-process benchmark baseline."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from openfeature import api as openfeature
 from openfeature.client import OpenFeatureClient
 
 from helpdesk.dapr.bus import DaprEventBus
-from helpdesk.dapr.flags import ConfigStoreFlagProvider, ConfigStoreFollower, FlagTable
+from helpdesk.dapr.configstore_flags import ConfigStoreFlagProvider, ConfigStoreFollower, FlagTable
 from helpdesk.dapr.ports import EventPublisher, KeyValueStore, SecretSource
 from helpdesk.dapr.secrets import DaprSecrets
 from helpdesk.dapr.sidecar import Readiness, Sidecar

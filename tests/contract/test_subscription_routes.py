@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from helpdesk.inprocess import memory_runtime
+from helpdesk.memory_ports import memory_runtime
 from helpdesk.runtime import flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk.topics import (

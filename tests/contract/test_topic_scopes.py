@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from helpdesk.inprocess import memory_runtime
+from helpdesk.memory_ports import memory_runtime
 from helpdesk.runtime import flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk.topics import (

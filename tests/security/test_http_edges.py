@@ -28,7 +28,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from helpdesk.inprocess import memory_runtime
+from helpdesk.memory_ports import memory_runtime
 from helpdesk.runtime import flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk_ops.devstack import Replica, Stack

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from helpdesk.events import AnswerMode, ChatAnswered, ChatRequested, Contract, Language
-from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.runtime import Runtime, flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk_ops.seed import local_secrets

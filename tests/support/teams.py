@@ -20,7 +20,7 @@ from helpdesk.events import (
     EscalationReason,
     Language,
 )
-from helpdesk.inprocess import MemorySecrets
+from helpdesk.memory_ports import MemorySecrets
 from services.gateway.settings import TeamsSettings
 from tests.support.connector_server import BotConnectorServer
 from tests.support.events import envelope

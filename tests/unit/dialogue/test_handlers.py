@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from helpdesk.dapr.subscriptions import APP_TOKEN_HEADER
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Contract, KbUpdated
 from helpdesk.flags import FlagDefinition
-from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.knowledge.entries import parse_entry
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from services.dialogue.app import create_app
 from services.dialogue.knowledge.library import KNOWLEDGE_KEY, knowledge_records
 from services.dialogue.memory import ConversationMemory

@@ -8,8 +8,8 @@ import pytest
 
 from helpdesk.dapr.ports import SidecarUnavailable, Stored
 from helpdesk.events import KbUpdated, Language
-from helpdesk.inprocess import MemoryStateStore
 from helpdesk.knowledge.entries import InvalidKnowledge, parse_entry
+from helpdesk.memory_ports import MemoryStateStore
 from services.dialogue.knowledge.library import (
     KNOWLEDGE_KEY,
     KnowledgeLibrary,

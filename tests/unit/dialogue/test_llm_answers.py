@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from helpdesk.events import AnswerMode, ChatAnswered, Refusal
 from helpdesk.flags import FlagDefinition
-from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.llm.settings import ModelSettings
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.runtime import flag_defaults
 from helpdesk.settings import ServiceSettings
 from services.dialogue.app import create_app

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from helpdesk.dapr.ports import Stored
 from helpdesk.events import ChatAnswered
-from helpdesk.inprocess import MemoryStateStore, memory_runtime
+from helpdesk.memory_ports import MemoryStateStore, memory_runtime
 from services.dialogue.composer import AnswerComposer
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory

@@ -21,7 +21,7 @@ from helpdesk.events import (
     Rating,
     Variant,
 )
-from helpdesk.inprocess import MemoryBus, memory_runtime
+from helpdesk.memory_ports import MemoryBus, memory_runtime
 from helpdesk_ops.seed import local_secrets
 from services.evaluator.app import create_app
 from services.evaluator.settings import EvaluatorSettings

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from helpdesk.events import Channel, ChannelRef, HandoffReplied, KbUpdated, Language
-from helpdesk.inprocess import MemoryBus, MemoryStateStore
 from helpdesk.knowledge.entries import parse_entry
 from helpdesk.llm.port import Completion
 from helpdesk.llm.prompts import Prompt, PromptLibrary
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore
 from services.evaluator.candidates.candidate import CandidateAlreadyReviewed, CandidateEdit, CandidateStatus
 from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.candidates.candidate_store import CandidateStore

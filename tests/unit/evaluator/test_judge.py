@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from helpdesk.dapr.flags import FlagTable
+from helpdesk.dapr.configstore_flags import FlagTable
 from helpdesk.flags import Flag, FlagDefinition
-from helpdesk.inprocess import MemoryStateStore
 from helpdesk.llm.port import Completion, PinnedModel
 from helpdesk.llm.prices import PriceTable
+from helpdesk.memory_ports import MemoryStateStore
 from helpdesk.runtime import flags_client
 from services.evaluator.judge import JudgeWorker, RateLimit, load_prompt, parse_verdict
 from services.evaluator.knowledge import KnowledgeFollower

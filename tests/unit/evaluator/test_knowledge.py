@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from helpdesk.events import KbUpdated, Language
-from helpdesk.inprocess import MemoryStateStore, memory_runtime
 from helpdesk.knowledge.entries import parse_entry
+from helpdesk.memory_ports import MemoryStateStore, memory_runtime
 from helpdesk.text import terms
 from helpdesk_ops.seed import local_secrets
 from services.evaluator.app import create_app

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from helpdesk.inprocess import MemoryStateStore
+from helpdesk.memory_ports import MemoryStateStore
 from services.gateway.gateway_errors import RateLimited
 from services.gateway.ratelimit import Limit, RateLimiter
 

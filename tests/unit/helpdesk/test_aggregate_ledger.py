@@ -8,7 +8,7 @@ import pytest
 
 from helpdesk.aggregates import LedgerFact, NotYetCounted, ShardedLedger, Tally
 from helpdesk.aggregates.shards import RECENT_PER_SHARD, ShardDoc
-from helpdesk.inprocess import MemoryStateStore
+from helpdesk.memory_ports import MemoryStateStore
 
 BUCKET = "2026-11-22T04|a"
 

@@ -13,9 +13,9 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.flag_evaluation import Reason
 from pydantic import ValidationError
 
-from helpdesk.dapr.flags import ConfigStoreFollower, FlagTable
+from helpdesk.dapr.configstore_flags import ConfigStoreFollower, FlagTable
 from helpdesk.flags import Flag, FlagDefinition, config_key, evaluate, load_defaults, parse_definition
-from helpdesk.inprocess import memory_runtime
+from helpdesk.memory_ports import memory_runtime
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[3] / "flags" / "defaults.json"
 

@@ -8,10 +8,10 @@ import pytest
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 from pydantic import Field, ValidationError
 
-from helpdesk.inprocess import MemorySecrets
 from helpdesk.llm.connection import connect
 from helpdesk.llm.openai_adapter import OPENAI_DEFAULT_BASE_URL, OpenAIChatModel
 from helpdesk.llm.settings import DEFAULT_PROMPTS_DIR, AzureAuth, ModelSettings, Provider
+from helpdesk.memory_ports import MemorySecrets
 from helpdesk.settings import ServiceSettings
 
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from helpdesk.dapr.subscriptions import Delivery, Subscriptions
 from helpdesk.events import ChatRequested
-from helpdesk.inprocess import memory_runtime
+from helpdesk.memory_ports import memory_runtime
 from helpdesk.runtime import Runtime
 from helpdesk.settings import ServiceSettings
 from helpdesk.topics import AppId, Component, Topic

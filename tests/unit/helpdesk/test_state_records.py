@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from helpdesk.dapr.ports import ETagMismatch, Stored
 from helpdesk.dapr.state import Records
-from helpdesk.inprocess import MemoryStateStore
+from helpdesk.memory_ports import MemoryStateStore
 
 
 class Counter(BaseModel):

@@ -150,7 +150,7 @@ def test_fingerprint_changes_when_the_encoder_appears(tmp_path: Path) -> None:
 def test_the_service_trains_with_the_cached_encoder_at_start_up(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from helpdesk.inprocess import memory_runtime
+    from helpdesk.memory_ports import memory_runtime
     from services.nlp.app import create_app
     from services.nlp.settings import NlpSettings
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from helpdesk.events import ChatAnalyzed, EntityType, Language
-from helpdesk.inprocess import MemoryBus, memory_runtime
+from helpdesk.memory_ports import MemoryBus, memory_runtime
 from helpdesk.topics import Topic
 from services.nlp.app import create_app
 from services.nlp.settings import NlpSettings

@@ -11,8 +11,8 @@ from typing import Any
 
 from helpdesk.dapr.ports import KeyValueStore
 from helpdesk.events import Language
-from helpdesk.inprocess import MemorySecrets, MemoryStateStore
 from helpdesk.llm.settings import ModelSettings
+from helpdesk.memory_ports import MemorySecrets, MemoryStateStore
 from services.dialogue.generation import FaqContext, GenerationRequest, GenerationSettings, Generator
 from tests.support.openai_server import OpenAITestServer
 

@@ -10,8 +10,8 @@ from openfeature.evaluation_context import EvaluationContext
 
 from helpdesk.events import Language
 from helpdesk.flags import Flag, load_defaults
-from helpdesk.inprocess import memory_runtime
 from helpdesk.llm.settings import DEFAULT_PROMPTS_DIR
+from helpdesk.memory_ports import memory_runtime
 from services.dialogue.generation.answer_prompts import (
     AnswerPrompt,
     AnswerPrompts,

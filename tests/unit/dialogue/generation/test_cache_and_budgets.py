@@ -9,8 +9,8 @@ from prometheus_client import REGISTRY
 
 from helpdesk.dapr.ports import SidecarUnavailable, Stored
 from helpdesk.events import Language
-from helpdesk.inprocess import MemoryStateStore
 from helpdesk.llm.prices import ModelPrice, PriceTable
+from helpdesk.memory_ports import MemoryStateStore
 from services.dialogue.generation import Fallback, FallbackReason, Generated
 from services.dialogue.generation.budgets import TokenBudgets
 from services.dialogue.generation.cache import cache_key

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from helpdesk.auth import WEB_SESSION_SECRET
 from helpdesk.events import Contract
-from helpdesk.inprocess import MemoryBus, MemoryStateStore, memory_runtime
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.runtime import flag_defaults
 from helpdesk.settings import ServiceSettings
 from helpdesk.topics import (

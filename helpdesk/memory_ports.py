@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from itertools import count
 from typing import Any
 
-from helpdesk.dapr.flags import FlagTable
+from helpdesk.dapr.configstore_flags import FlagTable
 from helpdesk.dapr.ports import ETagMismatch, Stored
 from helpdesk.dapr.sidecar import Readiness
 from helpdesk.events import Contract
