@@ -15,9 +15,9 @@ from datetime import date
 
 from helpdesk.events import OUT_OF_SCOPE, Entity, Intent, Language
 from helpdesk.text import detect_language, normalise
+from helpdesk.text.injection import check_injection
 from helpdesk.text.pii import redact, redact_text
 from services.nlp.pipeline.entities import find_spans, to_entities
-from services.nlp.pipeline.injection import check_injection
 from services.nlp.pipeline.intents import IntentClassifier
 from services.nlp.pipeline.tokenise import tokens
 

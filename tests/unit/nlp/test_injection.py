@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from helpdesk.text import normalise
-from services.nlp.pipeline.injection import check_injection
+from helpdesk.text.injection import check_injection
 
 
 def suspected(text: str) -> bool:

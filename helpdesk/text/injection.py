@@ -1,10 +1,13 @@
-"""Prompt-injection suspicion: messages that try to steer the LLM rather than ask the helpdesk.
+"""Prompt-injection suspicion: text that tries to steer the LLM rather than ask or inform the helpdesk.
 
 Heuristics, not a guarantee: they flag the common attacks in English and Japanese (override earlier
 instructions, reveal the system prompt, role play as an unrestricted model, jailbreak names) and the
-usual disguises (spaced-out or punctuated letters, leetspeak, full-width letters, base64). The flag
-travels in `chat.analyzed`; the dialogue service decides what to do with it (e.g. answer from the FAQ
-only). A false positive costs little there, a missed attack more, so the patterns are broad.
+usual disguises (spaced-out or punctuated letters, leetspeak, full-width letters, base64). One detector
+for two places: nlp checks each user message (the flag travels in `chat.analyzed`; the dialogue service
+decides what to do with it, e.g. answer from the FAQ only), and the document importer checks each
+passage of an imported file (a flagged passage is kept for operators and never used in an answer). A
+false positive costs little in either place, a missed attack more, so the patterns are broad. Callers
+pass normalised text (`helpdesk.text.normalise`).
 """
 
 from __future__ import annotations
