@@ -5,10 +5,11 @@ texts is a new index, built beside the old one (safely in a worker thread) and s
 owner. Scoring is a pure function of the index and the query, with no I/O and no shared state: the
 same query on the same index gives bit-identical scores on every run (no dependence on hash seeds or
 thread timing). Its cost grows with the postings of the query's own terms and n-grams, not with the
-number of items as such. Every item receives a score from every (field, scorer) pair, zero when
-nothing matched; an item scores in a field as its best document there (max-pooling), so many documents
-per item never dilute each other. How the scores are weighed against each other is the caller's; a new
-way of scoring is a new `Scorer`, which callers that do not weigh it ignore.
+number of items as such. Every item receives a score from every (field, scorer) pair the index
+implements, zero when nothing matched; an item scores in a field as its best document there
+(max-pooling), so many documents per item never dilute each other. How the scores are weighed against
+each other is the caller's; a new way of scoring is a new `Scorer`, which callers that do not weigh it
+ignore. The lexical index implements `TERMS` and `CHARACTERS`, the passage index the three others.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class Scorer(StrEnum):
     """BM25 as Lucene scores it, over the documents' terms."""
     CHARACTERS = "characters"
     """Cosine of character 3-5-gram TF-IDF vectors (robust to typos, inflections and segmentation)."""
+    WORD_COVERAGE = "word_coverage"
+    """BM25 over terms divided by the most the query's terms can score: the share of the query covered."""
+    CHARACTER_COVERAGE = "character_coverage"
+    """The same over character n-grams (bigrams in Japanese script, padded trigrams otherwise)."""
+    PROXIMITY = "proximity"
+    """The share of the query's terms found within one short window of a document."""
 
 
 @dataclass(frozen=True, slots=True)
