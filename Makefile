@@ -79,4 +79,4 @@ integration-dapr:
 	@test -n "$(DAPR_VERSION)" || { echo "usage: make integration-dapr DAPR_VERSION=1.x.y"; exit 2; }
 	@DAPR_VERSION="$(DAPR_VERSION)" scripts/setup.sh
 	@daprd="$$(DAPR_VERSION="$(DAPR_VERSION)" scripts/build-daprd.sh 2>/dev/null | tail -n 1)"; echo "daprd: $$daprd ($$("$$daprd" --version))"
-	@DAPR_VERSION="$(DAPR_VERSION)" $(VENV)/pytest tests/contract/test_azure_components.py tests/integration $(PYTEST_ARGS)
+	@DAPR_VERSION="$(DAPR_VERSION)" $(VENV)/pytest tests/contract/test_azure_components.py tests/contract/test_azure_mutations.py tests/integration $(PYTEST_ARGS)
