@@ -2,7 +2,8 @@
 OpenAI-compatible server for the model; local Bot Framework key and connector servers for Teams.
 
 `make chaos` runs this suite; at the end it prints a table for people and one JSON line per scenario,
-and keeps them in test-artifacts/chaos.jsonl.
+and keeps them in test-artifacts/chaos.jsonl. The scenarios share the stack and run in file order:
+faults in delivery, killed processes, the model, and Redis last, since every service depends on it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk_ops.devstack import Stack
-from tests.chaos.support import RESULTS
+from tests.chaos.support import RESULTS, llm_mode
 from tests.support.openai_server import OpenAITestServer
 from tests.support.stack import running_stack
 from tests.support.teams import APP_PASSWORD, TeamsWorld, teams_world
@@ -59,6 +60,16 @@ async def chaos_stack(
         secrets_extra={"teams-app-password": APP_PASSWORD, "openai-api-key": "sk-chaos"},
     ) as stack:
         yield stack
+
+
+@pytest.fixture
+async def model_answers(chaos_stack: Stack, model: OpenAITestServer) -> AsyncIterator[OpenAITestServer]:
+    """The model answers turns for the test (answer_mode llm), and the stack is back on FAQ answers after."""
+    model.reset()
+    await llm_mode(chaos_stack, True)
+    yield model
+    model.reset()
+    await llm_mode(chaos_stack, False)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

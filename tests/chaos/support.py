@@ -49,7 +49,9 @@ RESULTS: list[ScenarioResult] = []
 
 
 class Turns:
-    """Sends chats through the gateway and keeps the ids of the accepted ones."""
+    """Sends chats through the gateway and keeps the ids of the accepted ones. `scenario` labels the
+    scenario's row in the report `make chaos` prints: the fault's number in docs/reliability.md's fault
+    table, so a run can be read against the recorded one."""
 
     def __init__(self, stack: Stack, scenario: str, title: str) -> None:
         self.stack = stack
@@ -206,3 +208,28 @@ async def redelivered(stack: Stack) -> int:
                 if line.startswith("helpdesk_events_total{") and 'outcome="retry"' in line:
                     total += int(float(line.rsplit(" ", 1)[1]))
     return total
+
+
+BREAKER_RESET = 5.0
+"""The model circuit breaker's open time in the chaos stack (HELPDESK_GENERATION__BREAKER_RESET_SECONDS)."""
+FLAG_SETTLE = 4.0
+"""Seconds for a flag flip to reach every replica (change stream, or the 2 s re-read)."""
+
+
+def assert_no_turn_lost_or_duplicated(result: ScenarioResult) -> None:
+    assert result.lost == 0, result
+    assert result.duplicated == 0, result
+    assert result.answered + result.dead_lettered == result.accepted, result
+
+
+async def llm_mode(stack: Stack, on: bool) -> None:
+    """Answers by the model (on) or from the FAQ alone, on every replica."""
+    await set_flag(stack, "answer_mode", "llm" if on else "faq")
+    await asyncio.sleep(FLAG_SETTLE)
+
+
+async def load(turns: Turns, rate: float, seconds: float) -> None:
+    """One chat every 1/rate seconds for `seconds`."""
+    for _ in range(int(rate * seconds)):
+        await turns.send(1)
+        await asyncio.sleep(1 / rate)
