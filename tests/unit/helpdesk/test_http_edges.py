@@ -1,6 +1,6 @@
 """The kernel's HTTP edges in process: JSON nesting, the header policy per path, the body guard, and the
 server configuration (forwarded headers believed only from configured proxies, through a real uvicorn).
-The attacks on a running stack are in tests/security/test_http_edges.py."""
+The attacks on a running stack are in tests/security/http_edges/."""
 
 from __future__ import annotations
 
