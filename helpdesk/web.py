@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 import structlog
@@ -31,6 +31,7 @@ from helpdesk.topics import AppId, Component
 _log = get_logger(__name__)
 
 Hook = Callable[[Runtime], Awaitable[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class ServiceParts(Protocol):
@@ -68,8 +69,8 @@ _NO_FRAMEWORK_TELEMETRY: TelemetryConfig = {
 }
 """FastAPI's own OpenTelemetry instrumentation switches itself on once a tracer provider is set, which
 `configure_tracing` does: it would add a second server span, spans for dependency resolution, the
-endpoint and serialisation, and its own metrics to every request, beside `RequestTelemetry`'s. In the
-load benchmark the gateway spent 11.6 ms of CPU per chat with it and 9.5 ms without."""
+endpoint and serialisation, and its own metrics to every request, beside `RequestTelemetry`'s (what that
+costs per chat: docs/architecture.md, "Design decisions")."""
 
 
 class RequestTelemetry:
@@ -153,6 +154,24 @@ class ServiceHost:
         parts through `parts_of`."""
         configure_logging(self.app_id.value, self.settings.replica, self.settings.log_level)
         configure_tracing(self.app_id.value, self.settings.replica, self.settings.otlp_endpoint)
+        app = self._edged_api(title, description, pages, self._lifespan(compose, on_start, on_stop))
+        install_problem_handlers(app)
+        app.include_router(self._health_router(metrics_access))
+        app.include_router(docs_router(title))
+        for router in routers:
+            app.include_router(router)
+        for cls, options in middleware:
+            app.add_middleware(cls, **options)
+        app.add_middleware(RequestTelemetry, service=self.app_id.value)
+        app.state.host = self
+        return app
+
+    def _lifespan(
+        self, compose: Compose | None, on_start: Sequence[Hook], on_stop: Sequence[Hook]
+    ) -> Lifespan:
+        """At start: the runtime (unless one was given), the parts `compose` builds, their subscription
+        routes, then the start hooks. At stop the same in reverse, so a second start of the same app
+        composes afresh."""
 
         @asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -179,7 +198,12 @@ class ServiceHost:
                     self._runtime = None
                 _log.info("service_stopped", app_id=self.app_id.value)
 
-        app = EdgedAPI(
+        return lifespan
+
+    def _edged_api(self, title: str, description: str, pages: Sequence[str], lifespan: Lifespan) -> FastAPI:
+        """The app with the kernel's HTTP edges: security headers on every answer, the body limit and
+        deadline, no framework telemetry beside `RequestTelemetry`, the API reference served locally."""
+        return EdgedAPI(
             title=title,
             description=description,
             version="0.1.0",
@@ -199,16 +223,6 @@ class ServiceHost:
                 ),
             ],
         )
-        install_problem_handlers(app)
-        app.include_router(self._health_router(metrics_access))
-        app.include_router(docs_router(title))
-        for router in routers:
-            app.include_router(router)
-        for cls, options in middleware:
-            app.add_middleware(cls, **options)
-        app.add_middleware(RequestTelemetry, service=self.app_id.value)
-        app.state.host = self
-        return app
 
     def _health_router(self, metrics_access: MetricsAccess | None) -> APIRouter:
         router = APIRouter(tags=["health"])

@@ -120,6 +120,93 @@ def _payload(envelope: dict[str, Any]) -> Any:
     return data
 
 
+Parse = Callable[[dict[str, Any]], Awaitable[Any]]
+AnyHandler = Callable[[Any, Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    """What the route of one subscription does with a delivery: read the envelope, check its source,
+    continue its trace, validate the payload, run the handler, count and answer."""
+
+    service: str
+    pubsub: Component
+    topic: str
+    parse: Parse
+    handler: AnyHandler
+    source: AppId | None
+    dlq: str | None
+
+    async def deliver(self, request: Request) -> Response:
+        started = time.perf_counter()
+        envelope = await self._envelope(request)
+        if envelope is None:
+            return _DROP
+        if self.source is not None and envelope.get("source") != self.source.value:
+            return _refuse_source(self.service, self.pubsub, self.topic, envelope, self.source, self.dlq)
+        delivery = Delivery(
+            id=str(envelope.get("id", "")),
+            topic=self.topic,
+            pubsub=self.pubsub.value,
+            published_at=_published_at(envelope),
+            envelope=envelope,
+        )
+        carrier = {k: v for k in ("traceparent", "tracestate") if isinstance(v := envelope.get(k), str)}
+        with tracer().start_as_current_span(
+            f"{self.topic} process", context=extract_context(carrier), kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.destination.name", self.topic)
+            span.set_attribute("messaging.message.id", delivery.id)
+            handled = await self._handle(envelope, delivery)
+        if handled is None:
+            return _DROP
+        outcome, response = handled
+        EVENTS_HANDLED.labels(self.service, self.pubsub.value, self.topic, outcome).inc()
+        EVENT_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
+        return response
+
+    async def _envelope(self, request: Request) -> dict[str, Any] | None:
+        """The CloudEvent envelope; None (counted, logged) when the body is not a JSON object."""
+        try:
+            envelope = orjson.loads(await request.body())
+            if not isinstance(envelope, dict):
+                raise TypeError("envelope is not an object")
+        except (orjson.JSONDecodeError, TypeError):
+            EVENTS_REJECTED.labels(self.service, self.topic, "envelope").inc()
+            EVENTS_HANDLED.labels(self.service, self.pubsub.value, self.topic, "drop").inc()
+            _log.warning("delivery_rejected", topic=self.topic, reason="envelope")
+            return None
+        return envelope
+
+    async def _handle(self, envelope: dict[str, Any], delivery: Delivery) -> tuple[str, Response] | None:
+        """The handler's outcome and answer; None (counted, logged) when the payload does not match its
+        contract."""
+        try:
+            event = await self.parse(envelope)
+        except (ValidationError, ValueError, TypeError) as exc:
+            EVENTS_REJECTED.labels(self.service, self.topic, "schema").inc()
+            EVENTS_HANDLED.labels(self.service, self.pubsub.value, self.topic, "drop").inc()
+            _log.warning(
+                "delivery_rejected",
+                topic=self.topic,
+                reason="schema",
+                error_type=type(exc).__name__,
+                event_id=delivery.id,
+                dead_letter_topic=self.dlq,
+            )
+            return None
+        # The envelope's time has whole seconds only; the contract's occurred_at has microseconds.
+        occurred = getattr(event, "occurred_at", None) or delivery.published_at
+        if isinstance(occurred, datetime):
+            lag = (datetime.now(UTC) - occurred).total_seconds()
+            EVENT_LAG.labels(self.service, self.topic).observe(max(lag, 0.0))
+        turn_id = getattr(event, "turn_id", None)
+        with structlog.contextvars.bound_contextvars(
+            turn_id=str(turn_id) if turn_id else None, topic=self.topic
+        ):
+            return await _run(self.handler, event, delivery)
+
+
 class Subscriptions:
     """The subscription table of one app, served to the sidecar at `/dapr/subscribe`."""
 
@@ -167,8 +254,8 @@ class Subscriptions:
         self,
         topic: str,
         pubsub: Component,
-        parse: Callable[[dict[str, Any]], Awaitable[Any]],
-        handler: Callable[[Any, Delivery], Awaitable[None]],
+        parse: Parse,
+        handler: AnyHandler,
         *,
         dead_letter: bool = True,
         source: AppId | None = None,
@@ -179,66 +266,15 @@ class Subscriptions:
         another app's name (an entry written straight into the broker, a scope lost from a component).
         A source is what the sender claims, not a proof: it narrows what a forgery must get right."""
         route = f"/events/{pubsub.value}/{topic}"
-        service = self.app_id.value
         dlq = (
             dead_letter_topic(self.app_id, Topic(topic))
             if dead_letter and pubsub is Component.PUBSUB
             else None
         )
+        target = _Endpoint(self.app_id.value, pubsub, topic, parse, handler, source, dlq)
 
         async def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
-            try:
-                envelope = orjson.loads(await request.body())
-                if not isinstance(envelope, dict):
-                    raise TypeError("envelope is not an object")
-            except (orjson.JSONDecodeError, TypeError):
-                EVENTS_REJECTED.labels(service, topic, "envelope").inc()
-                EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
-                _log.warning("delivery_rejected", topic=topic, reason="envelope")
-                return _DROP
-            if source is not None and envelope.get("source") != source.value:
-                return _refuse_source(service, pubsub, topic, envelope, source, dlq)
-            delivery = Delivery(
-                id=str(envelope.get("id", "")),
-                topic=topic,
-                pubsub=pubsub.value,
-                published_at=_published_at(envelope),
-                envelope=envelope,
-            )
-            carrier = {k: v for k in ("traceparent", "tracestate") if isinstance(v := envelope.get(k), str)}
-            with tracer().start_as_current_span(
-                f"{topic} process", context=extract_context(carrier), kind=SpanKind.CONSUMER
-            ) as span:
-                span.set_attribute("messaging.destination.name", topic)
-                span.set_attribute("messaging.message.id", delivery.id)
-                try:
-                    event = await parse(envelope)
-                except (ValidationError, ValueError, TypeError) as exc:
-                    EVENTS_REJECTED.labels(service, topic, "schema").inc()
-                    EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
-                    _log.warning(
-                        "delivery_rejected",
-                        topic=topic,
-                        reason="schema",
-                        error_type=type(exc).__name__,
-                        event_id=delivery.id,
-                        dead_letter_topic=dlq,
-                    )
-                    return _DROP
-                # The envelope's time has whole seconds only; the contract's occurred_at has microseconds.
-                occurred = getattr(event, "occurred_at", None) or delivery.published_at
-                if isinstance(occurred, datetime):
-                    lag = (datetime.now(UTC) - occurred).total_seconds()
-                    EVENT_LAG.labels(service, topic).observe(max(lag, 0.0))
-                turn_id = getattr(event, "turn_id", None)
-                with structlog.contextvars.bound_contextvars(
-                    turn_id=str(turn_id) if turn_id else None, topic=topic
-                ):
-                    outcome, response = await _run(handler, event, delivery)
-            EVENTS_HANDLED.labels(service, pubsub.value, topic, outcome).inc()
-            EVENT_SECONDS.labels(service, topic).observe(time.perf_counter() - started)
-            return response
+            return await target.deliver(request)
 
         endpoint.__name__ = f"on_{pubsub.value}_{topic}".replace(".", "_")
         self._dapr.subscribe(pubsub=pubsub.value, topic=topic, route=route, dead_letter_topic=dlq)(endpoint)
