@@ -55,6 +55,14 @@ class MemoryStateStore:
             raise ETagMismatch(key)
         self.data.pop(key, None)
 
+    async def save_many(self, values: dict[str, bytes]) -> None:
+        for key, value in values.items():
+            await self.save(key, value)
+
+    async def delete_many(self, keys: list[str]) -> None:
+        for key in keys:
+            self.data.pop(key, None)
+
 
 Subscriber = Callable[[Contract], Coroutine[Any, Any, None]]
 
@@ -103,6 +111,7 @@ def memory_runtime(
     secrets: dict[str, str] | None = None,
     bus: MemoryBus | None = None,
     state: MemoryStateStore | None = None,
+    knowledge: MemoryStateStore | None = None,
 ) -> Runtime:
     table = FlagTable(flags or {})
 
@@ -112,6 +121,7 @@ def memory_runtime(
     return Runtime(
         bus=bus or MemoryBus(),
         state=state or MemoryStateStore(),
+        knowledge=knowledge or MemoryStateStore(),
         secrets=MemorySecrets(secrets),
         flags=flags_client(service, table),
         flag_table=table,

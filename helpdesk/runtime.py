@@ -22,12 +22,18 @@ from helpdesk.settings import ServiceSettings
 from helpdesk.topics import Component
 
 DEFAULT_FLAGS_PATH = Path(__file__).resolve().parent.parent / "flags" / "defaults.json"
+KNOWLEDGE_STORE_TIMEOUT_SECONDS = 15.0
+"""Above the sidecar's own timeout for the knowledge store (components/resiliency.yaml, 10 s): its calls
+read and write items in bulk."""
 
 
 @dataclass
 class Runtime:
     bus: EventPublisher
     state: KeyValueStore
+    knowledge: KeyValueStore
+    """The published knowledge base (`Component.KNOWLEDGESTORE`), for the apps scoped to it: keys shared
+    by its writer (the evaluator) and its reader (dialogue)."""
     secrets: SecretSource
     flags: OpenFeatureClient
     flag_table: FlagTable
@@ -57,6 +63,9 @@ async def open_dapr_runtime(settings: ServiceSettings, service: str, components:
     runtime = Runtime(
         bus=DaprEventBus(sidecar, service, settings.publish_timeout_seconds),
         state=DaprStateStore(sidecar, timeout_seconds=settings.state_timeout_seconds),
+        knowledge=DaprStateStore(
+            sidecar, Component.KNOWLEDGESTORE, timeout_seconds=KNOWLEDGE_STORE_TIMEOUT_SECONDS
+        ),
         secrets=DaprSecrets(sidecar),
         flags=flags_client(service, table),
         flag_table=table,

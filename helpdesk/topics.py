@@ -20,6 +20,11 @@ class Component(StrEnum):
     so that every replica re-indexes its knowledge base on `kb.updated`. See `LIVE_TOPICS`.
     """
     STATESTORE = "statestore"
+    KNOWLEDGESTORE = "knowledgestore"
+    """The published knowledge base (claim check): items, manifests and document records that the
+    evaluator writes and dialogue reads. Keys are prefixed with the component's name, not the app-id,
+    so both apps see the same keys: the one deliberate exception to "no service reads another's keys".
+    """
     CONFIGSTORE = "configstore"
     SECRETSTORE = "secretstore"
 

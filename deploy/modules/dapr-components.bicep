@@ -7,6 +7,7 @@
 //   pubsub       pubsub.redis                pubsub.azure.servicebus.topics (entities from servicebus.bicep)
 //   broadcast    pubsub.redis, {uuid}        pubsub.azure.servicebus.topics, {uuid}, idle subscriptions deleted
 //   statestore   state.redis                 state.redis on Azure Managed Redis (or Azure Cache for Redis), TLS, Entra ID
+//   knowledgestore state.redis, keyPrefix name  the same Redis as statestore; keys shared by dialogue and the evaluator
 //   configstore  configuration.redis         configuration.azure.appconfig (an alpha component), sentinel key
 //   secretstore  secretstores.local.file     secretstores.azure.keyvault
 //
@@ -183,6 +184,32 @@ resource statestore 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02
   }
 }
 
+// The published knowledge base (claim check, helpdesk/knowledge/store.py): the evaluator writes it,
+// dialogue reads it. Same Redis and sign-in as statestore; keys prefixed with the component's name so
+// both apps see the same keys (components/knowledgestore.yaml).
+resource knowledgestore 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-preview' = {
+  parent: environment
+  name: 'knowledgestore'
+  properties: {
+    componentType: 'state.redis'
+    version: 'v1'
+    ignoreErrors: false
+    initTimeout: '30s'
+    metadata: [
+      { name: 'redisHost', value: '${redisHost}:${redisPort}' }
+      { name: 'redisType', value: redisType }
+      { name: 'enableTLS', value: 'true' }
+      { name: 'useEntraID', value: 'true' }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'keyPrefix', value: 'name' }
+    ]
+    scopes: [
+      'dialogue'
+      'evaluator'
+    ]
+  }
+}
+
 resource configstore 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-preview' = {
   parent: environment
   name: 'configstore'
@@ -271,6 +298,17 @@ resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 2 }
+    }
+  }
+}
+
+// Bulk reads and writes of items take longer than a single key: a longer timeout, still no retries.
+resource knowledgestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/resiliencyPolicies@2024-10-02-preview' = {
+  parent: knowledgestore
+  name: 'helpdesk'
+  properties: {
+    outboundPolicy: {
+      timeoutPolicy: { responseTimeoutInSeconds: 10 }
     }
   }
 }

@@ -49,6 +49,14 @@ class KeyValueStore(Protocol):
 
     async def get_many(self, keys: list[str]) -> dict[str, Stored]: ...
 
+    async def save_many(self, values: dict[str, bytes]) -> None:
+        """Write several keys in one call, without etags (each key on its own: not a transaction)."""
+        ...
+
+    async def delete_many(self, keys: list[str]) -> None:
+        """Delete several keys in one call; absent keys are no error."""
+        ...
+
 
 class ConfigurationSource(Protocol):
     async def get_items(self, keys: list[str]) -> dict[str, str]: ...

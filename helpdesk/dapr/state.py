@@ -113,6 +113,37 @@ class DaprStateStore:
                 return False
             raise
 
+    async def save_many(self, values: dict[str, bytes]) -> None:
+        if not values:
+            return
+        body = orjson.dumps([{"key": key, "value": orjson.Fragment(value)} for key, value in values.items()])
+        try:
+            async with self._sidecar.http.post(
+                self._base, data=body, headers={"content-type": "application/json"}, timeout=self._timeout
+            ) as r:
+                if r.status != 204:
+                    raise SidecarUnavailable(f"state store: bulk save answered {r.status}")
+        except _ERRORS as exc:
+            raise SidecarUnavailable("state store: bulk save failed") from exc
+
+    async def delete_many(self, keys: list[str]) -> None:
+        """One transaction of deletes: without etags nothing in it can be refused, so the caveat about
+        Redis transactions through Dapr (no rollback on a failed etag) does not arise."""
+        if not keys:
+            return
+        body = orjson.dumps({"operations": [{"operation": "delete", "request": {"key": k}} for k in keys]})
+        try:
+            async with self._sidecar.http.post(
+                f"{self._base}/transaction",
+                data=body,
+                headers={"content-type": "application/json"},
+                timeout=self._timeout,
+            ) as r:
+                if r.status not in (200, 204):
+                    raise SidecarUnavailable(f"state store: bulk delete answered {r.status}")
+        except _ERRORS as exc:
+            raise SidecarUnavailable("state store: bulk delete failed") from exc
+
     async def delete(self, key: str, *, etag: str | None = None) -> None:
         headers = {"If-Match": etag} if etag is not None else {}
         try:

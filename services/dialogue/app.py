@@ -24,6 +24,7 @@ COMPONENTS = [
     Component.PUBSUB,
     Component.BROADCAST,
     Component.STATESTORE,
+    Component.KNOWLEDGESTORE,
     Component.CONFIGSTORE,
     Component.SECRETSTORE,
 ]

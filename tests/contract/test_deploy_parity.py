@@ -45,6 +45,7 @@ AZURE_TYPE = {
     Component.PUBSUB: ("pubsub.redis", "pubsub.azure.servicebus.topics"),
     Component.BROADCAST: ("pubsub.redis", "pubsub.azure.servicebus.topics"),
     Component.STATESTORE: ("state.redis", "state.redis"),
+    Component.KNOWLEDGESTORE: ("state.redis", "state.redis"),
     Component.CONFIGSTORE: ("configuration.redis", "configuration.azure.appconfig"),
     Component.SECRETSTORE: ("secretstores.local.file", "secretstores.azure.keyvault"),
 }
@@ -63,6 +64,7 @@ SAME_INTENT: dict[Component, list[tuple[str, str, Callable[[str], str]]]] = {
         ("processingTimeout", "handlerTimeoutInSec", lambda v: str(int(v.removesuffix("s")))),
     ],
     Component.STATESTORE: [("keyPrefix", "keyPrefix", str)],
+    Component.KNOWLEDGESTORE: [("keyPrefix", "keyPrefix", str)],
 }
 """Local settings whose meaning carries over to the Azure component, and how the value translates."""
 
@@ -207,10 +209,25 @@ def test_the_durable_pubsub_uses_the_app_id_as_subscription_and_declared_entitie
     assert aca_metadata(Component.PUBSUB.value)["disableEntityManagement"] == "true"
 
 
-def test_the_state_store_uses_tls_and_entra_id() -> None:
-    metadata = aca_metadata(Component.STATESTORE.value)
+@pytest.mark.parametrize("component", [Component.STATESTORE, Component.KNOWLEDGESTORE])
+def test_the_state_stores_use_tls_and_entra_id(component: Component) -> None:
+    metadata = aca_metadata(component.value)
     assert metadata["enableTLS"] == "true"
     assert metadata["useEntraID"] == "true"
+
+
+def test_each_service_keeps_its_own_state_and_the_knowledge_store_is_shared_by_name() -> None:
+    """statestore keys are prefixed with the app-id (no service reads another's); knowledgestore keys
+    with the component's name, so the evaluator (its writer) and dialogue (its reader) see the same
+    keys, and no other app is scoped to it."""
+    for metadata in (local_components()[Component.STATESTORE.value].metadata, aca_metadata("statestore")):
+        assert metadata["keyPrefix"] == "appid"
+    for metadata in (
+        local_components()[Component.KNOWLEDGESTORE.value].metadata,
+        aca_metadata(Component.KNOWLEDGESTORE.value),
+    ):
+        assert metadata["keyPrefix"] == "name"
+    assert set(local_components()[Component.KNOWLEDGESTORE.value].scopes) == {"dialogue", "evaluator"}
 
 
 def test_resiliency_targets_the_same_components_in_the_same_directions() -> None:
