@@ -28,6 +28,7 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -117,54 +118,72 @@ def envelope(event: ChatAnswered) -> bytes:
     ).encode()
 
 
-async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
-    runtime = memory_runtime("evaluator")
-    app = create_app(EvaluatorSettings(log_level="WARNING"), runtime)
+ROUTE = "/events/pubsub/chat.answered"
+CLOUDEVENT = {"content-type": "application/cloudevents+json"}
+
+
+def shuffled_bodies(events: int) -> list[bytes]:
+    """Each distinct turn's envelope plus a tenth of them again (redeliveries), in a fixed shuffled order."""
     distinct = synthetic(events)
-    duplicates = distinct[: events // 10]
-    bodies = [envelope(e) for e in distinct + duplicates]
+    bodies = [envelope(e) for e in distinct + distinct[: events // 10]]
     random.Random(3).shuffle(bodies)
+    return bodies
+
+
+def delivery_via(
+    via: str, client: httpx.AsyncClient, parts: EvaluatorParts
+) -> Callable[[bytes], Awaitable[str]]:
+    """Delivers one envelope over the subscription route (HTTP over ASGI) or straight to the subscribed
+    handler, as the subscription adapter would, and gives the status daprd would get."""
+    handler = parts.handlers.score_answer
+
+    async def post(body: bytes) -> str:
+        response = await client.post(ROUTE, content=body, headers=CLOUDEVENT)
+        return str(response.json().get("status", response.status_code))
+
+    async def handle(body: bytes) -> str:
+        envelope = orjson.loads(body)
+        event = ChatAnswered.model_validate(envelope["data"])
+        delivery = Delivery(envelope["id"], "chat.answered", "pubsub", None, envelope)
+        try:
+            await handler(event, delivery)
+        except Retry:
+            return "RETRY"
+        return "SUCCESS"
+
+    return post if via == "route" else handle
+
+
+async def deliver_all(
+    bodies: list[bytes], deliver: Callable[[bytes], Awaitable[str]], concurrency: int
+) -> tuple[dict[str, int], float]:
+    """Every body delivered with `concurrency` in flight; the count of each status and the seconds taken."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     statuses: dict[str, int] = {}
 
+    async def worker() -> None:
+        while not queue.empty():
+            status = await deliver(queue.get_nowait())
+            statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return statuses, time.perf_counter() - started
+
+
+async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
+    runtime = memory_runtime("evaluator")
+    app = create_app(EvaluatorSettings(log_level="WARNING"), runtime)
+    bodies = shuffled_bodies(events)
     async with app.router.lifespan_context(app):
+        parts: EvaluatorParts = app.state.parts
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://evaluator") as client:
-            headers = {"content-type": "application/cloudevents+json"}
-
-            parts: EvaluatorParts = app.state.parts
-            handler = parts.handlers.score_answer
-
-            async def post(body: bytes) -> str:
-                response = await client.post("/events/pubsub/chat.answered", content=body, headers=headers)
-                return str(response.json().get("status", response.status_code))
-
-            async def handle(body: bytes) -> str:
-                envelope = orjson.loads(body)
-                event = ChatAnswered.model_validate(envelope["data"])
-                delivery = Delivery(envelope["id"], "chat.answered", "pubsub", None, envelope)
-                try:
-                    await handler(event, delivery)
-                except Retry:
-                    return "RETRY"
-                return "SUCCESS"
-
-            deliver = post if via == "route" else handle
-
-            async def worker() -> None:
-                while not queue.empty():
-                    status = await deliver(queue.get_nowait())
-                    statuses[status] = statuses.get(status, 0) + 1
-
             # warm-up: tokenisers and dictionaries load on first use
-            await client.post(
-                "/events/pubsub/chat.answered", content=envelope(synthetic(1, seed=99)[0]), headers=headers
-            )
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            elapsed = time.perf_counter() - started
+            await client.post(ROUTE, content=envelope(synthetic(1, seed=99)[0]), headers=CLOUDEVENT)
+            statuses, elapsed = await deliver_all(bodies, delivery_via(via, client, parts), concurrency)
         await parts.ledger.flush()
         totals = await parts.ledger.totals(days_back(2))
     turns = int(sum(t.counts.get("turns", 0) for t in totals.values()))
@@ -178,6 +197,42 @@ async def run(events: int, concurrency: int, via: str) -> dict[str, Any]:
         "concurrency": concurrency,
         "via": via,
     }
+
+
+async def publish_all(
+    publish: httpx.AsyncClient, batches: list[list[dict[str, Any]]], concurrency: int
+) -> None:
+    """Every batch bulk-published to chat.answered, `concurrency` publishers at once."""
+    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+
+    async def publisher() -> None:
+        while not queue.empty():
+            entries = [
+                {"entryId": str(i), "event": event, "contentType": "application/json"}
+                for i, event in enumerate(queue.get_nowait())
+            ]
+            response = await publish.post("/v1.0/publish/bulk/pubsub/chat.answered", json=entries)
+            response.raise_for_status()
+            assert not response.content or not response.json().get("failedEntries"), response.text
+
+    await asyncio.gather(*(publisher() for _ in range(concurrency)))
+
+
+async def counted_turns(api: httpx.AsyncClient) -> int:
+    """The turns the evaluator's totals count today."""
+    summary = (await api.get("/v1/evaluations/summary", params={"days": 1})).json()
+    return int(summary["overall"]["turns"])
+
+
+async def until_counted(api: httpx.AsyncClient, events: int, seconds: float = 600) -> None:
+    """Returns once the totals count `events` turns, or after `seconds`."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if await counted_turns(api) >= events:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def run_stack(events: int, concurrency: int) -> dict[str, Any]:
@@ -197,48 +252,25 @@ async def run_stack(events: int, concurrency: int) -> dict[str, Any]:
         try:
             # Only dialogue's sidecar may publish chat.answered (components/ scope every topic).
             sidecar = stack.of(publisher_of(Topic.CHAT_ANSWERED.value).value)[0]
-            publish = httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
-                headers={"dapr-api-token": stack.dapr_api_token, "content-type": "application/json"},
-                timeout=30.0,
-            )
-            api = httpx.AsyncClient(
-                base_url=sidecar_url(stack),
-                headers={"authorization": f"Bearer {stack.operator_key}"},
-                timeout=30.0,
-            )
-            queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
-            for batch in batches:
-                queue.put_nowait(batch)
-
-            async def publisher() -> None:
-                while not queue.empty():
-                    entries = [
-                        {"entryId": str(i), "event": event, "contentType": "application/json"}
-                        for i, event in enumerate(queue.get_nowait())
-                    ]
-                    response = await publish.post("/v1.0/publish/bulk/pubsub/chat.answered", json=entries)
-                    response.raise_for_status()
-                    assert not response.content or not response.json().get("failedEntries"), response.text
-
-            started = time.perf_counter()
-            await asyncio.gather(*(publisher() for _ in range(concurrency)))
-            published = time.perf_counter() - started
-            counted = 0
-            deadline = time.perf_counter() + 600
-            while time.perf_counter() < deadline:
-                summary = (await api.get("/v1/evaluations/summary", params={"days": 1})).json()
-                counted = int(summary["overall"]["turns"])
-                if counted >= events:
-                    break
-                await asyncio.sleep(0.1)
-            elapsed = time.perf_counter() - started
-            await asyncio.sleep(2.0)
-            counted = int(
-                (await api.get("/v1/evaluations/summary", params={"days": 1})).json()["overall"]["turns"]
-            )
-            await publish.aclose()
-            await api.aclose()
+            async with (
+                httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{sidecar.dapr_http_port}",
+                    headers={"dapr-api-token": stack.dapr_api_token, "content-type": "application/json"},
+                    timeout=30.0,
+                ) as publish,
+                httpx.AsyncClient(
+                    base_url=evaluator_url(stack),
+                    headers={"authorization": f"Bearer {stack.operator_key}"},
+                    timeout=30.0,
+                ) as api,
+            ):
+                started = time.perf_counter()
+                await publish_all(publish, batches, concurrency)
+                published = time.perf_counter() - started
+                await until_counted(api, events)
+                elapsed = time.perf_counter() - started
+                await asyncio.sleep(2.0)
+                counted = await counted_turns(api)
         finally:
             await stack.stop()
     return {
@@ -253,7 +285,7 @@ async def run_stack(events: int, concurrency: int) -> dict[str, Any]:
     }
 
 
-def sidecar_url(stack: Any) -> str:
+def evaluator_url(stack: Any) -> str:
     return str(stack.of("evaluator")[0].url)
 
 

@@ -61,9 +61,9 @@ async def _turns(stack: Stack) -> int:
     return int(summary["overall"]["turns"])
 
 
-async def test_chats_fill_the_dashboard_and_an_operator_approves_a_candidate(
-    stack: Stack, chromium: Browser, artifacts: Path
-) -> None:
+async def _fill_with_chats(stack: Stack, question: str) -> None:
+    """Four chats (one with markup), an agent's reply to `question` that becomes a FAQ candidate, and a
+    short wait for the evaluator to count the chats."""
     async with client_for(stack) as chat:
         for message in (
             "hello",
@@ -73,13 +73,19 @@ async def test_chats_fill_the_dashboard_and_an_operator_approves_a_candidate(
         ):
             response = await chat.post("/v1/chat", json={"message": message})
             assert response.status_code == 200, response.text
-    question = f"Where do I book a parking space {uuid.uuid4().hex[:6]}?"
     await _publish_handoff_reply(stack, question)
     for _ in range(80):
         if await _turns(stack) >= 4:
             break
         await asyncio.sleep(0.25)
 
+
+async def test_chats_fill_the_dashboard_and_an_operator_approves_a_candidate(
+    stack: Stack, chromium: Browser, artifacts: Path
+) -> None:
+    """One operator's session from sign-in to approval, in order: each step needs the one before."""
+    question = f"Where do I book a parking space {uuid.uuid4().hex[:6]}?"
+    await _fill_with_chats(stack, question)
     context = await chromium.new_context(viewport={"width": 1400, "height": 1800})
     page = await context.new_page()
     errors: list[str] = []

@@ -1,4 +1,4 @@
-"""D7: personal data is never at rest in raw form.
+"""Personal data is never at rest in raw form.
 
 Generated personal data in many written forms (see `tests.support.pii`) goes through the running stack
 the ways a user and an agent can send it: chat turns, messages written while an agent has the
@@ -71,54 +71,64 @@ def operator_api(stack: Stack) -> httpx.AsyncClient:
     )
 
 
-async def test_no_personal_data_is_found_anywhere_in_redis_after_the_turns(stack: Stack) -> None:
-    generator = PiiGenerator(SEED)
-    kinds = list(PiiGenerator.KINDS)
-    planted: list[Planted] = []
-    marker = uuid.uuid4().hex[:8]
-    operator = {"authorization": f"Bearer {stack.operator_key}"}
+class PlantingUser:
+    """A user (and the agent who takes their conversation over) writing generated personal data into
+    everything they can send; remembers what was planted and which turns it went into."""
 
-    def message(count: int) -> str:
-        text, items = generator.message(count, [kinds[(len(planted) + i) % len(kinds)] for i in range(count)])
-        planted.extend(items)
+    def __init__(self, stack: Stack) -> None:
+        self.generator = PiiGenerator(SEED)
+        self.kinds = list(PiiGenerator.KINDS)
+        self.planted: list[Planted] = []
+        self.marker = uuid.uuid4().hex[:8]
+        self.operator = {"authorization": f"Bearer {stack.operator_key}"}
+        self.turn_ids: list[str] = []
+        self.answered: list[str] = []
+
+    def message(self, count: int) -> str:
+        kinds = [self.kinds[(len(self.planted) + i) % len(self.kinds)] for i in range(count)]
+        text, items = self.generator.message(count, kinds)
+        self.planted.extend(items)
         return text
 
-    turn_ids: list[str] = []
-    answered: list[str] = []
-    async with client_for(stack) as chat:
+    async def chat(self, chat: httpx.AsyncClient) -> None:
         for _ in range(TURNS):
-            response = await chat.post("/v1/chat", json={"message": message(PER_MESSAGE)})
+            response = await chat.post("/v1/chat", json={"message": self.message(PER_MESSAGE)})
             assert response.status_code in (200, 202), response.text
-            turn_ids.append(response.json()["turn_id"])
+            self.turn_ids.append(response.json()["turn_id"])
             if response.status_code == 200 and not response.json()["escalated"]:
-                answered.append(response.json()["turn_id"])
+                self.answered.append(response.json()["turn_id"])
 
-        # A conversation an agent takes over: the user's unanswerable question, the request for a person,
-        # two messages while the agent has it, and the agent's reply.
+    async def hand_over_to_an_agent(self, chat: httpx.AsyncClient) -> None:
+        """The user's unanswerable question, the request for a person, two messages while the agent has
+        the conversation, and the agent's reply."""
         first = await chat.post(
-            "/v1/chat", json={"message": f"Can I bring my dog {marker} to the office? " + message(4)}
+            "/v1/chat",
+            json={"message": f"Can I bring my dog {self.marker} to the office? " + self.message(4)},
         )
         assert first.status_code == 200, first.text
         conversation = first.json()["conversation_id"]
-        turn_ids.append(first.json()["turn_id"])
+        self.turn_ids.append(first.json()["turn_id"])
         if not first.json()["escalated"]:
             human = await chat.post(
                 "/v1/chat", json={"message": "I want to talk to a human", "conversation_id": conversation}
             )
             assert human.json()["escalated"], human.text
-            turn_ids.append(human.json()["turn_id"])
+            self.turn_ids.append(human.json()["turn_id"])
 
         async def handoff_open() -> bool:
-            return (await chat.get(f"/v1/handoffs/{conversation}", headers=operator)).status_code == 200
+            return (await chat.get(f"/v1/handoffs/{conversation}", headers=self.operator)).status_code == 200
 
         assert await eventually(handoff_open, timeout=PATIENCE), "the escalation must open a handoff"
         for _ in range(2):
-            held = await chat.post("/v1/chat", json={"message": message(6), "conversation_id": conversation})
+            held = await chat.post(
+                "/v1/chat", json={"message": self.message(6), "conversation_id": conversation}
+            )
             assert held.status_code == 202, held.text
             assert held.json()["status"] == "handed_off"
-        reply = f"Hi! Dogs {marker} are welcome on Fridays. I noted these details: {message(6)} Best, Kim"
+        details = self.message(6)
+        reply = f"Hi! Dogs {self.marker} are welcome on Fridays. I noted these details: {details} Best, Kim"
         replied = await chat.post(
-            f"/v1/handoffs/{conversation}/reply", json={"message": reply}, headers=operator
+            f"/v1/handoffs/{conversation}/reply", json={"message": reply}, headers=self.operator
         )
         assert replied.status_code == 200, replied.text
 
@@ -128,17 +138,22 @@ async def test_no_personal_data_is_found_anywhere_in_redis_after_the_turns(stack
 
         assert await eventually(agent_reply_delivered, timeout=PATIENCE), "the agent's reply must arrive"
 
-        assert answered, "at least one chat turn must be answered, to be rated"
-        rated = answered[0]
+    async def rate_an_answer(self, chat: httpx.AsyncClient) -> str:
+        assert self.answered, "at least one chat turn must be answered, to be rated"
+        rated = self.answered[0]
         feedback = await chat.post(
-            "/v1/feedback", json={"turn_id": rated, "rating": "up", "comment": message(4)[:1000]}
+            "/v1/feedback", json={"turn_id": rated, "rating": "up", "comment": self.message(4)[:1000]}
         )
         assert feedback.status_code == 200, feedback.text
+        return rated
 
+
+async def every_consumer_done(stack: Stack, user: PlantingUser, rated: str) -> None:
+    """Each turn evaluated, the rating joined, the agent's reply drafted into a FAQ candidate."""
     async with operator_api(stack) as api:
 
         async def evaluated() -> bool:
-            for turn_id in turn_ids:
+            for turn_id in user.turn_ids:
                 if (await api.get(f"/v1/evaluations/{turn_id}")).status_code != 200:
                     return False
             record = (await api.get(f"/v1/evaluations/{rated}")).json()
@@ -150,20 +165,29 @@ async def test_no_personal_data_is_found_anywhere_in_redis_after_the_turns(stack
 
         async def drafted() -> dict[str, Any] | None:
             listing = (await api.get("/v1/faq-candidates", params={"status": "pending"})).json()["candidates"]
-            return next((c for c in listing if marker in c["question"]), None)
+            return next((c for c in listing if user.marker in c["question"]), None)
 
         assert await eventually(drafted, timeout=PATIENCE), (
             "the agent's reply must be drafted into a candidate"
         )
 
-    assert {p.kind for p in planted} == set(kinds)
+
+async def test_no_personal_data_is_found_anywhere_in_redis_after_the_turns(stack: Stack) -> None:
+    user = PlantingUser(stack)
+    async with client_for(stack) as chat:
+        await user.chat(chat)
+        await user.hand_over_to_an_agent(chat)
+        rated = await user.rate_an_answer(chat)
+    await every_consumer_done(stack, user, rated)
+
+    assert {p.kind for p in user.planted} == set(user.kinds)
     leaks: list[str] = []
     kinds_leaked: Counter[str] = Counter()
     places: Counter[str] = Counter()
     keys = 0
     async for key, text in redis_values(stack.redis_address):
         keys += 1
-        for item, match in found_in(text, planted):
+        for item, match in found_in(text, user.planted):
             leaks.append(f"{item.kind} {item.written!r} as {match!r} in {key}")
             kinds_leaked[item.kind] += 1
             places[key.split(":", 1)[0]] += 1

@@ -235,17 +235,9 @@ def ready(url: str) -> bool:
         return False
 
 
-def containerapp(state: State, words: list[str], opts: dict[str, str]) -> None:
-    apps = state.data["apps"]
-    app = apps.get(opts.get("name", ""))
-    if app is None:
-        name = opts.get("name")
-        resource = f"Microsoft.App/containerApps/{name}"
-        sys.stderr.write(f"(ResourceNotFound) The Resource '{resource}' was not found.\n")
-        sys.exit(3)
-    assert opts.get("resource-group") == state.data["resource_group"], opts
-    revision = app.get("revision", f"{opts['name']}--azd-1")
-    replicas = [
+def _replicas(app: dict[str, Any], revision: str) -> list[dict[str, Any]]:
+    """One replica per local replica of the service, ready when its /readyz answers 200."""
+    return [
         {
             "name": f"{revision}-{index}",
             "properties": {
@@ -265,50 +257,69 @@ def containerapp(state: State, words: list[str], opts: dict[str, str]) -> None:
         }
         for index, url in enumerate(app["urls"])
     ]
+
+
+def _container_app(name: str, app: dict[str, Any], revision: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "properties": {
+            "latestRevisionName": revision,
+            "latestReadyRevisionName": revision,
+            "provisioningState": "Succeeded",
+            "runningStatus": "Running",
+            "template": {"containers": [{"image": app["image"], "name": app["service"]}]},
+        },
+        "type": "Microsoft.App/containerApps",
+    }
+
+
+def _revision(app: dict[str, Any], revision: str) -> dict[str, Any]:
+    return {
+        "name": revision,
+        "properties": {
+            "active": True,
+            "healthState": app.get("health", "Healthy"),
+            "provisioningState": "Provisioned",
+            "replicas": len(app["urls"]),
+            "runningState": app.get("running", "Running"),
+        },
+    }
+
+
+def _console_log(app: dict[str, Any], opts: dict[str, str]) -> None:
+    """The last `--tail` lines of the service's local logs, as `az containerapp logs show` prints them."""
+    assert opts.get("type") == "console", opts
+    assert opts.get("format") == "text", opts
+    lines: list[str] = []
+    for log in app["logs"]:
+        path = Path(log)
+        if path.exists():
+            lines += path.read_text(errors="replace").splitlines()
+    tail = int(opts.get("tail", "20"))
+    for line in lines[-tail:]:
+        sys.stdout.write(f"{line}\n")
+
+
+def containerapp(state: State, words: list[str], opts: dict[str, str]) -> None:
+    apps = state.data["apps"]
+    app = apps.get(opts.get("name", ""))
+    if app is None:
+        name = opts.get("name")
+        resource = f"Microsoft.App/containerApps/{name}"
+        sys.stderr.write(f"(ResourceNotFound) The Resource '{resource}' was not found.\n")
+        sys.exit(3)
+    assert opts.get("resource-group") == state.data["resource_group"], opts
+    revision = app.get("revision", f"{opts['name']}--azd-1")
     if words == ["show"]:
-        emit(
-            {
-                "name": opts["name"],
-                "properties": {
-                    "latestRevisionName": revision,
-                    "latestReadyRevisionName": revision,
-                    "provisioningState": "Succeeded",
-                    "runningStatus": "Running",
-                    "template": {"containers": [{"image": app["image"], "name": app["service"]}]},
-                },
-                "type": "Microsoft.App/containerApps",
-            },
-            opts,
-        )
+        emit(_container_app(opts["name"], app, revision), opts)
     elif words == ["revision", "show"]:
         assert opts.get("revision") == revision
-        emit(
-            {
-                "name": revision,
-                "properties": {
-                    "active": True,
-                    "healthState": app.get("health", "Healthy"),
-                    "provisioningState": "Provisioned",
-                    "replicas": len(replicas),
-                    "runningState": app.get("running", "Running"),
-                },
-            },
-            opts,
-        )
+        emit(_revision(app, revision), opts)
     elif words == ["replica", "list"]:
         assert opts.get("revision") == revision
-        emit(replicas, opts)
+        emit(_replicas(app, revision), opts)
     elif words == ["logs", "show"]:
-        assert opts.get("type") == "console", opts
-        assert opts.get("format") == "text", opts
-        lines: list[str] = []
-        for log in app["logs"]:
-            path = Path(log)
-            if path.exists():
-                lines += path.read_text(errors="replace").splitlines()
-        tail = int(opts.get("tail", "20"))
-        for line in lines[-tail:]:
-            sys.stdout.write(f"{line}\n")
+        _console_log(app, opts)
     else:
         usage(["containerapp", *words])
 

@@ -45,11 +45,7 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_certificates(directory: Path | None = None) -> TestCertificates:
-    """A CA and a server certificate for 127.0.0.1 and localhost, valid for a day."""
-    target = directory or Path(tempfile.mkdtemp(prefix="helpdesk-tls-"))
-    target.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
+def _certificate_authority(now: dt.datetime) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_cert = (
         x509.CertificateBuilder()
@@ -77,6 +73,12 @@ def make_certificates(directory: Path | None = None) -> TestCertificates:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+    return ca_key, ca_cert
+
+
+def _server_certificate(
+    now: dt.datetime, ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     server_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     server_cert = (
         x509.CertificateBuilder()
@@ -99,6 +101,16 @@ def make_certificates(directory: Path | None = None) -> TestCertificates:
         )
         .sign(ca_key, hashes.SHA256())
     )
+    return server_key, server_cert
+
+
+def make_certificates(directory: Path | None = None) -> TestCertificates:
+    """A CA and a server certificate for 127.0.0.1 and localhost, valid for a day."""
+    target = directory or Path(tempfile.mkdtemp(prefix="helpdesk-tls-"))
+    target.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key, ca_cert = _certificate_authority(now)
+    server_key, server_cert = _server_certificate(now, ca_key, ca_cert)
     certificates = TestCertificates(target)
     Path(certificates.ca_file).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     Path(certificates.cert_file).write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
