@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
-from helpdesk.knowledge.entries import FaqEntry, RejectedEntry, sort_entries
+from helpdesk.knowledge.entries import FaqEntry, KnowledgeKind, RejectedEntry, sort_entries
 from helpdesk.text.language import Language as Language
 from helpdesk.topics import Topic
 
@@ -170,15 +170,26 @@ class Choice(Contract):
 
 
 class Citation(Contract):
-    """A cited FAQ entry as channels show it: enough to render a link or card without the KB."""
+    """A cited item (an FAQ entry or a passage of a document) as channels show it: enough to render a
+    link or card without the knowledge base. The fields after `url` came with passages (issue 18);
+    they are optional, so a consumer that does not know them reads every citation as before."""
 
     faq_id: str
+    """The cited item's id: an FAQ entry's, or a passage's (`<document id>~<digest>`)."""
     title: str
-    """The entry's question, in the answer's language."""
+    """An entry's question in the answer's language; a passage's document title."""
     snippet: str | None = None
-    """The start of the entry's answer, for a tooltip or card (also lets the evaluator score
-    groundedness without a copy of the knowledge base)."""
+    """The start of the entry's answer or of the passage's text, for a tooltip or card (also lets the
+    evaluator score groundedness without a copy of the knowledge base)."""
     url: str | None = None
+    """Where the reader can open the source (http or https only)."""
+    kind: KnowledgeKind = KnowledgeKind.FAQ
+    section: list[str] = Field(default_factory=list)
+    """A passage's section path, outermost heading first."""
+    page: int | None = None
+    """The page a passage starts on (paged formats such as PDF)."""
+    document_id: str | None = None
+    """The document a passage belongs to."""
 
 
 class Refusal(StrEnum):

@@ -1,9 +1,10 @@
 """Versioned prompts, read from `prompts/<id>.v<version>.<language>.yaml` (never strings inside code).
 
 A prompt file holds one (id, version, language): its system and user templates (`string.Template`,
-`${name}`, so JSON shown to the model needs no escaping), optionally the template of one FAQ entry, and
-the sampling settings. `kind` says what a prompt is for (`answer`: dialogue's grounded answers); files
-without one are the evaluator's task prompts (`judge`, `faq-draft`). A service validates the prompts it
+`${name}`, so JSON shown to the model needs no escaping), optionally the templates of one FAQ entry and
+of one passage of a document, and the sampling settings. `kind` says what a prompt is for (`answer`:
+dialogue's grounded answers); files without one are the evaluator's task prompts (`judge`,
+`faq-draft`). A service validates the prompts it
 uses with its own subclass of `Prompt` (dialogue's answer prompts must carry a canary, for instance).
 
 A prompt is named by its id (the newest version) or pinned with a version ("grounded@1"); every result
@@ -53,6 +54,9 @@ class Prompt(BaseModel):
     user: str
     faq_entry: str | None = None
     """How one FAQ entry is shown to the model (`${id}`, `${question}`, `${answer}`)."""
+    passage: str | None = None
+    """How one passage of a document is shown to the model (`${id}`, `${title}`, `${section}`,
+    `${page}`, `${text}`)."""
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     max_tokens: int = Field(default=500, gt=0)
 

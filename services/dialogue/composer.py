@@ -4,8 +4,9 @@ FAQ answer as a grounded LLM answer.
 Plain Python over the Generator: it receives the flag values for this user and returns the decision to
 publish with the variant and usage it cost. With `answer_mode` = faq (the default), the policy's answer
 stands and only the user's A/B arm is recorded. With `llm`, answers and clarifications that have
-retrieved entries are handed to the model with the top entries as context; whatever goes wrong (no
-endpoint, timeout, errors, open breaker, refused output, budget) gives the FAQ answer as `fallback`.
+retrieved entries are handed to the model with the top entries and passages as context; whatever goes
+wrong (no endpoint, timeout, errors, open breaker, refused output, budget) gives the FAQ answer (or the
+passage's extract) as `fallback`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from helpdesk.events import AnswerMode, ChatAnalyzed, Language, Refusal, Usage, Variant
-from services.dialogue.generation.answer_prompts import FaqContext
+from helpdesk.knowledge.entries import Passage
+from services.dialogue.generation.answer_prompts import FaqContext, KnowledgeContext, PassageContext
 from services.dialogue.generation.generator import (
     Fallback,
     FallbackReason,
@@ -47,14 +49,19 @@ class Composed:
     refusal: Refusal | None = None
 
 
-def _context(decision: Decision, language: Language) -> list[FaqContext]:
+def _context(decision: Decision, language: Language) -> list[KnowledgeContext]:
+    """The first hits, FAQ entries and passages alike, as the model's data."""
     retrieval = decision.retrieval
     if retrieval is None:
         return []
-    context = []
+    context: list[KnowledgeContext] = []
     for hit in retrieval.hits[:CONTEXT_ENTRIES]:
-        text = hit.entry.text(language)
-        context.append(FaqContext(id=hit.entry.id, question=text.question, answer=text.answer))
+        entry = hit.entry
+        if isinstance(entry, Passage):
+            context.append(PassageContext(entry.id, entry.title, entry.text, entry.section, entry.page))
+        else:
+            text = entry.text(language)
+            context.append(FaqContext(id=entry.id, question=text.question, answer=text.answer))
     return context
 
 

@@ -15,8 +15,13 @@ person, or a question the knowledge base cannot answer, is told that a colleague
 `handoff`), while FAQ questions are still answered. (The gateway keeps the bot silent while an agent
 holds the conversation; such turns reach dialogue before an agent picks it up or after it is closed.)
 
+The knowledge base holds FAQ entries and passages of imported documents (manuals, guides), ranked
+together by the calibrated probability that they answer the question, so the thresholds mean the same
+for both. An answer from a passage is its best sentences with the document, section and page it comes
+from (passage_answers.py); a clarification may offer passages, named by their document and section.
+
 The decision carries the retrieval result, so a generator (the LLM path) can answer from the same
-entries the policy weighed.
+entries and passages the policy weighed.
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ from helpdesk.events import (
     EscalationReason,
     Language,
 )
-from helpdesk.knowledge.entries import FaqEntry
+from helpdesk.knowledge.entries import Passage
 from services.dialogue import replies
-from services.dialogue.knowledge.index import Hit, KnowledgeIndex, Retrieval
+from services.dialogue.knowledge.index import Hit, KnowledgeHit, KnowledgeIndex, Retrieval
 from services.dialogue.memory import ConversationMemory, PendingClarification
+from services.dialogue.passage_answers import passage_answer, passage_citation
 from services.dialogue.replies import Smalltalk
 from services.dialogue.understanding import (
     asks_for_a_person,
@@ -61,8 +67,11 @@ class Answer:
 SNIPPET_CHARACTERS = 200
 
 
-def citation(entry: FaqEntry, language: Language) -> Citation:
-    """How a channel shows the cited entry: its question as the title, the start of its answer."""
+def citation(entry: KnowledgeHit, language: Language) -> Citation:
+    """How a channel shows the cited entry: its question as the title, the start of its answer (a
+    passage: its document, section, page and the start of its text)."""
+    if isinstance(entry, Passage):
+        return passage_citation(entry)
     text = entry.text(language)
     snippet = (
         text.answer if len(text.answer) <= SNIPPET_CHARACTERS else text.answer[:SNIPPET_CHARACTERS] + "…"
@@ -237,7 +246,10 @@ class _Turn:
         if entry is None:
             return None
         hit = Hit(entry=entry, score=1.0, coverage=1.0, similarity=1.0, language=self.language)
-        retrieval = Retrieval(self.language, (), (hit,), 1.0, self.index.kb_version)
+        terms: tuple[str, ...] = ()
+        if isinstance(entry, Passage):
+            terms = self.index.search(pending.question, self.language, limit=1).passage_terms
+        retrieval = Retrieval(self.language, (), (hit,), 1.0, self.index.kb_version, passage_terms=terms)
         return self._answer(retrieval, hit, reason=DecisionReason.CHOSEN)
 
     def _retrieve(self) -> Retrieval:
@@ -309,21 +321,25 @@ class _Turn:
         hits = list(retrieval.hits[: self.settings.max_choices])
         if not hits:
             return []
-        floor = hits[0].score * self.settings.choice_score_ratio
-        return hits[:2] + [h for h in hits[2:] if h.score >= floor]
+        first = hits[0]
+        ratio = self.settings.choice_score_ratio
+        return hits[:2] + [h for h in hits[2:] if _at_least(h, first, ratio)]
 
     def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: DecisionReason) -> Decision:
-        version = hit.entry.version(self.language)
-        text = hit.entry.text(self.language).answer
-        if version is None:
-            text = f"{text}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[self.language]}"
+        entry = hit.entry
+        if isinstance(entry, Passage):
+            text = passage_answer(entry, retrieval.passage_terms, self.index.passages.idf, self.language)
+        else:
+            text = entry.text(self.language).answer
+            if entry.version(self.language) is None:
+                text = f"{text}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[self.language]}"
         return Decision(
             Answer(
                 text,
                 AnswerMode.FAQ,
-                cited_faq_ids=(hit.entry.id,),
+                cited_faq_ids=(entry.id,),
                 confidence=retrieval.confidence,
-                citations=(citation(hit.entry, self.language),),
+                citations=(citation(entry, self.language),),
             ),
             reason,
             retrieval=retrieval,
@@ -332,7 +348,7 @@ class _Turn:
 
     def _clarify(self, retrieval: Retrieval, hits: list[Hit]) -> Decision:
         choices = tuple(
-            Choice(faq_id=h.entry.id, question=h.entry.text(self.language).question) for h in hits
+            Choice(faq_id=h.entry.id, question=choice_label(h.entry, self.language)) for h in hits
         )
         text = replies.clarification(self.language, [c.question for c in choices])
         return Decision(
@@ -391,9 +407,29 @@ class _Turn:
             offered = ", ".join(c.faq_id for c in self.memory.clarification.choices)
             lines.append(f"Offered and not chosen: {offered}")
         if retrieval is not None and retrieval.hits:
-            closest = ", ".join(f"{h.entry.id}" for h in retrieval.hits[:3])
-            lines.append(f"Closest FAQ entries: {closest} (confidence {retrieval.confidence:.2f})")
+            hits = retrieval.hits[:3]
+            closest = ", ".join(h.entry.id for h in hits if not isinstance(h.entry, Passage))
+            passages = " | ".join(h.entry.citation for h in hits if isinstance(h.entry, Passage))
+            if closest:
+                lines.append(f"Closest FAQ entries: {closest} (confidence {retrieval.confidence:.2f})")
+            if passages:
+                lines.append(f"Closest passages: {passages} (confidence {retrieval.confidence:.2f})")
         intent = self.event.intent
         if intent.name != OUT_OF_SCOPE or intent.confidence > 0:
             lines.append(f"Intent: {intent.name} ({intent.confidence:.2f})")
         return "\n".join(lines)
+
+
+def choice_label(entry: KnowledgeHit, language: Language) -> str:
+    """How a choice reads: an entry's question; a passage's document and section."""
+    if isinstance(entry, Passage):
+        return entry.citation
+    return entry.text(language).question
+
+
+def _at_least(hit: Hit, first: Hit, ratio: float) -> bool:
+    """Whether `hit` scores at least `ratio` of the first: by raw score within one kind, by calibrated
+    probability across kinds (raw scores of entries and passages are not comparable)."""
+    if isinstance(hit.entry, Passage) == isinstance(first.entry, Passage):
+        return hit.score >= first.score * ratio
+    return (hit.probability or 0.0) >= (first.probability or 0.0) * ratio

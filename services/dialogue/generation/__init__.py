@@ -1,7 +1,14 @@
-"""Answer generation with the shared model stack (`helpdesk.llm`): grounded in retrieved FAQ entries,
-cited, cached, budgeted, and always replaceable by the FAQ answer (see `generator` for the contract)."""
+"""Answer generation with the shared model stack (`helpdesk.llm`): grounded in retrieved FAQ entries
+and passages of documents, cited, cached, budgeted, and always replaceable by the answer without a
+model (see `generator` for the contract)."""
 
-from services.dialogue.generation.answer_prompts import AnswerPrompt, FaqContext, load_answer_prompts
+from services.dialogue.generation.answer_prompts import (
+    AnswerPrompt,
+    FaqContext,
+    KnowledgeContext,
+    PassageContext,
+    load_answer_prompts,
+)
 from services.dialogue.generation.generator import (
     Fallback,
     FallbackReason,
@@ -21,6 +28,8 @@ __all__ = [
     "GenerationRequest",
     "GenerationSettings",
     "Generator",
+    "KnowledgeContext",
+    "PassageContext",
     "Result",
     "load_answer_prompts",
 ]

@@ -2,12 +2,15 @@
 keeps, and how its messages are built.
 
 An answer prompt holds the system template (the rules, with a `${canary}` placeholder and the user's
-`${language_name}`), the user template (the retrieved FAQ entries and the question, each inside its own
-tags, marked as data rather than instructions) and the template of one FAQ entry.
+`${language_name}`), the user template (the retrieved knowledge and the question, each inside its own
+tags, marked as data rather than instructions), the template of one FAQ entry and, from version 2 on,
+the template of one passage of a document (its id, document title, section path, page and text). A
+prompt without a passage template shows a passage as an FAQ entry whose question is its document and
+section, so older prompt versions still get passages only as data.
 
-What goes into the tags is escaped (`<`, `>`, `&`; quotes too inside the id attribute), so neither a
-user nor a FAQ entry can close a tag and write outside the data section. The canary appears in the
-system message only, so finding it in an output proves a leak.
+What goes into the tags is escaped (`<`, `>`, `&`; quotes too inside attributes), so neither a user nor
+a FAQ entry nor an imported document can close a tag and write outside the data section. The canary
+appears in the system message only, so finding it in an output proves a leak.
 """
 
 from __future__ import annotations
@@ -37,8 +40,21 @@ _REQUIRED = {
     "system": {"canary", "language_name"},
     "user": {"faq_context", "question"},
     "faq_entry": {"id", "question", "answer"},
+    "passage": {"id", "title", "text"},
 }
-_ALLOWED = {"canary", "language_name", "faq_context", "question", "id", "answer"}
+_ALLOWED = {
+    "canary",
+    "language_name",
+    "faq_context",
+    "question",
+    "id",
+    "answer",
+    "title",
+    "section",
+    "page",
+    "text",
+}
+SECTION_SEPARATOR = " › "
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +65,34 @@ class FaqContext:
     question: str
     answer: str
 
+    @property
+    def data(self) -> tuple[str, ...]:
+        """The texts shown to the model as data (which an answer may quote)."""
+        return (self.question, self.answer)
+
+
+@dataclass(frozen=True, slots=True)
+class PassageContext:
+    """One retrieved passage of a document handed to the model, as quoted data; `id` is what the
+    answer must cite."""
+
+    id: str
+    title: str
+    text: str
+    section: tuple[str, ...] = ()
+    page: int | None = None
+
+    @property
+    def data(self) -> tuple[str, ...]:
+        return (self.title, *self.section, self.text)
+
+    @property
+    def heading(self) -> str:
+        return SECTION_SEPARATOR.join(dict.fromkeys((self.title, *self.section)))
+
+
+KnowledgeContext = FaqContext | PassageContext
+
 
 class AnswerPrompt(Prompt):
     kind: Literal["answer"] = "answer"
@@ -57,7 +101,10 @@ class AnswerPrompt(Prompt):
     @model_validator(mode="after")
     def _templates(self) -> AnswerPrompt:
         for part, needed in _REQUIRED.items():
-            found = placeholders(getattr(self, part))
+            template = getattr(self, part)
+            if template is None:
+                continue
+            found = placeholders(template)
             if missing := needed - found:
                 raise ValueError(f"{part} lacks {sorted(missing)}")
             if unknown := found - _ALLOWED:
@@ -67,18 +114,11 @@ class AnswerPrompt(Prompt):
         return self
 
     def messages(
-        self, question: str, language: Language, context: Sequence[FaqContext], canary: str
+        self, question: str, language: Language, context: Sequence[KnowledgeContext], canary: str
     ) -> list[ChatMessage]:
         """The chat messages: instructions in the system message, data (escaped) in the user message."""
         names = LANGUAGE_NAMES[self.language]
-        entries = "\n".join(
-            Template(self.faq_entry).substitute(
-                id=html.escape(entry.id, quote=True),
-                question=html.escape(entry.question, quote=False),
-                answer=html.escape(entry.answer, quote=False),
-            )
-            for entry in context
-        )
+        entries = "\n".join(self._shown(item) for item in context)
         system = Template(self.system).substitute(
             canary=canary, language_name=names.get(language, names[self.language])
         )
@@ -86,6 +126,23 @@ class AnswerPrompt(Prompt):
             faq_context=entries, question=html.escape(question, quote=False)
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _shown(self, item: KnowledgeContext) -> str:
+        if isinstance(item, PassageContext):
+            if self.passage is not None:
+                return Template(self.passage).substitute(
+                    id=html.escape(item.id, quote=True),
+                    title=html.escape(item.title, quote=True),
+                    section=html.escape(SECTION_SEPARATOR.join(item.section), quote=True),
+                    page="" if item.page is None else str(item.page),
+                    text=html.escape(item.text, quote=False),
+                )
+            item = FaqContext(item.id, item.heading, item.text)
+        return Template(self.faq_entry).substitute(
+            id=html.escape(item.id, quote=True),
+            question=html.escape(item.question, quote=False),
+            answer=html.escape(item.answer, quote=False),
+        )
 
 
 AnswerPrompts = PromptLibrary[AnswerPrompt]

@@ -8,7 +8,8 @@ The contract the dialogue policy relies on:
     model = runtime.flags.get_string_value(Flag.MODEL, "gpt-4o-mini", sticky)
     result = await generator.generate(GenerationRequest.for_turn(
         event,                                 # ChatAnalyzed: only its redacted_text is sent
-        [FaqContext(id, question, answer), ...],   # the retrieved entries, best first
+        [FaqContext(id, question, answer) | PassageContext(id, title, text, section, page), ...],
+                                               # the retrieved entries and passages, best first
         prompt=arm.value,                      # a prompt id ("grounded") or pinned ("grounded@1")
         model=model,
         kb_version=<knowledge-base version>,
@@ -49,7 +50,7 @@ from helpdesk.logging import get_logger
 from services.dialogue.generation.answer_prompts import (
     AnswerPrompt,
     AnswerPrompts,
-    FaqContext,
+    KnowledgeContext,
     load_answer_prompts,
 )
 from services.dialogue.generation.breaker import CircuitOpen, EndpointBreaker
@@ -91,7 +92,7 @@ class GenerationRequest:
     question: str
     """The PII-redacted text (`ChatAnalyzed.redacted_text`); never the raw message."""
     language: Language
-    context: Sequence[FaqContext]
+    context: Sequence[KnowledgeContext]
     prompt: str
     """The prompt_variant flag's value: a prompt id, optionally pinned (`grounded@1`)."""
     model: str
@@ -104,7 +105,7 @@ class GenerationRequest:
     def for_turn(
         cls,
         event: ChatAnalyzed,
-        context: Sequence[FaqContext],
+        context: Sequence[KnowledgeContext],
         *,
         prompt: str,
         model: str,
@@ -324,7 +325,7 @@ class Generator:
             provided_ids={entry.id for entry in request.context},
             canary=self.canary,
             system_prompt=messages[0]["content"],
-            data=[text for entry in request.context for text in (entry.question, entry.answer)],
+            data=[text for item in request.context for text in item.data],
         )
         if checked.answer is None:
             assert checked.rejection is not None

@@ -16,6 +16,11 @@ added with the weights of `RetrievalWeights`. The nlp intent, when an entry list
 entry's score: a soft signal, since it may be missing or wrong. An intent that no entry lists (a need
 the knowledge base does not cover, such as a ticket's status) lowers the confidence instead.
 
+Passages of imported documents are searched beside the entries by their own scorer
+(passage_search.py). Both kinds end with a calibrated probability of answering the question, so one
+ranking holds both: each kind keeps its own order and the two are merged by that probability (an entry
+first on a tie). Without passages, retrieval is exactly the FAQ retrieval.
+
 An index is immutable; the knowledge library builds a new one for every knowledge-base version and
 swaps it in whole.
 """
@@ -25,14 +30,14 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
 from helpdesk.events import Language
-from helpdesk.knowledge.entries import FaqEntry
+from helpdesk.knowledge.entries import FaqEntry, Passage
 from helpdesk.search.lexical_index import LexicalIndex
 from helpdesk.search.port import Document, Field, FieldScores, Query, Scorer
 from helpdesk.text import normalise
@@ -45,6 +50,8 @@ from services.dialogue.knowledge.analysis import (
     question_terms,
 )
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
+from services.dialogue.knowledge.passage_confidence import PassageCalibration, PassageEvidence
+from services.dialogue.knowledge.passage_search import PassageMatch, PassageSearch, PassageWeights
 
 Scores = NDArray[np.float64]
 _Topics = dict[tuple[Language, str], list[tuple[int, Language]]]
@@ -77,16 +84,29 @@ class RetrievalWeights:
     b: float = 0.75
 
 
+KnowledgeHit = FaqEntry | Passage
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
-    entry: FaqEntry
+    entry: KnowledgeHit
+    """The FAQ entry or the passage found."""
     score: float
+    """The raw score, comparable only between hits of the same kind."""
     coverage: float
-    """The share of the query's term weight (IDF) that this entry's texts contain."""
+    """The share of the query's term weight (IDF) that this entry's (or passage's) texts contain."""
     similarity: float
-    """Character n-gram cosine between the query and the entry's closest phrasing."""
+    """Character n-gram cosine between the query and the entry's closest phrasing (for a passage: its
+    character coverage)."""
     language: Language
-    """The language of the closest phrasing."""
+    """The language of the closest phrasing (for a passage: its own)."""
+    probability: float | None = None
+    """Calibrated probability that this hit answers the question, where it was needed to rank the two
+    kinds together (None in a retrieval of FAQ entries alone)."""
+
+    @property
+    def passage(self) -> Passage | None:
+        return self.entry if isinstance(self.entry, Passage) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +120,10 @@ class Retrieval:
     confidence: float
     """Calibrated probability that the first hit answers the question (0 without hits)."""
     kb_version: str
-    evidence: MatchEvidence | None = None
+    evidence: MatchEvidence | PassageEvidence | None = None
     """What the confidence was computed from (None without hits)."""
+    passage_terms: tuple[str, ...] = ()
+    """The terms passages were searched with (what an extract from a passage is chosen by)."""
 
     @property
     def top(self) -> Hit | None:
@@ -113,17 +135,26 @@ class KnowledgeIndex:
 
     def __init__(
         self,
-        entries: Sequence[FaqEntry],
+        items: Sequence[FaqEntry | Passage],
         kb_version: str,
         *,
         weights: RetrievalWeights | None = None,
         calibration: Calibration | None = None,
+        passage_weights: PassageWeights | None = None,
+        passage_calibration: PassageCalibration | None = None,
     ) -> None:
+        """`items`: the knowledge base's FAQ entries and passages (flagged passages are left out)."""
         self.kb_version = kb_version
-        self.entries: tuple[FaqEntry, ...] = tuple(entries)
+        self.entries: tuple[FaqEntry, ...] = tuple(i for i in items if isinstance(i, FaqEntry))
+        self.passages = PassageSearch(
+            [i for i in items if isinstance(i, Passage)],
+            weights=passage_weights,
+            calibration=passage_calibration,
+        )
         self.weights = weights or RetrievalWeights()
         self.calibration = calibration or Calibration()
         self._positions = {e.id: i for i, e in enumerate(self.entries)}
+        self._passage_positions = {p.id: i for i, p in enumerate(self.passages.passages)}
         self._intents: dict[str, Scores] = {}
         for position, entry in enumerate(self.entries):
             for intent in entry.intents:
@@ -133,11 +164,15 @@ class KnowledgeIndex:
             self._build()
 
     def __len__(self) -> int:
-        return len(self.entries)
+        """FAQ entries and (unflagged) passages."""
+        return len(self.entries) + len(self.passages)
 
-    def get(self, entry_id: str) -> FaqEntry | None:
-        position = self._positions.get(entry_id)
-        return self.entries[position] if position is not None else None
+    def get(self, item_id: str) -> FaqEntry | Passage | None:
+        position = self._positions.get(item_id)
+        if position is not None:
+            return self.entries[position]
+        number = self._passage_positions.get(item_id)
+        return self.passages.passages[number] if number is not None else None
 
     def _build(self) -> None:
         phrasing, answer, topics, entry_terms = self._phrasings_and_answers()
@@ -261,11 +296,81 @@ class KnowledgeIndex:
         focus: Sequence[str] = (),
         limit: int = 5,
     ) -> Retrieval:
-        """The best entries for `text`. `focus` (a follow-up's own words, searched together with the
-        previous question) lowers the score of entries by the share of its terms they lack, down to half."""
+        """The best entries and passages for `text`. `focus` (a follow-up's own words, searched together
+        with the previous question) lowers the score of items by the share of its terms they lack, down
+        to half."""
+        language = Language.JA if language is Language.JA else Language.EN
+        faq = self._search_entries(
+            text, language, intent=intent, intent_confidence=intent_confidence, focus=focus, limit=limit
+        )
+        if not len(self.passages):
+            return faq
+        found = self.passages.search(text, language, focus=focus, limit=limit)
+        if not found.matches:
+            return replace(faq, passage_terms=found.terms)
+        return self._merged(faq, found.matches, found.terms, limit)
+
+    def _merged(
+        self, faq: Retrieval, matches: Sequence[PassageMatch], passage_terms: tuple[str, ...], limit: int
+    ) -> Retrieval:
+        """FAQ hits and passages in one ranking: each kind in its own order, merged by probability."""
+        entries = list(self._with_probabilities(faq))
+        passages = [
+            Hit(
+                entry=m.passage,
+                score=m.score,
+                coverage=m.coverage,
+                similarity=m.evidence.characters,
+                language=m.passage.language,
+                probability=m.probability,
+            )
+            for m in matches
+        ]
+        merged: list[Hit] = []
+        while (entries or passages) and len(merged) < limit:
+            take_entry = bool(entries) and (
+                not passages or (entries[0].probability or 0.0) >= (passages[0].probability or 0.0)
+            )
+            merged.append(entries.pop(0) if take_entry else passages.pop(0))
+        top = merged[0]
+        if top.passage is None:
+            return replace(faq, hits=tuple(merged), passage_terms=passage_terms)
+        return Retrieval(
+            language=faq.language,
+            terms=faq.terms or passage_terms,
+            hits=tuple(merged),
+            confidence=top.probability or 0.0,
+            kb_version=self.kb_version,
+            evidence=matches[0].evidence,
+            passage_terms=passage_terms,
+        )
+
+    def _with_probabilities(self, faq: Retrieval) -> list[Hit]:
+        """The FAQ hits with their probabilities: the first's is the retrieval's confidence; each other
+        is calibrated on its own coverage and similarity, without margin (another entry is ahead) or
+        intent."""
+        return [
+            replace(
+                hit,
+                probability=faq.confidence
+                if rank == 0
+                else self.calibration.confidence(MatchEvidence(hit.coverage, hit.similarity, 0.0)),
+            )
+            for rank, hit in enumerate(faq.hits)
+        ]
+
+    def _search_entries(
+        self,
+        text: str,
+        language: Language,
+        *,
+        intent: str | None,
+        intent_confidence: float,
+        focus: Sequence[str],
+        limit: int,
+    ) -> Retrieval:
         if not self.entries:
             return Retrieval(language, (), (), 0.0, self.kb_version)
-        language = Language.JA if language is Language.JA else Language.EN
         terms = query_terms(text, language, self.vocabulary)
         fields = self._text_index.score(Query(terms, character_text(text, language, question_terms)))
         w = self.weights

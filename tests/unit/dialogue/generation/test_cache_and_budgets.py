@@ -92,7 +92,7 @@ async def test_cache_entries_expire_with_the_configured_ttl(llm: OpenAITestServe
         "How do I reset my password?",
         Language.EN,
         "kb-1",
-        "grounded@1",
+        "grounded@2",
         "gpt-4o-mini",
         ["faq-password", "faq-vpn"],
     )
@@ -225,7 +225,7 @@ async def test_tokens_and_cost_per_answer_come_from_the_price_table(llm: OpenAIT
     llm.prompt_tokens, llm.completion_tokens = 1000, 500
     before = (
         REGISTRY.get_sample_value(
-            "helpdesk_llm_cost_usd_total", {"model": "gpt-4o-mini", "prompt": "grounded@1"}
+            "helpdesk_llm_cost_usd_total", {"model": "gpt-4o-mini", "prompt": "grounded@2"}
         )
         or 0.0
     )
@@ -236,6 +236,6 @@ async def test_tokens_and_cost_per_answer_come_from_the_price_table(llm: OpenAIT
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (1000, 500)
     assert result.usage.cost_usd == 1.5
     after = REGISTRY.get_sample_value(
-        "helpdesk_llm_cost_usd_total", {"model": "gpt-4o-mini", "prompt": "grounded@1"}
+        "helpdesk_llm_cost_usd_total", {"model": "gpt-4o-mini", "prompt": "grounded@2"}
     )
     assert after == before + 1.5

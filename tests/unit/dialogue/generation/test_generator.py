@@ -21,9 +21,9 @@ async def test_grounded_answer_cites_the_faq_and_records_prompt_and_model(llm: O
     assert result.cited_ids == ("faq-password",)
     assert "Forgot password" in result.text
     assert result.answerable
-    assert (result.prompt, result.model) == ("grounded@1", "gpt-4o-mini")
+    assert (result.prompt, result.model) == ("grounded@2", "gpt-4o-mini")
     assert result.variant("grounded").model_dump() == {
-        "prompt": "grounded@1",
+        "prompt": "grounded@2",
         "model": "gpt-4o-mini",
         "name": "grounded",
     }
@@ -76,7 +76,7 @@ async def test_japanese_questions_get_the_japanese_prompt(llm: OpenAITestServer)
     )
 
     assert isinstance(result, Generated)
-    assert result.prompt == "grounded-concise@1"
+    assert result.prompt == "grounded-concise@2"
     assert "パスワードをお忘れの場合" in result.text
     [request] = llm.requests
     assert "日本語で" in request.system
