@@ -1,8 +1,7 @@
 """The process's one connection to its Dapr sidecar.
 
-State and pub/sub go over the sidecar's HTTP API through one pooled aiohttp session: measured here,
-an aiohttp call costs about 0.1 ms of CPU against 0.17 ms for the SDK's aio gRPC client, whose poller
-thread and call machinery were the largest single cost in every service's profile (docs/benchmarks.md).
+State and pub/sub go over the sidecar's HTTP API through one pooled aiohttp session, which costs less
+CPU per call than the SDK's aio gRPC client (the figures: docs/architecture.md, "Design decisions").
 The SDK's gRPC client stays for the configuration store's change stream, which has no HTTP equivalent
 for an app that does not expose a callback. The sidecar is waited for asynchronously before anything
 is opened (the SDK's constructor would block the event loop polling its health).

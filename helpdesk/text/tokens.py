@@ -24,10 +24,10 @@ def _english_tokenizer() -> Any:
     """NLTK's word tokenizer (the word-level part of `nltk.word_tokenize`, which needs no downloaded data).
 
     `import nltk` executes the package's `__init__`, which imports every NLTK module and, through them,
-    SciPy and scikit-learn: about 100 MB of resident memory in each service for one class of regular
-    expressions. So, unless NLTK is already imported, the tokenizer's module is loaded on its own under
-    placeholder parent packages, which are removed again afterwards so that a later `import nltk` still
-    gets the real, complete package.
+    SciPy and scikit-learn, whose memory each service would carry for one class of regular expressions
+    (the figure: docs/architecture.md, "Design decisions"). So, unless NLTK is already imported, the
+    tokenizer's module is loaded on its own under placeholder parent packages, which are removed again
+    afterwards so that a later `import nltk` still gets the real, complete package.
     """
     if "nltk" in sys.modules:
         from nltk.tokenize import NLTKWordTokenizer

@@ -1,5 +1,5 @@
-"""Each check of the Azure files runs on copies of the Bicep changed in memory: every mistake the review
-found (and a few more) must make the checks fail with the problem it is."""
+"""Each check of the Azure files runs on copies of the Bicep changed in memory: every listed mistake (a
+wrong metadata name, role, policy, scope or wiring) must make the checks fail with the problem it is."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""F11 before release: the subscription table each app gives daprd matches helpdesk.topics, and every
+"""Before release: the subscription table each app gives daprd matches helpdesk.topics, and every
 route in it exists. daprd treats a 404 from a subscription route as "drop": a renamed route or a
 forgotten handler would lose traffic silently, so this fails the build instead."""
 

@@ -1,9 +1,7 @@
-"""Client identity that cannot be spoofed (issue 15, items 4 and 7), attacked on the real stack.
-
-The review dodged every per-client limit by rotating `X-Forwarded-For` from loopback (25 of 25 web
-sessions, 35 of 35 anonymous chats), rated one turn 20 times (20 events), opened handoffs without
-bound, read another anonymous client's conversation by its id (all anonymous callers were one user),
-and got a 409 for a retry whose JSON only had its keys in another order.
+"""Client identity that cannot be spoofed, attacked on the real stack: rotating `X-Forwarded-For`
+from an untrusted peer does not make one client many (web sessions, anonymous chats), one turn takes one
+rating, open handoffs are capped, an anonymous client reads only its own conversations, and a retry
+whose JSON has its keys in another order is the same request.
 
 One stack for the module, with limits close to a deployed gateway's (the session `stack` sets them
 very high) and anonymous access on. The limits count per fixed window of the wall clock; tests that

@@ -1,4 +1,4 @@
-"""D3 / issue 15 item 2: a model output that carries the system prompt or its canary never reaches the user,
+"""A model output that carries the system prompt or its canary never reaches the user,
 however it is written: JSON `\\u` escapes, visible escapes, HTML references, base64, reversed, cut into
 short lines, split by zero-width characters, full-width, spelled out in mixed case, or paraphrased.
 

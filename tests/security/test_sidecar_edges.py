@@ -1,10 +1,8 @@
-"""The sidecars' edges (issue 15, item 1), attacked on the real stack.
-
-The review reached dialogue through its sidecar's internal gRPC port, which listened on every interface
-and hands calls to the app with the app token: a forged `kb.updated` was stored and another user was
-answered with a planted text. Here: no process of the stack listens beyond loopback; a sidecar refuses
-to publish a topic its app does not own; a call into an app through the internal gRPC port is refused;
-and a `kb.updated` that claims the wrong publisher is dead-lettered, not stored.
+"""The sidecars' edges, attacked on the real stack: no process of the stack listens beyond loopback
+(a sidecar's internal gRPC port hands calls to its app with the app token, so reaching it would let a
+forged `kb.updated` be stored); a sidecar refuses to publish a topic its app does not own; a call into
+an app through the internal gRPC port is refused; and a `kb.updated` that claims the wrong publisher is
+dead-lettered, not stored.
 """
 
 from __future__ import annotations

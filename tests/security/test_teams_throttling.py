@@ -1,12 +1,13 @@
-"""D12 / issue 15 item 8: a Bot Connector that throttles longer than the sidecar's handler timeout gets
-exactly one reply, after the throttling, and nothing is dead-lettered.
+"""A Bot Connector that throttles longer than the sidecar's handler timeout gets exactly one reply,
+after the throttling, and nothing is dead-lettered.
 
-The incident: the connector answered 429 with `Retry-After: 30` for about 85 s; the handler kept
-retrying past the sidecar's 30 s handler timeout, the sidecar delivered again, the 60 s claim was taken
-over from a live sender and the user got the same reply twice. The stack test replays it with every
-duration scaled by `SCALE` (0.2 by default: a 6 s handler timeout, 17 s of throttling, `Retry-After: 6`,
-a 12 s processingTimeout, the sidecar's retry back-off and the gateway's send timings scaled alike);
-`HELPDESK_TEST_THROTTLE_SCALE=1` runs it at the incident's own durations (about three minutes).
+The scenario: the connector answers 429 with `Retry-After: 30` for about 85 s, longer than the
+sidecar's 30 s handler timeout, so the sidecar delivers the reply again while the first delivery still
+waits, and the 60 s delivery claim could be taken over from a live sender (which would send the reply
+twice). The stack test plays it with every duration scaled by `SCALE` (0.2 by default: a 6 s handler
+timeout, 17 s of throttling, `Retry-After: 6`, a 12 s processingTimeout, the sidecar's retry back-off and
+the gateway's send timings scaled alike); `HELPDESK_TEST_THROTTLE_SCALE=1` runs it at full length (about
+three minutes).
 
 The in-process tests pin the parts one by one: the time spent in one delivery stays inside its budget,
 a wait the connector asked for holds across deliveries, a claim taken over stops its old sender before

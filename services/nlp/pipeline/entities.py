@@ -3,8 +3,8 @@
 Dates and times are resolved against the day the message arrived, so "tomorrow at 3pm" and "明日の15時"
 both become an ISO date plus "15:00" that the dialogue service can use without parsing language again.
 The patterns cover what people write to a helpdesk (relative days, weekdays, numeric and written dates,
-12- and 24-hour times); a general date parser such as dateparser was measured at tens of milliseconds per
-message, too slow for the per-message budget, and resolves far more than a helpdesk needs.
+12- and 24-hour times); a general date parser such as dateparser is too slow for the per-message budget
+(docs/architecture.md, "Design decisions") and resolves far more than a helpdesk needs.
 """
 
 from __future__ import annotations
