@@ -17,7 +17,7 @@ from services.gateway.desk.feedback import FeedbackDesk
 from services.gateway.desk.handoff_desk import HandoffDesk
 from services.gateway.desk.handoff_places import HandoffPlaces
 from services.gateway.desk.intake import TurnIntake
-from services.gateway.desk.reader import TurnReader
+from services.gateway.desk.turn_reader import TurnReader
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings

@@ -23,7 +23,7 @@ from services.gateway.composition import GatewayParts
 from services.gateway.desk.feedback import FeedbackDesk
 from services.gateway.desk.handoff_desk import HandoffDesk
 from services.gateway.desk.intake import TurnIntake
-from services.gateway.desk.reader import TurnReader
+from services.gateway.desk.turn_reader import TurnReader
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -12,7 +12,7 @@ from services.gateway.api.deps import HandoffDeskDep, Operator, TurnReaderDep, b
 from services.gateway.api.schemas import AgentReplyRequest, HandoffDetail, HandoffSummary
 from services.gateway.api.views import PROBLEM_RESPONSES, conversation_turn, handoff_summary
 from services.gateway.desk.handoff_desk import HandoffDesk
-from services.gateway.desk.reader import TurnReader
+from services.gateway.desk.turn_reader import TurnReader
 
 router = APIRouter(prefix="/v1/handoffs", tags=["handoffs (operators)"], responses=PROBLEM_RESPONSES)
 

@@ -16,7 +16,7 @@ from helpdesk.dapr.state import Records
 from helpdesk.events import MAX_COMMENT_CHARS, ChannelRef, FeedbackSubmitted, Rating
 from helpdesk.logging import get_logger
 from services.gateway.desk.intake import counted_as
-from services.gateway.desk.reader import TurnReader
+from services.gateway.desk.turn_reader import TurnReader
 from services.gateway.gateway_errors import AlreadyRated, HelpdeskUnavailable, MessageNotFound, NotAnsweredYet
 from services.gateway.ratelimit import Limit, RateLimiter
 from services.gateway.turns import TurnRecord, at_rest

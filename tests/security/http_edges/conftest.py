@@ -1,5 +1,5 @@
 """One stack for the HTTP edge attacks, with a low web-session budget per address and a short body
-deadline on the gateway (tests/security/http_edges/support.py has the values). Package-scoped: the
+deadline on the gateway (tests/security/http_edges/raw_http.py has the values). Package-scoped: the
 stack starts once for the attacks in this folder and stops when they are done."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk_ops.devstack import Stack
-from tests.security.http_edges.support import GATEWAY_BODY_SECONDS, SESSIONS_PER_ADDRESS
+from tests.security.http_edges.raw_http import GATEWAY_BODY_SECONDS, SESSIONS_PER_ADDRESS
 from tests.support.stack import running_stack
 
 

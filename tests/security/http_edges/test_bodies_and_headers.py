@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from helpdesk_ops.devstack import Stack
-from tests.security.http_edges.support import (
+from tests.security.http_edges.raw_http import (
     GATEWAY_BODY_SECONDS,
     HEADER_SECONDS,
     MB,

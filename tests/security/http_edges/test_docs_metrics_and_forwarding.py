@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from helpdesk_ops.devstack import Stack
-from tests.security.http_edges.support import (
+from tests.security.http_edges.raw_http import (
     SESSIONS_PER_ADDRESS,
 )
 from tests.support.browser import chromium

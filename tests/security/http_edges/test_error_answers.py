@@ -18,7 +18,7 @@ from helpdesk_ops.devstack import Stack
 from helpdesk_ops.seed import local_secrets
 from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
-from tests.security.http_edges.support import (
+from tests.security.http_edges.raw_http import (
     SECURITY_HEADERS,
     log_of,
 )
