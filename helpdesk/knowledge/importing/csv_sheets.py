@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 from helpdesk.knowledge.importing.encodings import DecodedText
 from helpdesk.knowledge.importing.faq_sheets import SheetRow
-from helpdesk.knowledge.importing.imported import SkippedPart
 from helpdesk.knowledge.importing.limits import Deadline
 
 SNIFF_CHARS = 8192
@@ -18,11 +17,9 @@ MAX_ROW_LINES = 50
 """A record spread over more lines than this is a quote left open, not a cell with line breaks."""
 
 
-def csv_rows(
-    decoded: DecodedText, *, delimiter: str | None, deadline: Deadline, skipped: list[SkippedPart]
-) -> Iterator[SheetRow]:
-    """The sheet's rows in order, numbered as a spreadsheet shows them; rows that cannot be read are
-    appended to `skipped` with the lines they cover."""
+def csv_rows(decoded: DecodedText, *, delimiter: str | None, deadline: Deadline) -> Iterator[SheetRow]:
+    """The sheet's rows in order, numbered as a spreadsheet shows them, with the lines they cover; a row
+    that cannot be read comes with its problem instead of cells."""
     text = decoded.text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _delimiter(text), strict=True)
     number = 0
@@ -35,7 +32,7 @@ def csv_rows(
             return
         except csv.Error as exc:
             number += 1
-            skipped.append(SkippedPart(part=_where(number, first_line, reader.line_num), reason=_why(exc)))
+            yield SheetRow(where=_where(number, first_line, reader.line_num), cells=(), problem=_why(exc))
             first_line = reader.line_num + 1
             continue
         number += 1
@@ -43,7 +40,7 @@ def csv_rows(
         where = _where(number, first_line, reader.line_num)
         first_line = reader.line_num + 1
         if lines > MAX_ROW_LINES:
-            skipped.append(SkippedPart(part=where, reason="a quote opened here is never closed"))
+            yield SheetRow(where=where, cells=(), problem="a quote opened here is never closed")
             continue
         yield SheetRow(where=where, cells=tuple(cells))
 

@@ -11,13 +11,14 @@ detector, then cp932. Windows-1252 only for text that is mostly ASCII and where 
 shows no kana at all.
 
 A file that no encoding decodes whole may mix two (rows appended by another program): it is read line
-by line in the encoding that decodes most lines, and the lines that do not decode are reported.
+by line in the encoding most of its non-ASCII lines are in, and the lines in another are reported.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -37,6 +38,8 @@ _WESTERN = "cp1252"
 _HALF_WIDTH_KATAKANA = re.compile("[\uff61-\uff9f]")
 _KANA = re.compile("[\u3040-\u30ff]")
 _LINE_ENCODINGS = ("utf-8", *_JAPANESE)
+_ASCII = "ascii"
+_UNKNOWN = "The text is in no encoding the importer knows (UTF-8, UTF-16, Shift_JIS/cp932, EUC-JP)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +109,28 @@ def _japanese_encoding(data: bytes, readings: dict[str, str]) -> str:
 
 
 def _decoded_by_line(data: bytes) -> DecodedText:
+    """Each line that is not plain ASCII is in the first of UTF-8, cp932, EUC-JP that decodes it (a
+    line valid as UTF-8 is UTF-8: Japanese in another encoding almost never is); the file's encoding is
+    the one most such lines are in (on a tie, the first seen), and lines in another are unreadable."""
     lines = data.split(b"\n")
-    decodable = {encoding: [_strict(line, encoding) for line in lines] for encoding in _LINE_ENCODINGS}
-    encoding = max(_LINE_ENCODINGS, key=lambda e: sum(text is not None for text in decodable[e]))
-    texts = decodable[encoding]
-    unreadable = tuple(number for number, text in enumerate(texts, start=1) if text is None)
-    if len(unreadable) * 2 > sum(1 for line in lines if line.strip()):
-        raise ImportRefused(
-            RefusalKind.BAD_ENCODING,
-            "The text is in no encoding the importer knows (UTF-8, UTF-16, Shift_JIS/cp932, EUC-JP).",
-        )
-    return DecodedText(
-        "\n".join(UNREADABLE if text is None else text for text in texts), encoding, unreadable
+    found = [_line_encoding(line) for line in lines]
+    counted = Counter(encoding for encoding in found if encoding not in (_ASCII, None))
+    if not counted:
+        raise ImportRefused(RefusalKind.BAD_ENCODING, _UNKNOWN)
+    encoding = counted.most_common(1)[0][0]
+    unreadable = tuple(
+        number for number, found_in in enumerate(found, start=1) if found_in not in (_ASCII, encoding)
     )
+    if len(unreadable) * 2 > sum(1 for line in lines if line.strip()):
+        raise ImportRefused(RefusalKind.BAD_ENCODING, _UNKNOWN)
+    texts = [
+        UNREADABLE if number in unreadable else line.decode(encoding)
+        for number, line in enumerate(lines, start=1)
+    ]
+    return DecodedText("\n".join(texts), encoding, unreadable)
+
+
+def _line_encoding(line: bytes) -> str | None:
+    if line.isascii():
+        return _ASCII
+    return next((encoding for encoding in _LINE_ENCODINGS if _strict(line, encoding) is not None), None)

@@ -88,6 +88,8 @@ class SheetRow:
     where: str
     """How an operator finds the row: "row 7", or "sheet 'VPN' row 7" in a workbook."""
     cells: tuple[str, ...]
+    problem: str | None = None
+    """Why the row could not be read at all (broken quoting), reported in its place among the rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,9 @@ def entries_of_sheet(
         return None
     start, columns = header
     skipped = [
-        SkippedPart(part=row.where, reason="above the header row")
+        SkippedPart(part=row.where, reason=row.problem or "above the header row")
         for row in rows[:start]
-        if any(cell.strip() for cell in row.cells)
+        if row.problem or any(cell.strip() for cell in row.cells)
     ]
     entries: list[FaqEntry] = []
     first_seen: dict[str, str] = {}
@@ -155,7 +157,9 @@ def entries_of_sheet(
 
 def _without_trailing_blanks(rows: list[SheetRow]) -> Iterator[SheetRow]:
     """The rows up to the last one with content: a spreadsheet's formatted empty rows are no data."""
-    last = max((i for i, row in enumerate(rows) if any(c.strip() for c in row.cells)), default=-1)
+    last = max(
+        (i for i, row in enumerate(rows) if row.problem or any(c.strip() for c in row.cells)), default=-1
+    )
     yield from rows[: last + 1]
 
 
@@ -164,6 +168,8 @@ def _entry(row: SheetRow, columns: dict[str, int], site: SheetSite) -> tuple[Faq
         index = columns.get(field)
         return row.cells[index].strip() if index is not None and index < len(row.cells) else ""
 
+    if row.problem:
+        return None, row.problem
     if any(UNREADABLE in value for value in row.cells):
         return None, "not in the file's encoding"
     if not any(value.strip() for value in row.cells):

@@ -17,14 +17,17 @@ from helpdesk.knowledge.importing.archives import check_archive
 from helpdesk.knowledge.importing.csv_sheets import csv_rows
 from helpdesk.knowledge.importing.encodings import UNREADABLE, decode_text
 from helpdesk.knowledge.importing.faq_sheets import SheetRow, SheetSite, entries_of_sheet, rows_counted
+from helpdesk.knowledge.importing.html_pages import read_html
 from helpdesk.knowledge.importing.imported import ImportedSource, ImportOptions, SkippedPart
 from helpdesk.knowledge.importing.limits import Deadline, ImportLimits
 from helpdesk.knowledge.importing.markdown_text import read_markdown
 from helpdesk.knowledge.importing.media import ZIP_FORMATS, MediaType, media_type_of
 from helpdesk.knowledge.importing.passages import PassageSite, cut_passages, document_language
+from helpdesk.knowledge.importing.pdf_pages import read_pdf
 from helpdesk.knowledge.importing.plain_text import read_plain_text
 from helpdesk.knowledge.importing.refusals import ImportRefused, RefusalKind
 from helpdesk.knowledge.importing.structure import ParsedDocument, fallback_title
+from helpdesk.knowledge.importing.word_documents import read_word
 from helpdesk.text.language import Language
 
 MAX_TITLE_CHARS = 300
@@ -34,6 +37,12 @@ _TextReader = Callable[[str, Deadline], ParsedDocument]
 _TEXT_READERS: dict[MediaType, _TextReader] = {
     MediaType.MARKDOWN: read_markdown,
     MediaType.TEXT: read_plain_text,
+}
+_BinaryReader = Callable[[bytes, ImportLimits, Deadline], ParsedDocument]
+_BINARY_READERS: dict[MediaType, _BinaryReader] = {
+    MediaType.HTML: lambda data, _limits, deadline: read_html(data, deadline),
+    MediaType.DOCX: lambda data, _limits, deadline: read_word(data, deadline),
+    MediaType.PDF: read_pdf,
 }
 _SHEETS = (MediaType.CSV, MediaType.TSV, MediaType.XLSX)
 
@@ -110,7 +119,7 @@ class _Source:
         else:
             decoded = decode_text(self.data)
             delimiter = "\t" if self.media is MediaType.TSV else None
-            read_rows = csv_rows(decoded, delimiter=delimiter, deadline=self.deadline, skipped=skipped)
+            read_rows = csv_rows(decoded, delimiter=delimiter, deadline=self.deadline)
             sheets = [("", rows_counted(read_rows, self.limits))]
         entries: list[FaqEntry] = []
         headed = False
@@ -159,7 +168,7 @@ class _Source:
                 for number in decoded.unreadable_lines
             ]
             return parsed
-        raise ImportRefused(RefusalKind.UNSUPPORTED_TYPE, f"{self.media.value} is not imported yet.")
+        return _BINARY_READERS[self.media](self.data, self.limits, self.deadline)
 
 
 def _entries_language(entries: list[FaqEntry]) -> Language:
