@@ -4,7 +4,7 @@ VENV := .venv/bin
 REPLICAS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-test run test lint unit integration contract e2e chaos bench nlu-bench faq-bench eval train clean
+.PHONY: help setup setup-test run test lint unit integration contract e2e chaos bench nlu-bench faq-bench doc-bench eval train clean
 
 help:
 	@echo "make run        start the whole helpdesk locally (REPLICAS=\"nlp=2 dialogue=3\" for more replicas; SECRETS=file.json for a model key)"
@@ -12,6 +12,7 @@ help:
 	@echo "make chaos      fault-injection suite against the real stack"
 	@echo "make bench      load benchmark against the running stack (after make run)"
 	@echo "make nlu-bench TRAIN=... TEST=...   intent benchmark;  make faq-bench FAQ=... QUERIES=...   retrieval benchmark"
+	@echo "make doc-bench DOCS=... QUERIES=...   document retrieval benchmark (SQuAD-format JSON, or a folder + queries.jsonl)"
 	@echo "make eval DATASET=...   offline evaluation of a golden set"
 
 setup:
@@ -62,6 +63,13 @@ clean:
 faq-bench:
 	@test -n "$(FAQ)" -a -n "$(QUERIES)" || { echo "usage: make faq-bench FAQ=<faq.jsonl|dir> QUERIES=<queries.jsonl> [LATENCY_ENTRIES=1000]"; exit 2; }
 	@$(VENV)/python -m bench.faq_bench --faq "$(FAQ)" --queries "$(QUERIES)" $(if $(LATENCY_ENTRIES),--latency-entries $(LATENCY_ENTRIES))
+
+# Document retrieval benchmark with the dialogue service's own index: make doc-bench DOCS=<squad.json|folder> QUERIES=<squad.json|queries.jsonl>
+# (e.g. DOCS=QUERIES=../shared/data/jsquad/valid-v1.3.json, or DOCS=bench/data/manuals QUERIES=bench/data/manuals-queries.jsonl;
+# HALF=tune|heldout keeps one half of the queries). Last line: JSON.
+doc-bench:
+	@test -n "$(DOCS)" -a -n "$(QUERIES)" || { echo "usage: make doc-bench DOCS=<squad.json|folder> QUERIES=<squad.json|queries.jsonl> [HALF=tune|heldout]"; exit 2; }
+	@$(VENV)/python -m bench.doc_bench --docs "$(DOCS)" --queries "$(QUERIES)" $(if $(HALF),--half $(HALF))
 
 BENCH_ARGS ?=
 bench:

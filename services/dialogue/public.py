@@ -6,8 +6,9 @@
   `PolicySettings` over a `KnowledgeIndex` (held by `FixedKnowledge`) of the knowledge base that
   `seed_knowledge` reads, a fresh `ConversationMemory`, `reply_language`, and `outcome_event`, the
   event the service would publish.
-- Retrieval measured and tuned on other data (`make faq-bench`, the ablation and the confidence fit):
-  `KnowledgeIndex`, `RetrievalWeights`, `Calibration`, `MatchEvidence`.
+- Retrieval measured and tuned on other data (`make faq-bench`, `make doc-bench`, the ablation and the
+  confidence fits): `KnowledgeIndex`, `RetrievalWeights`, `Calibration`, `MatchEvidence`,
+  `PassageWeights`, `PassageCalibration`, `PassageEvidence`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from services.dialogue.app import create_app
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
 from services.dialogue.knowledge.index import KnowledgeIndex, RetrievalWeights
 from services.dialogue.knowledge.library import seed_knowledge
+from services.dialogue.knowledge.passage_confidence import PassageCalibration, PassageEvidence
+from services.dialogue.knowledge.passage_search import PassageWeights
 from services.dialogue.memory import ConversationMemory
 from services.dialogue.policy import AnswerPolicy, FixedKnowledge, PolicySettings, reply_language
 from services.dialogue.responder import outcome_event
@@ -29,6 +32,9 @@ __all__ = [
     "FixedKnowledge",
     "KnowledgeIndex",
     "MatchEvidence",
+    "PassageCalibration",
+    "PassageEvidence",
+    "PassageWeights",
     "PolicySettings",
     "RetrievalWeights",
     "create_app",

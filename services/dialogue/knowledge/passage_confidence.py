@@ -3,9 +3,9 @@ same scale as the FAQ entries' confidence (confidence.py), so that the answer po
 (answer, clarify, escalate) mean the same whichever kind of item is first.
 
 The evidence is the share of the question's term weight the passage holds (as for FAQ entries), the
-passage scorer's own scores (word coverage, character coverage and proximity, each in [0, 1] relative
-to the terms the passages know, see `helpdesk.search.passage_index`), and the margin over the next
-passage, weighed by coverage as for FAQ entries. The coefficients are a logistic regression fitted
+passage scorer's character coverage (in [0, 1] relative to the n-grams the passages know, see
+`helpdesk.search.passage_index`), and the margin over the next passage, weighed by coverage as for FAQ
+entries. The coefficients are a logistic regression fitted
 by `bench/calibrate_passages.py` on tuning halves only (the IT-manual set's tuning queries, with
 questions the manuals cannot answer, and JSQuAD's tuning articles with unanswerable questions made by
 leaving a question's article out of the index); the held-out halves measure it (docs/benchmarks.md).
@@ -29,21 +29,22 @@ class PassageEvidence:
     margin: float
     """(score - the best other passage's score) / score; 0 for any passage but the first."""
 
-    def features(self) -> tuple[float, float, float, float, float]:
-        return (self.coverage, self.words, self.characters, self.proximity, self.coverage * self.margin)
+    def features(self) -> tuple[float, float, float]:
+        """Coverage, character coverage, and the margin weighed by coverage. Word coverage and
+        proximity add nothing once these are known (cross-validated on the tuning halves, see
+        docs/benchmarks.md), so they are kept for logs, not weighed."""
+        return (self.coverage, self.characters, self.coverage * self.margin)
 
 
 @dataclass(frozen=True, slots=True)
 class PassageCalibration:
-    intercept: float = -7.0
-    coverage: float = 5.0
-    words: float = 2.0
-    characters: float = 3.0
-    proximity: float = 1.0
-    margin: float = 2.0
+    intercept: float = -6.59
+    coverage: float = 4.61
+    characters: float = 8.71
+    margin: float = 8.16
 
     def confidence(self, evidence: PassageEvidence) -> float:
-        coverage, words, characters, proximity, covered_margin = evidence.features()
-        z = self.intercept + self.coverage * coverage + self.words * words + self.characters * characters
-        z += self.proximity * proximity + self.margin * covered_margin
+        coverage, characters, covered_margin = evidence.features()
+        z = self.intercept + self.coverage * coverage + self.characters * characters
+        z += self.margin * covered_margin
         return 1.0 / (1.0 + math.exp(-z))
