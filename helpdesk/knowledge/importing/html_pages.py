@@ -124,7 +124,7 @@ class _Walker:
             self.walk(tag)
 
     def flush(self) -> None:
-        text = join_lines(" ".join(line.split()) for line in self._lines)
+        text = join_lines(" ".join(part.split()) for line in self._lines for part in line.split("\n"))
         self._lines = [""]
         self._add(BlockKind.PARAGRAPH, (text,))
 

@@ -37,8 +37,10 @@ _KEPT_WHOLE = (BlockKind.LIST, BlockKind.TABLE, BlockKind.CODE)
 
 @dataclass(frozen=True, slots=True)
 class PassageSite:
-    """Where a document's passages point: the document, its title and where a reader finds it."""
+    """Where a document's passages point: the document, its title, where a reader finds it (`link`)
+    and the name it was imported under (`source`, as for the FAQ entries of a sheet)."""
 
+    source: str
     document_id: str
     title: str
     link: str
@@ -88,7 +90,7 @@ def cut_passages(
                     text=piece.text,
                     language=language,
                     link=site.link,
-                    source=site.link,
+                    source=site.source,
                     flagged=check_injection(normalise(piece.text)).suspected,
                 )
             )

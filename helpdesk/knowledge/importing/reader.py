@@ -142,6 +142,7 @@ class _Source:
             raise ImportRefused(RefusalKind.NO_TEXT, "No text was found in the document.")
         title = " ".join((self.options.title or parsed.title or fallback_title(self.name)).split())
         site = PassageSite(
+            source=self.name,
             document_id=self.document_id,
             title=title[:MAX_TITLE_CHARS],
             link=self.options.url or self.name,

@@ -93,18 +93,19 @@ def test_an_html_page_without_navigation_footer_or_scripts() -> None:
     assert passage.title == "VPN help"
     assert passage.section == ("Connecting",)
     assert passage.link == "https://intranet.example.com/it/vpn"
+    assert passage.source == "vpn.html"
     assert passage.text == (
         f"{OPENING}\n\n1. Open Settings\n2. Choose VPN\n3. Press Connect\n\n"
         "Setting | Value\nServer | vpn.example.com\nPort | 443"
     )
 
 
-def test_an_html_page_in_shift_jis_is_read_in_its_encoding() -> None:
+def test_an_html_page_in_shift_jis_is_read_in_its_encoding_and_its_wrapped_japanese_joined() -> None:
     page = (
         "<html><head><meta charset='shift_jis'><title>VPN手順</title></head><body>"
-        f"<h1>VPN手順</h1><p>{RENEWAL}</p></body></html>"
+        f"<h1>VPN手順</h1><p>{RENEWAL}\n  内線4100に連絡\nしてください。</p></body></html>"
     )
     source = read_source("vpn.htm", page.encode("cp932"))
     (passage,) = source.passages
-    assert passage.text == RENEWAL
+    assert passage.text == f"{RENEWAL}内線4100に連絡してください。"
     assert source.language is Language.JA
