@@ -264,7 +264,7 @@ class KnowledgeStore:
             .model_dump_json()
             .encode(),
         )
-        await self._write_items(edit.put, new_items)
+        await self._write_items(edit.items(), new_items)
         keyed_pages = {page_key(name, n): page for n, page in enumerate(pages)}
         for chunk in _chunks(list(keyed_pages), BULK_PAGES):
             await self._store.save_many({k: keyed_pages[k] for k in chunk})

@@ -156,38 +156,51 @@ class KnowledgeSnapshot:
 
 
 @dataclass(frozen=True)
+class DocumentItems:
+    """One imported document: its record and every item it yields."""
+
+    record: DocumentRecord
+    items: Sequence[KnowledgeItem]
+
+
+@dataclass(frozen=True)
 class KnowledgeEdit:
     """A change to the knowledge base, applied to the current version's refs.
 
-    `document` replaces every item of that document with `put` (a re-import: passages that are gone
-    go); without it, `put` adds or replaces items by id outside any document (an approved entry). An id
-    `put` shares with another document's item moves to this one: the later import wins, as a later
-    knowledge file's entry does. `remove_documents` and `remove_ids` take items out.
+    Each of `documents` replaces every item of its document (a re-import: passages that are gone go);
+    `put` adds or replaces items by id outside any document (an approved entry). An id an item shares
+    with another document's item moves to the later one: the later import wins, as a later knowledge
+    file's entry does. `remove_documents` and `remove_ids` take items out.
     """
 
+    documents: Sequence[DocumentItems] = ()
     put: Sequence[KnowledgeItem] = ()
-    document: DocumentRecord | None = None
     remove_ids: Collection[str] = ()
     remove_documents: Collection[str] = ()
     update_id: UUID = field(default_factory=uuid4)
     actor: str = "system"
 
+    def items(self) -> list[KnowledgeItem]:
+        """Every item the edit writes."""
+        return [*(item for document in self.documents for item in document.items), *self.put]
+
     def apply(
         self, refs: Mapping[str, ItemRef], documents: Mapping[str, DocumentRecord]
     ) -> tuple[dict[str, ItemRef], dict[str, DocumentRecord]]:
-        gone = set(self.remove_documents)
-        if self.document is not None:
-            gone.add(self.document.document_id)
+        replaced = {document.record.document_id for document in self.documents}
+        gone = set(self.remove_documents) | replaced
         new_refs = {i: r for i, r in refs.items() if r.document not in gone and i not in self.remove_ids}
         new_documents = {d: record for d, record in documents.items() if d not in self.remove_documents}
-        owner = self.document.document_id if self.document is not None else None
-        for item in self.put:
-            new_refs[item.id] = ItemRef.of(item, owner)
-        if self.document is not None:
-            held = documents.get(self.document.document_id)
-            new_documents[self.document.document_id] = (
-                held if held is not None and self.document.same_content(held) else self.document
+        for document in self.documents:
+            record = document.record
+            for item in document.items:
+                new_refs[item.id] = ItemRef.of(item, record.document_id)
+            held = documents.get(record.document_id)
+            new_documents[record.document_id] = (
+                held if held is not None and record.same_content(held) else record
             )
+        for item in self.put:
+            new_refs[item.id] = ItemRef.of(item)
         return new_refs, new_documents
 
 

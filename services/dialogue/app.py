@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from helpdesk.dapr.subscriptions import Subscriptions
+from helpdesk.knowledge.store import KnowledgeStore
 from helpdesk.runtime import Runtime
 from helpdesk.topics import AppId, Component
 from helpdesk.web import ServiceHost
@@ -48,10 +49,11 @@ class DialogueParts:
 async def compose_dialogue(
     settings: DialogueSettings, runtime: Runtime, subscriptions: Subscriptions
 ) -> DialogueParts:
-    """Loads (or seeds) the knowledge base, connects the model, and registers the handlers."""
-    library = KnowledgeLibrary(settings.knowledge_path)
-    await library.start(runtime.state)
-    refresher = KnowledgeRefresher(library, runtime.state, settings.knowledge_refresh_seconds)
+    """Loads the knowledge base (the store's current version, or the default files until it has one),
+    connects the model, and registers the handlers."""
+    library = KnowledgeLibrary(settings.knowledge_path, KnowledgeStore(runtime.knowledge))
+    await library.start()
+    refresher = KnowledgeRefresher(library, settings.knowledge_refresh_seconds)
     generator = await Generator.open(settings.llm, settings.generation, runtime.state, runtime.secrets)
     policy = AnswerPolicy(
         library,
@@ -66,7 +68,7 @@ async def compose_dialogue(
         AnswerComposer(generator),
         recent_turns=settings.recent_turns,
     )
-    handlers.register(subscriptions, responder, library, runtime.bus, runtime.state)
+    handlers.register(subscriptions, responder, library, runtime.bus)
     refresher.start()
     return DialogueParts(library, responder, generator, refresher)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from helpdesk.dapr.ports import EventPublisher, KeyValueStore
-from helpdesk.dapr.subscriptions import Delivery, Drop, Subscriptions
+from helpdesk.dapr.ports import EventPublisher, SidecarUnavailable
+from helpdesk.dapr.subscriptions import Delivery, Drop, Retry, Subscriptions
 from helpdesk.events import ChatAnalyzed, ChatAnswered, KbUpdated
 from helpdesk.knowledge.entries import InvalidKnowledge
+from helpdesk.knowledge.store import KnowledgeStoreDamaged
 from helpdesk.logging import get_logger
 from helpdesk.topics import Component, Topic
-from services.dialogue.knowledge.knowledge_metrics import KB_UPDATES
 from services.dialogue.knowledge.library import KnowledgeLibrary
 from services.dialogue.responder import Responder
 
@@ -20,7 +20,6 @@ def register(
     responder: Responder,
     library: KnowledgeLibrary,
     publisher: EventPublisher,
-    store: KeyValueStore,
 ) -> None:
     @subscriptions.on(Topic.CHAT_ANALYZED, ChatAnalyzed)
     async def answer(event: ChatAnalyzed, _: Delivery) -> None:
@@ -34,22 +33,33 @@ def register(
             _log.info("turn_escalated", reason=outcome.reason.value)
 
     @subscriptions.on(Topic.KB_UPDATED, KbUpdated)
-    async def store_update(event: KbUpdated, _: Delivery) -> None:
-        """One replica writes the update into the stored knowledge base (and re-indexes its own)."""
+    async def follow_update(event: KbUpdated, _: Delivery) -> None:
+        """One replica (competing consumers) re-indexes from the knowledge store; a version the store
+        cannot give yet is retried, an update with invalid entries (schema 1) dead-lettered."""
         try:
-            applied = await library.persist(event, store)
+            changed = await library.follow(event, path="durable")
         except InvalidKnowledge as exc:
-            KB_UPDATES.labels("store", "invalid").inc()
             raise Drop(str(exc)) from exc
+        except (SidecarUnavailable, KnowledgeStoreDamaged) as exc:
+            raise Retry(f"the knowledge store could not be read: {type(exc).__name__}") from exc
         _log.info(
-            "knowledge_updated", kb_version=event.kb_version, update_id=str(event.update_id), stored=applied
+            "knowledge_updated",
+            kb_version=event.kb_version,
+            update_id=str(event.update_id),
+            schema_version=event.schema_version,
+            indexed=library.index.kb_version,
+            changed=changed,
         )
 
     @subscriptions.on(Topic.KB_UPDATED, KbUpdated, pubsub=Component.BROADCAST)
     async def reindex(event: KbUpdated, _: Delivery) -> None:
-        """Every replica re-indexes from the event's own entries, without waiting for the store."""
+        """Every replica re-indexes at once; what fails here is caught up by the durable copy or the
+        next refresh (live copies are best effort and never retried)."""
         try:
-            await library.apply(event)
+            await library.follow(event, path="live")
         except InvalidKnowledge as exc:
-            KB_UPDATES.labels("live", "invalid").inc()
             _log.warning("knowledge_update_rejected", update_id=str(event.update_id), reason=str(exc))
+        except (SidecarUnavailable, KnowledgeStoreDamaged) as exc:
+            _log.warning(
+                "knowledge_update_deferred", update_id=str(event.update_id), error_type=type(exc).__name__
+            )

@@ -17,13 +17,14 @@ class DialogueSettings(ServiceSettings):
     recent_turns: int = Field(default=10, gt=0, description="Turns of context kept per conversation.")
     knowledge_path: Path = Field(
         default=DEFAULT_KNOWLEDGE_PATH,
-        description="The default knowledge base, seeded into the state store when it has none.",
+        description="The default knowledge base, answered from until the knowledge store has a version "
+        "(the evaluator seeds the store from the same files).",
     )
     knowledge_refresh_seconds: float = Field(
         default=30.0,
         ge=0,
-        description="How often a replica compares its knowledge base with the stored one (0: never); "
-        "catches live updates it missed.",
+        description="How often a replica compares its knowledge base with the knowledge store's current "
+        "version (0: never); catches kb.updated events it missed.",
     )
     answer_confidence: float = Field(default=0.7, gt=0, le=1, description="Answer from the FAQ from here.")
     clarify_confidence: float = Field(

@@ -1,113 +1,98 @@
-"""The knowledge base a dialogue replica answers from: kept in the state store, indexed in memory.
+"""The knowledge base a dialogue replica answers from: the current version of the knowledge store,
+indexed in memory.
 
-The state store holds the whole knowledge base under one key, written with its etag, so every
-change is one atomic step. On start a replica loads it; when the key is absent (a fresh store), the
-default files are written with create-if-absent, so that of several replicas starting together exactly
-one seeds and all load the same version.
+The evaluator writes every knowledge version to the `knowledgestore` component and publishes a
+`kb.updated` that names it (a claim check: `helpdesk.knowledge.store`). The event reaches dialogue
+twice: durably on `pubsub` (one replica) and live on `broadcast` (every replica). Either way it only
+says "look": the replica reads `kb:current`, then the manifest, then only the items it does not hold
+yet, re-indexes in a worker thread and swaps the new index in whole, so turns being answered keep the
+version they started with. A replica that missed both catches up when it next compares `kb:current`
+(`refresh`, run periodically by the refresher). Dialogue never writes the store.
 
-A `kb.updated` reaches dialogue twice: on `pubsub`, where one replica (competing consumers) applies it
-to the stored knowledge base, and on `broadcast`, where every replica applies it to its own copy and
-re-indexes without a restart. Both are idempotent on the update id. A replica that missed a live copy
-catches up when it next refreshes from the store (`refresh`, run periodically by the app).
+Until the store has a version (the evaluator seeds it from the same default files at its start), or
+while the sidecar is unreachable at start, the replica answers from the default files.
 
-Indexing runs in a worker thread and the new index is swapped in whole, so turns being answered keep
-the version they started with.
+Schema 1 events (entries inline, sent before the store existed) are still followed during an upgrade:
+their entries are laid over the store's version until a version that includes their update (the
+evaluator adopts them into the store) is loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field
-
-from helpdesk.dapr.ports import KeyValueStore, SidecarUnavailable
-from helpdesk.dapr.state import Records
+from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.events import KbUpdated
-from helpdesk.knowledge.entries import FaqEntry, InvalidKnowledge
+from helpdesk.knowledge.entries import FaqEntry, InvalidKnowledge, KnowledgeItem, Passage
 from helpdesk.knowledge.files import fingerprint, read_entries
+from helpdesk.knowledge.store import KnowledgeStore, KnowledgeStoreDamaged
+from helpdesk.knowledge.versions import LoadedKnowledge
 from helpdesk.logging import get_logger
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.knowledge_metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES
 
 _log = get_logger(__name__)
 
-KNOWLEDGE_KEY = "base"
+KEEP_INLINE_UPDATES = 100
+"""Schema 1 updates a replica lays over the store's version at most (each is usually one entry)."""
 
 
-class KnowledgeBase(BaseModel):
-    """The whole knowledge base at one version: what dialogue keeps in its state store (one key,
-    written with its etag) and what every replica indexes."""
-
-    KEEP_UPDATES: ClassVar[int] = 1000
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """One knowledge-base version as this replica answers from it: its name and its items by id."""
 
     kb_version: str
-    entries: dict[str, FaqEntry] = Field(default_factory=dict)
-    applied_updates: list[UUID] = Field(default_factory=list)
-    """The last `KEEP_UPDATES` update ids, so that a redelivered `kb.updated` changes nothing."""
-    seeded_from: str | None = None
-    """The fingerprint of the default files this knowledge base was first seeded from."""
+    items: Mapping[str, KnowledgeItem] = field(default_factory=dict)
 
-    @classmethod
-    def seeded(cls, entries: Iterable[FaqEntry], fingerprint: str) -> KnowledgeBase:
-        return cls(
-            kb_version=f"seed-{fingerprint}",
-            entries={e.id: e for e in entries},
-            seeded_from=fingerprint,
-        )
+    @property
+    def entries(self) -> dict[str, FaqEntry]:
+        """The FAQ entries among the items."""
+        return {i: item for i, item in self.items.items() if isinstance(item, FaqEntry)}
 
-    def has_applied(self, update_id: UUID) -> bool:
-        return update_id in self.applied_updates
-
-    def applying(self, update: KbUpdated) -> KnowledgeBase | None:
-        """This knowledge base with the update applied, or None when it was applied already.
-
-        An update with an invalid entry is refused whole (`InvalidKnowledge`), so the knowledge base
-        never holds half of one. Entries come from the event itself (ids listed without their entry are
-        ignored). An entry older than the one already held (by `updated_at`) is a late redelivery of an
-        earlier change and is skipped, so replicas that see updates in different orders still converge.
-        """
-        if self.has_applied(update.update_id):
-            return None
-        if update.rejected_entries:
-            raise InvalidKnowledge(update.rejected_entries[0].reason)
-        removed = set(update.removed)
-        entries = {k: v for k, v in self.entries.items() if k not in removed}
-        for entry in update.entries:
-            held = entries.get(entry.id)
-            if held is None or held.updated_at <= entry.updated_at:
-                entries[entry.id] = entry
-        return self.model_copy(
-            update={
-                "kb_version": update.kb_version,
-                "entries": entries,
-                "applied_updates": [*self.applied_updates, update.update_id][-self.KEEP_UPDATES :],
-            }
-        )
-
-    def includes(self, other: KnowledgeBase) -> bool:
-        """Whether this knowledge base has seen every update `other` has (so may replace it)."""
-        return set(other.applied_updates) <= set(self.applied_updates)
+    @property
+    def passages(self) -> dict[str, Passage]:
+        return {i: item for i, item in self.items.items() if isinstance(item, Passage)}
 
 
 def seed_knowledge(path: Path) -> KnowledgeBase:
-    """The knowledge base the default files describe (what a fresh state store is seeded with)."""
-    return KnowledgeBase.seeded(read_entries(path), fingerprint(path))
+    """The knowledge base the default files describe (what a replica answers from until the store has
+    a version, and what the evaluator seeds the store with)."""
+    entries = read_entries(path)
+    return KnowledgeBase(f"seed-{fingerprint(path)}", {e.id: e for e in entries})
 
 
-def knowledge_records(store: KeyValueStore) -> Records[KnowledgeBase]:
-    return Records(store, KnowledgeBase, "knowledge")
+def with_updates(
+    items: Mapping[str, KnowledgeItem], updates: Iterable[KbUpdated]
+) -> dict[str, KnowledgeItem]:
+    """`items` with schema 1 updates laid over in order. An entry older than the one held (by
+    `updated_at`) is a late redelivery of an earlier change and is skipped, so replicas that see
+    updates in different orders converge."""
+    result = dict(items)
+    for update in updates:
+        for ident in update.removed:
+            result.pop(ident, None)
+        for entry in update.entries:
+            held = result.get(entry.id)
+            if held is None or held.updated_at <= entry.updated_at:
+                result[entry.id] = entry
+    return result
 
 
 class KnowledgeLibrary:
-    def __init__(self, seed_path: Path) -> None:
+    """The current index of this replica, kept in step with the knowledge store."""
+
+    def __init__(self, seed_path: Path, store: KnowledgeStore) -> None:
         self._seed_path = seed_path
+        self._store = store
         self._seed: KnowledgeBase | None = None
-        self._knowledge = KnowledgeBase(kb_version="empty")
+        self._loaded: LoadedKnowledge | None = None
+        self._inline: list[KbUpdated] = []
+        self._knowledge = KnowledgeBase("empty")
         self._index = KnowledgeIndex([], "empty")
         self._lock = asyncio.Lock()
 
@@ -124,11 +109,73 @@ class KnowledgeLibrary:
             self._seed = seed_knowledge(self._seed_path)
         return self._seed
 
+    async def start(self) -> None:
+        """Load the store's current version; the default files when it has none or cannot be read."""
+        try:
+            loaded = await self._store.load()
+        except (SidecarUnavailable, KnowledgeStoreDamaged) as exc:
+            _log.warning(
+                "knowledge_store_unavailable", fallback="default files", error_type=type(exc).__name__
+            )
+            loaded = None
+        async with self._lock:
+            self._loaded = loaded
+            await self._install(self._assemble())
+
+    async def refresh(self, path: str = "refresh") -> bool:
+        """Adopt the store's current version when it is not the one indexed; False when it is (or when
+        the store has none yet)."""
+        loaded = await self._store.load(self._loaded)
+        if loaded is None or loaded is self._loaded:
+            return False
+        async with self._lock:
+            if self._loaded is not None and self._loaded.version.sequence >= loaded.version.sequence:
+                return False  # another look installed it (or a later one) meanwhile
+            self._loaded = loaded
+            applied = set(loaded.version.updates)
+            self._inline = [u for u in self._inline if u.update_id not in applied]
+            await self._install(self._assemble())
+        KB_UPDATES.labels(path, "applied").inc()
+        return True
+
+    async def follow(self, update: KbUpdated, *, path: str) -> bool:
+        """Follow a `kb.updated` (durable or live); False when it changed nothing here. A schema 2
+        update is a reason to look at the store; a schema 1 update brings its entries (`InvalidKnowledge`
+        when one is not valid: the update is refused whole)."""
+        if not update.carries_entries:
+            changed = await self.refresh(path)
+            if not changed:
+                KB_UPDATES.labels(path, "duplicate").inc()
+            return changed
+        if update.rejected_entries:
+            KB_UPDATES.labels(path, "invalid").inc()
+            raise InvalidKnowledge(update.rejected_entries[0].reason)
+        async with self._lock:
+            if self._has(update.update_id):
+                KB_UPDATES.labels(path, "duplicate").inc()
+                return False
+            self._inline = [*self._inline, update][-KEEP_INLINE_UPDATES:]
+            await self._install(self._assemble())
+        KB_UPDATES.labels(path, "applied").inc()
+        return True
+
+    def _has(self, update_id: UUID) -> bool:
+        in_store = self._loaded is not None and update_id in self._loaded.version.updates
+        return in_store or any(u.update_id == update_id for u in self._inline)
+
+    def _assemble(self) -> KnowledgeBase:
+        if self._loaded is not None:
+            base = KnowledgeBase(self._loaded.version.version, self._loaded.items)
+        else:
+            base = self.seed()
+        if not self._inline:
+            return base
+        return KnowledgeBase(self._inline[-1].kb_version, with_updates(base.items, self._inline))
+
     async def _install(self, knowledge: KnowledgeBase) -> None:
         started = time.perf_counter()
-        index = await asyncio.to_thread(
-            KnowledgeIndex, list(knowledge.entries.values()), knowledge.kb_version
-        )
+        items = [item for item in knowledge.items.values() if isinstance(item, FaqEntry | Passage)]
+        index = await asyncio.to_thread(KnowledgeIndex, items, knowledge.kb_version)
         elapsed = time.perf_counter() - started
         self._knowledge, self._index = knowledge, index
         KB_INDEX_SECONDS.observe(elapsed)
@@ -136,68 +183,7 @@ class KnowledgeLibrary:
         _log.info(
             "knowledge_indexed",
             kb_version=knowledge.kb_version,
-            entries=len(index),
+            items=len(items),
+            indexed=len(index),
             seconds=round(elapsed, 3),
         )
-
-    async def start(self, store: KeyValueStore) -> None:
-        """Load the stored knowledge base, seeding the store from the default files if it has none.
-        Without a reachable store the replica answers from the default files until `refresh` succeeds."""
-        records = knowledge_records(store)
-        try:
-            stored = await records.get(KNOWLEDGE_KEY)
-            if stored is None:
-                seeded = self.seed()
-                if await records.create(KNOWLEDGE_KEY, seeded):
-                    _log.info("knowledge_seeded", kb_version=seeded.kb_version, entries=len(seeded.entries))
-                    stored = seeded
-                else:
-                    stored = await records.get(KNOWLEDGE_KEY)
-        except SidecarUnavailable:
-            _log.warning("knowledge_store_unavailable", fallback="default files")
-            stored = None
-        async with self._lock:
-            await self._install(stored or self.seed())
-
-    async def refresh(self, store: KeyValueStore) -> bool:
-        """Adopt the stored knowledge base when it has seen every update this replica has and more."""
-        stored = await knowledge_records(store).get(KNOWLEDGE_KEY)
-        if stored is None:
-            return False
-        async with self._lock:
-            current = self._knowledge
-            if stored.applied_updates == current.applied_updates and stored.kb_version == current.kb_version:
-                return False
-            if not stored.includes(current) and current.kb_version != "empty":
-                return False
-            await self._install(stored)
-            return True
-
-    async def apply(self, update: KbUpdated, *, path: str = "live") -> bool:
-        """Apply an update to this replica's copy and re-index (the live path). False if already applied.
-
-        Raises `InvalidKnowledge` when the event's entries do not have the knowledge base's shape."""
-        async with self._lock:
-            changed = self._knowledge.applying(update)
-            if changed is None:
-                KB_UPDATES.labels(path, "duplicate").inc()
-                return False
-            await self._install(changed)
-        KB_UPDATES.labels(path, "applied").inc()
-        return True
-
-    async def persist(self, update: KbUpdated, store: KeyValueStore) -> bool:
-        """Apply an update to the stored knowledge base (the durable path, one replica), then to this
-        replica's copy. False when the store had it already."""
-        persisted = False
-
-        def change(current: KnowledgeBase | None) -> KnowledgeBase | None:
-            nonlocal persisted
-            changed = (current or self.seed()).applying(update)
-            persisted = changed is not None
-            return changed
-
-        await knowledge_records(store).update(KNOWLEDGE_KEY, change)
-        KB_UPDATES.labels("store", "applied" if persisted else "duplicate").inc()
-        await self.apply(update, path="durable")
-        return persisted

@@ -1,12 +1,13 @@
-"""Catching up with the stored knowledge base: a replica that missed a live `kb.updated` adopts the
-stored version at its next look, at most `interval_seconds` later."""
+"""Catching up with the knowledge store: a replica that missed a `kb.updated` adopts the current
+version at its next look at `kb:current`, at most `interval_seconds` later."""
 
 from __future__ import annotations
 
 import asyncio
 
 from helpdesk.background import Background
-from helpdesk.dapr.ports import ETagMismatch, KeyValueStore, SidecarUnavailable
+from helpdesk.dapr.ports import SidecarUnavailable
+from helpdesk.knowledge.store import KnowledgeStoreDamaged
 from helpdesk.logging import get_logger
 from services.dialogue.knowledge.library import KnowledgeLibrary
 
@@ -14,12 +15,11 @@ _log = get_logger(__name__)
 
 
 class KnowledgeRefresher:
-    """Compares the library with the stored knowledge base every `interval_seconds` (0: never) until
+    """Compares the library with the knowledge store every `interval_seconds` (0: never) until
     stopped; a failed look is logged and retried at the next one."""
 
-    def __init__(self, library: KnowledgeLibrary, store: KeyValueStore, interval_seconds: float) -> None:
+    def __init__(self, library: KnowledgeLibrary, interval_seconds: float) -> None:
         self._library = library
-        self._store = store
         self._interval = interval_seconds
         self._background = Background(self._run)
 
@@ -34,7 +34,7 @@ class KnowledgeRefresher:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                if await self._library.refresh(self._store):
+                if await self._library.refresh():
                     _log.info("knowledge_refreshed", kb_version=self._library.index.kb_version)
-            except (SidecarUnavailable, ETagMismatch, ValueError) as exc:
+            except (SidecarUnavailable, KnowledgeStoreDamaged, ValueError) as exc:
                 _log.warning("knowledge_refresh_failed", error_type=type(exc).__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -15,9 +15,10 @@ from helpdesk.dapr.subscriptions import APP_TOKEN_HEADER
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Contract, KbUpdated
 from helpdesk.flags import FlagDefinition
 from helpdesk.knowledge.entries import parse_entry
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.knowledge.versions import KnowledgeEdit
 from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from services.dialogue.app import create_app
-from services.dialogue.knowledge.library import KNOWLEDGE_KEY, knowledge_records
 from services.dialogue.memory import ConversationMemory
 from services.dialogue.settings import DialogueSettings
 from tests.support.events import envelope
@@ -31,6 +32,8 @@ class DialogueUnderTest:
     client: TestClient
     bus: MemoryBus
     state: MemoryStateStore
+    knowledge: MemoryStateStore = field(default_factory=MemoryStateStore)
+    """The knowledge store the app reads (its runtime's, where the test gives it)."""
 
     def post(self, event: Contract | dict[str, Any], topic: str, pubsub: str = "pubsub") -> str:
         route = f"/events/{pubsub}/{topic}"
@@ -60,8 +63,9 @@ def dialogue_app(flags: dict[str, FlagDefinition] | None = None) -> Iterator[Dia
     settings = DialogueSettings(app_api_token=SecretStr(TOKEN), knowledge_refresh_seconds=0)
     assert isinstance(runtime.bus, MemoryBus)
     assert isinstance(runtime.state, MemoryStateStore)
+    assert isinstance(runtime.knowledge, MemoryStateStore)
     with TestClient(create_app(settings, runtime)) as client:
-        yield DialogueUnderTest(client, runtime.bus, runtime.state)
+        yield DialogueUnderTest(client, runtime.bus, runtime.state, runtime.knowledge)
 
 
 @pytest.fixture
@@ -137,7 +141,9 @@ def test_with_handoff_switched_off_an_unknown_question_gets_a_fallback() -> None
         assert answered.mode is AnswerMode.FALLBACK
 
 
-async def test_a_kb_update_is_stored_and_makes_a_new_entry_answerable(dialogue: DialogueUnderTest) -> None:
+async def test_a_kb_update_makes_the_stores_new_version_answerable(dialogue: DialogueUnderTest) -> None:
+    """The evaluator writes the version to the knowledge store and publishes a reference to it; the
+    event carries no entry, yet the new one is answered from (and dialogue wrote nothing)."""
     entry = parse_entry(
         {
             "id": "it-yubikey",
@@ -148,19 +154,31 @@ async def test_a_kb_update_is_stored_and_makes_a_new_entry_answerable(dialogue: 
             "ja": {"question": "YubiKeyを入手するには？", "answer": "ITポータルで注文してください。"},
         }
     )
-    update = KbUpdated.carrying([entry], kb_version="v-yubikey")
+    committed = await KnowledgeStore(dialogue.knowledge).commit(KnowledgeEdit(put=[entry]))
+    update = committed.event()
+    assert update is not None
+    assert not update.entries
+    writes = dialogue.knowledge.writes
     assert dialogue.post(update, "kb.updated") == "SUCCESS"
-    stored = await knowledge_records(dialogue.state).get(KNOWLEDGE_KEY)
-    assert stored is not None
-    assert "it-yubikey" in stored.entries
+    assert dialogue.post(update, "kb.updated") == "SUCCESS"
+    assert dialogue.knowledge.writes == writes
 
     answered = dialogue.ask("How do I get a YubiKey?")
     assert isinstance(answered, ChatAnswered)
     assert answered.cited_faq_ids == ["it-yubikey"]
-    assert answered.kb_version == "v-yubikey"
+    assert answered.kb_version == update.kb_version
     japanese = dialogue.ask("YubiKeyを入手したい")
     assert isinstance(japanese, ChatAnswered)
     assert japanese.cited_faq_ids == ["it-yubikey"]
+
+
+def test_a_schema_1_kb_update_with_its_entries_is_still_followed(dialogue: DialogueUnderTest) -> None:
+    entry = parse_entry({"id": "it-yubikey", "question": "How do I get a YubiKey?", "answer": "IT portal."})
+    assert dialogue.post(KbUpdated.carrying([entry], kb_version="v-yubikey"), "kb.updated") == "SUCCESS"
+    answered = dialogue.ask("How do I get a YubiKey?")
+    assert isinstance(answered, ChatAnswered)
+    assert answered.cited_faq_ids == ["it-yubikey"]
+    assert answered.kb_version == "v-yubikey"
 
 
 def test_the_live_copy_of_a_kb_update_reindexes_this_replica(dialogue: DialogueUnderTest) -> None:

@@ -1,21 +1,18 @@
-"""The stored, live knowledge base: seeding, durable and live updates, catching up."""
+"""The knowledge library of a dialogue replica: it follows the knowledge store (the evaluator writes it,
+dialogue only reads), reads only what changed, catches up when it missed an update, answers from the
+default files until the store has a version, and still follows schema 1 updates during an upgrade."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from helpdesk.dapr.ports import SidecarUnavailable, Stored
 from helpdesk.events import KbUpdated, Language
-from helpdesk.knowledge.entries import InvalidKnowledge, parse_entry
+from helpdesk.knowledge.entries import InvalidKnowledge, Passage, document_id, parse_entry, passage_id
+from helpdesk.knowledge.store import KnowledgeStore, KnowledgeStoreDamaged
+from helpdesk.knowledge.versions import DocumentItems, DocumentRecord, KnowledgeEdit
 from helpdesk.memory_ports import MemoryStateStore
-from services.dialogue.knowledge.library import (
-    KNOWLEDGE_KEY,
-    KnowledgeLibrary,
-    knowledge_records,
-    seed_knowledge,
-)
+from services.dialogue.knowledge.library import KnowledgeLibrary, seed_knowledge
 from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
 
 YUBIKEY = parse_entry(
@@ -27,8 +24,16 @@ YUBIKEY = parse_entry(
 )
 
 
-def new_entry_update(version: str = "v-yubikey") -> KbUpdated:
-    return KbUpdated.carrying([YUBIKEY], kb_version=version)
+class CountingStore(MemoryStateStore):
+    """Counts the item keys read in bulk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items_read = 0
+
+    async def get_many(self, keys: list[str]) -> dict[str, Stored]:
+        self.items_read += sum(1 for key in keys if key.startswith("item:"))
+        return await super().get_many(keys)
 
 
 class DownStore(MemoryStateStore):
@@ -36,108 +41,174 @@ class DownStore(MemoryStateStore):
         raise SidecarUnavailable("down")
 
 
-async def test_a_fresh_store_is_seeded_once_from_the_default_files() -> None:
-    store = MemoryStateStore()
-    first, second = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH), KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await first.start(store)
-    await second.start(store)
-    stored = await knowledge_records(store).get(KNOWLEDGE_KEY)
-    assert stored is not None
-    assert store.writes == 1
-    assert first.index.kb_version == second.index.kb_version == stored.kb_version
-    assert len(first.index) == len(seed_knowledge(DEFAULT_KNOWLEDGE_PATH).entries)
+def seeded_edit() -> KnowledgeEdit:
+    return KnowledgeEdit(put=list(seed_knowledge(DEFAULT_KNOWLEDGE_PATH).entries.values()))
 
 
-async def test_a_stored_knowledge_base_wins_over_the_files(tmp_path: Path) -> None:
-    store = MemoryStateStore()
-    seeded = seed_knowledge(DEFAULT_KNOWLEDGE_PATH).applying(new_entry_update())
-    assert seeded is not None
-    await knowledge_records(store).create(KNOWLEDGE_KEY, seeded)
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(store)
-    assert library.index.kb_version == "v-yubikey"
-    assert library.index.get("it-yubikey") is not None
+def vpn_guide() -> DocumentItems:
+    document = document_id("vpn-guide.pdf")
+    text = "Open the GlobalProtect client, enter vpn.example.com as the portal and sign in with your badge."
+    passage = Passage(
+        id=passage_id(document, ["Connecting"], text),
+        document_id=document,
+        title="VPN guide",
+        section=("Connecting",),
+        page=2,
+        text=text,
+    )
+    record = DocumentRecord(
+        document_id=document,
+        name="vpn-guide.pdf",
+        title="VPN guide",
+        media_type="application/pdf",
+        sha256="00",
+        passages=1,
+    )
+    return DocumentItems(record, [passage])
 
 
-async def test_without_a_store_the_replica_answers_from_the_files() -> None:
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(DownStore())
+async def started(memory: MemoryStateStore) -> KnowledgeLibrary:
+    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH, KnowledgeStore(memory))
+    await library.start()
+    return library
+
+
+async def test_until_the_store_has_a_version_the_replica_answers_from_the_files_and_writes_nothing() -> None:
+    memory = MemoryStateStore()
+    library = await started(memory)
     assert library.index.kb_version == seed_knowledge(DEFAULT_KNOWLEDGE_PATH).kb_version
+    assert len(library.index) == len(seed_knowledge(DEFAULT_KNOWLEDGE_PATH).entries)
+    assert not await library.refresh()
+    assert memory.writes == 0
+    down = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH, KnowledgeStore(DownStore()))
+    await down.start()
+    assert down.index.kb_version == seed_knowledge(DEFAULT_KNOWLEDGE_PATH).kb_version
 
 
-async def test_a_durable_update_is_stored_and_indexed_and_a_redelivery_changes_nothing() -> None:
-    store = MemoryStateStore()
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(store)
+async def test_the_stores_version_wins_over_the_files_passages_included() -> None:
+    memory = MemoryStateStore()
+    committed = await KnowledgeStore(memory).commit(
+        KnowledgeEdit(documents=[vpn_guide()], put=[*seeded_edit().put, YUBIKEY])
+    )
+    assert committed.version is not None
+    library = await started(memory)
+    assert library.index.kb_version == committed.version.version
+    assert library.index.get("it-yubikey") is not None
+    assert len(library.knowledge.passages) == 1
+    assert len(library.knowledge.entries) == len(seeded_edit().put) + 1
+
+
+async def test_a_kb_update_reindexes_from_the_store_and_a_redelivery_changes_nothing() -> None:
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = await started(memory)
     assert library.index.get("it-yubikey") is None
 
-    update = new_entry_update()
-    assert await library.persist(update, store)
-    writes = store.writes
-    assert not await library.persist(update, store)
-    assert store.writes == writes
-
-    stored = await knowledge_records(store).get(KNOWLEDGE_KEY)
-    assert stored is not None
-    assert "it-yubikey" in stored.entries
-    assert stored.kb_version == "v-yubikey"
+    update = (await store.commit(KnowledgeEdit(put=[YUBIKEY]))).event()
+    assert update is not None
+    writes = memory.writes
+    assert await library.follow(update, path="durable")
+    assert not await library.follow(update, path="live")
     retrieval = library.index.search("How can I get a YubiKey?", Language.EN)
     assert retrieval.top is not None
     assert retrieval.top.entry.id == "it-yubikey"
-    assert retrieval.kb_version == "v-yubikey"
+    assert retrieval.kb_version == update.kb_version
+    assert memory.writes == writes, "dialogue only reads the store"
 
 
-async def test_a_live_update_reindexes_this_replica_without_the_store() -> None:
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(MemoryStateStore())
-    assert await library.apply(new_entry_update())
-    assert not await library.apply(
-        new_entry_update().model_copy(update={"update_id": library.knowledge.applied_updates[0]})
+async def test_following_a_small_change_reads_only_the_changed_item() -> None:
+    memory = CountingStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = await started(memory)
+    assert memory.items_read == len(seeded_edit().put)
+    update = (await store.commit(KnowledgeEdit(put=[YUBIKEY]))).event()
+    assert update is not None
+    memory.items_read = 0
+    await library.follow(update, path="live")
+    assert memory.items_read == 1
+
+
+async def test_removing_a_document_makes_its_passages_unanswerable() -> None:
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(KnowledgeEdit(documents=[vpn_guide()], put=seeded_edit().put))
+    library = await started(memory)
+    assert library.knowledge.passages
+    update = (await store.commit(KnowledgeEdit(remove_documents=[document_id("vpn-guide.pdf")]))).event()
+    assert update is not None
+    assert await library.follow(update, path="durable")
+    assert not library.knowledge.passages
+
+
+async def test_a_replica_that_missed_an_update_catches_up_at_its_next_look() -> None:
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = await started(memory)
+    await store.commit(KnowledgeEdit(put=[YUBIKEY]))
+    assert library.index.get("it-yubikey") is None
+    assert await library.refresh()
+    assert library.index.get("it-yubikey") is not None
+    assert not await library.refresh()
+
+
+async def test_a_version_the_store_cannot_give_whole_leaves_the_index_as_it_was() -> None:
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = await started(memory)
+    before = library.index.kb_version
+    update = (await store.commit(KnowledgeEdit(put=[YUBIKEY]))).event()
+    assert update is not None
+    for key in [k for k in memory.data if k.startswith("item:it-yubikey:")]:
+        del memory.data[key]
+    with pytest.raises(KnowledgeStoreDamaged):
+        await library.follow(update, path="durable")
+    assert library.index.kb_version == before
+
+
+async def test_a_schema_1_update_is_laid_over_the_store_until_the_store_includes_it() -> None:
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = await started(memory)
+    old = KbUpdated.carrying([YUBIKEY], kb_version="v-yubikey")
+    assert await library.follow(old, path="live")
+    assert not await library.follow(old, path="durable")
+    assert library.index.kb_version == "v-yubikey"
+    assert library.index.get("it-yubikey") is not None
+
+    other = (await store.commit(KnowledgeEdit(remove_ids=["it-password-reset"]))).event()
+    assert other is not None
+    await library.follow(other, path="live")
+    assert library.index.get("it-yubikey") is not None, "still laid over a version that lacks it"
+    assert library.index.get("it-password-reset") is None
+
+    adopted = (await store.commit(KnowledgeEdit(put=[YUBIKEY], update_id=old.update_id))).event()
+    assert adopted is not None
+    await library.follow(adopted, path="live")
+    assert library.index.kb_version == adopted.kb_version
+    assert library.index.get("it-yubikey") is not None
+
+
+async def test_a_schema_1_update_with_invalid_entries_is_refused_and_changes_nothing() -> None:
+    library = await started(MemoryStateStore())
+    before = library.index.kb_version
+    good = KbUpdated.carrying([YUBIKEY], kb_version="v-bad")
+    bad = KbUpdated.model_validate({**good.model_dump(), "entries": [{"id": "bad entry"}]})
+    with pytest.raises(InvalidKnowledge):
+        await library.follow(bad, path="durable")
+    assert library.index.kb_version == before
+
+
+async def test_removing_an_entry_by_a_schema_1_update_makes_it_unanswerable() -> None:
+    library = await started(MemoryStateStore())
+    await library.follow(
+        KbUpdated.carrying([], removed=["it-password-reset"], kb_version="v-removed"), path="live"
     )
-    retrieval = library.index.search("YubiKeyを入手したい", Language.JA)
-    assert retrieval.top is not None
-    assert retrieval.top.entry.id == "it-yubikey"
-
-
-async def test_removing_an_entry_makes_it_unanswerable() -> None:
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(MemoryStateStore())
-    await library.apply(KbUpdated.carrying([], removed=["it-password-reset"], kb_version="v-removed"))
     assert library.index.get("it-password-reset") is None
     top = library.index.search("I forgot my password", Language.EN).top
     assert top is not None
     assert top.entry.id != "it-password-reset"
-
-
-async def test_a_replica_that_missed_a_live_update_catches_up_from_the_store() -> None:
-    store = MemoryStateStore()
-    writer, missed = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH), KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await writer.start(store)
-    await missed.start(store)
-    await writer.persist(new_entry_update(), store)
-    assert missed.index.get("it-yubikey") is None
-    assert await missed.refresh(store)
-    assert missed.index.get("it-yubikey") is not None
-    assert not await missed.refresh(store)
-
-
-async def test_a_replica_ahead_of_the_store_keeps_its_version() -> None:
-    store = MemoryStateStore()
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(store)
-    await library.apply(new_entry_update())
-    assert not await library.refresh(store)
-    assert library.index.kb_version == "v-yubikey"
-
-
-async def test_an_update_with_invalid_entries_is_refused_and_changes_nothing() -> None:
-    store = MemoryStateStore()
-    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH)
-    await library.start(store)
-    before = library.index.kb_version
-    bad = KbUpdated.model_validate({**new_entry_update().model_dump(), "entries": [{"id": "bad entry"}]})
-    with pytest.raises(InvalidKnowledge):
-        await library.persist(bad, store)
-    with pytest.raises(InvalidKnowledge):
-        await library.apply(bad)
-    assert library.index.kb_version == before

@@ -22,7 +22,7 @@ from helpdesk.knowledge.store import (
     KnowledgeStore,
     KnowledgeStoreBusy,
 )
-from helpdesk.knowledge.versions import DocumentRecord, ItemRef, KnowledgeEdit, SkippedNote
+from helpdesk.knowledge.versions import DocumentItems, DocumentRecord, ItemRef, KnowledgeEdit, SkippedNote
 from helpdesk.memory_ports import MemoryStateStore
 
 
@@ -78,7 +78,8 @@ def record(name: str, data: bytes = b"v1", count: int = 0) -> DocumentRecord:
 
 
 def imported(name: str, texts: Sequence[str], data: bytes = b"v1") -> KnowledgeEdit:
-    return KnowledgeEdit(put=passages(name, texts), document=record(name, data, len(texts)), actor="tests")
+    items = passages(name, texts)
+    return KnowledgeEdit(documents=[DocumentItems(record(name, data, len(texts)), items)], actor="tests")
 
 
 def entry(ident: str, answer: str = "Use the portal.") -> FaqEntry:
@@ -271,12 +272,25 @@ async def test_an_id_moves_to_the_document_that_imports_it_last() -> None:
     store = KnowledgeStore(MemoryStateStore())
     await store.commit(KnowledgeEdit(put=[entry("vpn")]))
     sheet = record("faq.csv")
-    committed = await store.commit(KnowledgeEdit(put=[entry("vpn", "New answer.")], document=sheet))
+    moved = KnowledgeEdit(documents=[DocumentItems(sheet, [entry("vpn", "New answer.")])])
+    committed = await store.commit(moved)
     assert committed.counts.changed == 1
     await store.commit(KnowledgeEdit(remove_documents=[sheet.document_id]))
     loaded = await store.load()
     assert loaded is not None
     assert loaded.items == {}
+
+
+async def test_one_version_may_hold_several_documents_and_loose_entries() -> None:
+    store = KnowledgeStore(MemoryStateStore())
+    sheets = [DocumentItems(record(f"{name}.yaml"), [entry(name)]) for name in ("it", "hr")]
+    committed = await store.commit(KnowledgeEdit(documents=sheets, put=[entry("learned")]))
+    assert committed.counts.added == 3
+    assert committed.version is not None
+    assert committed.version.sequence == 1
+    assert set(await store.documents()) == {document_id("it.yaml"), document_id("hr.yaml")}
+    again = await store.commit(KnowledgeEdit(documents=sheets[:1]))
+    assert not again.written
 
 
 async def test_seeding_writes_only_into_an_empty_store() -> None:
