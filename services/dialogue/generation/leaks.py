@@ -20,11 +20,11 @@ breaks, hyphens or dots, or with its case or width changed; its random tail alon
 
 The prompt itself is public in this repository, so what matters is a substantial echo of it, however
 reworded. It is compared by word 5-grams (a Japanese character is a word): the instruction n-grams are
-those of the system message minus any that also occur in the FAQ entries given as data, so an answer
-that quotes the FAQ never counts. A view leaks the prompt when it holds at least `COVERAGE` of the
-instruction n-grams (a paraphrase or a shuffle keeps many of them), or `RUN` consecutive ones (a
-verbatim passage of about one whole rule; `RUN_CJK` for a Japanese prompt). The thresholds and how
-they were chosen are in docs/llm.md, section 4.
+those of the system message minus any that also occur in the FAQ entries and document passages given
+as data, so an answer that quotes the FAQ or a manual never counts. A view leaks the prompt when it
+holds at least `COVERAGE` of the instruction n-grams (a paraphrase or a shuffle keeps many of them), or
+`RUN` consecutive ones (a verbatim passage of about one whole rule; `RUN_CJK` for a Japanese prompt).
+The thresholds and how they were chosen are in docs/llm.md, section 4.
 
 Pure functions, no I/O: the generator builds a `LeakCheck` per call and logs and counts what it finds.
 """

@@ -7,8 +7,8 @@ the FAQ answer) when it:
   leak check (leaks.py) reads what the user would be shown: every string of the parsed JSON, decoded,
   and the raw output as well (so an output that is not even valid JSON is still recognised as a leak);
 - is not that JSON object, or has an empty answer;
-- claims to answer but cites nothing, or cites an id that was not among the FAQ entries provided (an
-  invented source, or one planted by an instruction inside the context).
+- claims to answer but cites nothing, or cites an id that was not among the FAQ entries and passages
+  provided (an invented source, or one planted by an instruction inside the context).
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ def check(
     system_prompt: str,
     data: Sequence[str] = (),
 ) -> Checked:
-    """`data`: the texts given to the model as data (the FAQ entries), which an answer may quote even
-    where they read like the rules."""
+    """`data`: the texts given to the model as data (the FAQ entries and passages), which an answer may
+    quote even where they read like the rules."""
     shown = [*strings(_load(content)), content]
     if leak := LeakCheck(canary, system_prompt, data).find(shown):
         return Checked(None, _LEAK_REJECTIONS[leak.kind], leak)
