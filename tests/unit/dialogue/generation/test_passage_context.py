@@ -10,7 +10,9 @@ import re
 
 import pytest
 
-from helpdesk.events import Language
+from helpdesk.events import AnswerMode, Language
+from helpdesk.knowledge.entries import KnowledgeKind
+from services.dialogue.composer import AnswerComposer
 from services.dialogue.generation import (
     FallbackReason,
     Generated,
@@ -19,9 +21,16 @@ from services.dialogue.generation import (
 )
 from services.dialogue.generation.answer_prompts import FaqContext
 from services.dialogue.generation.generator import Fallback
+from services.dialogue.knowledge.index import KnowledgeIndex
+from services.dialogue.memory import ConversationMemory
+from services.dialogue.policy import Answer, AnswerPolicy, FixedKnowledge
 from services.dialogue.settings import DialogueSettings
+from services.dialogue.turn_flags import AnswerSource, BudgetExhausted, FlagValues
 from tests.support.openai_server import OpenAITestServer, ReceivedRequest
+from tests.unit.dialogue.conftest import analyzed
 from tests.unit.dialogue.generation.support import FAQ_EN, ask, open_generator
+from tests.unit.dialogue.passages import ERROR_809 as ERROR_809_PASSAGE
+from tests.unit.dialogue.passages import MANUAL_PASSAGES, PLANTED
 
 PASSAGE = re.compile(r'<passage id="([^"]+)"[^>]*>\s*<passage_text>(.*?)</passage_text>', re.DOTALL)
 
@@ -143,3 +152,28 @@ async def test_quoting_a_passage_that_reads_like_the_rules_is_no_prompt_leak(
 def test_an_faq_entry_and_a_passage_give_their_texts_as_data() -> None:
     assert FaqContext("a", "q", "ans").data == ("q", "ans")
     assert ERROR_809.data == (ERROR_809.title, "Troubleshooting", "Error 809", ERROR_809.text)
+
+
+async def test_a_model_answer_from_a_passage_cites_document_section_and_page(llm: OpenAITestServer) -> None:
+    llm.script = cites_the_passage
+    composer = AnswerComposer(await open_generator(llm))
+    index = KnowledgeIndex(MANUAL_PASSAGES, "manuals")
+    event = analyzed("I get error 809 when I connect to the VPN from a hotel")
+    memory = ConversationMemory(conversation_id=event.conversation_id, user_id="user-1")
+    decision = AnswerPolicy(FixedKnowledge(index)).decide(event, memory)
+    flags = FlagValues(AnswerSource.LLM, "grounded", "grounded", "gpt-4o-mini", BudgetExhausted.FAQ_ONLY)
+
+    composed = await composer.compose(event, decision, flags, Language.EN)
+
+    answer = composed.decision.outcome
+    assert isinstance(answer, Answer)
+    assert answer.mode is AnswerMode.LLM
+    assert answer.cited_faq_ids == (ERROR_809_PASSAGE.id,)
+    [cited] = answer.citations
+    assert cited.kind is KnowledgeKind.PASSAGE
+    assert (cited.title, cited.section, cited.page) == (
+        "GlobalConnect VPN client guide",
+        ["Troubleshooting", "Error 809"],
+        2,
+    )
+    assert PLANTED.text not in llm.requests[0].text, "a flagged passage never reaches the prompt"
