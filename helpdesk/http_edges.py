@@ -5,7 +5,8 @@ included, so that every answer passes them: a 500 from the error handler gets th
 any other, and a body that declares too many bytes is refused before any route, dependency or credential
 check runs. The body limit while streaming is FastAPI's own (`max_body_size`, per app and per route);
 this module answers what it cannot see (a declared length, a body that never ends, a connection left
-with an unread body) and gives its refusals the one problem format.
+with an unread body) and gives its refusals the one problem format. A route that takes larger bodies
+than the app (an upload) declares it once, with `max_body_size=` on the route: the edge honours it too.
 
 The server below the app (uvicorn with httptools) guards the headers: size and read time, see
 `helpdesk.serve`.
@@ -19,8 +20,10 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.routing import iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpdesk.errors import Problem, body_timeout, problem_response, too_large
@@ -99,19 +102,42 @@ def body_too_slow() -> StarletteHTTPException:
     return StarletteHTTPException(408)
 
 
+def route_body_limit(scope: Scope) -> int | None:
+    """The body limit of the route this request goes to (FastAPI's `max_body_size=` on the route, its
+    router or the app, as FastAPI resolves it), None when none is set. Read from the app in the scope,
+    so a route says its limit once and both the edge and FastAPI's streaming limit follow it."""
+    app = scope.get("app")
+    for route in iter_route_contexts(getattr(app, "routes", ())):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            limit = getattr(route, "max_body_size", None)
+            return limit if isinstance(limit, int) else None
+    return None
+
+
 class BodyGuard:
     """What a streaming limit cannot do on its own.
 
     A declared `Content-Length` over the limit is answered 413 at once, before the app (and so before
-    any credential check) runs. The body must have arrived `timeout_seconds` after the headers (408).
-    An answer sent before the body was read to its end closes the connection, so the server does not
-    go on reading (and discarding) whatever the client still sends.
+    any credential check) runs. The limit is `max_bytes`, or a larger one that the request's route
+    declares (an upload route: `max_body_size=` on it), looked up only for a body over `max_bytes`, so
+    other requests pay nothing for it; a route's smaller limit is FastAPI's to apply while the body
+    streams in. The body must have arrived `timeout_seconds` after the headers (408). An answer sent
+    before the body was read to its end closes the connection, so the server does not go on reading
+    (and discarding) whatever the client still sends.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_seconds = timeout_seconds
+
+    def _refused(self, scope: Scope, declared: int) -> int | None:
+        """The limit a declared length is over, None when it is within what the route takes."""
+        if declared <= self.max_bytes:
+            return None
+        limit = max(self.max_bytes, route_body_limit(scope) or 0)
+        return limit if declared > limit else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,8 +148,8 @@ class BodyGuard:
         if (declared is None and "transfer-encoding" not in headers) or declared == "0":
             await self.app(scope, receive, send)
             return
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await problem_response(too_large(self.max_bytes))(scope, receive, send)
+        if declared is not None and declared.isdigit() and (limit := self._refused(scope, int(declared))):
+            await problem_response(too_large(limit))(scope, receive, send)
             return
 
         deadline = asyncio.get_running_loop().time() + self.timeout_seconds

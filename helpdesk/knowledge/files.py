@@ -33,19 +33,44 @@ def knowledge_files(path: Path) -> list[Path]:
 def _documents(path: Path) -> Iterator[Any]:
     """The file's documents in order; where one does not parse, an `InvalidKnowledge` in its place (a
     JSON line is skipped alone; YAML cannot be read past an error, so the file ends there)."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
+    return _documents_in(path.name, path.read_text(encoding="utf-8"))
+
+
+def _documents_in(name: str, text: str) -> Iterator[Any]:
+    if name.endswith(".jsonl"):
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError:
-                    yield InvalidKnowledge(f"{path.name}:{number} is not JSON")
+                    yield InvalidKnowledge(f"{name}:{number} is not JSON")
         return
     try:
         yield from yaml.safe_load_all(text)
     except yaml.YAMLError as exc:
-        yield InvalidKnowledge(f"{path.name} is not YAML: {exc}")
+        yield InvalidKnowledge(f"{name} is not YAML: {exc}")
+
+
+def is_knowledge_file(name: str) -> bool:
+    return name.lower().endswith(KNOWLEDGE_SUFFIXES)
+
+
+def entries_in(name: str, data: bytes) -> list[FaqEntry]:
+    """Every entry of one knowledge file's bytes (YAML, or JSON Lines when `name` ends in .jsonl), a
+    later entry replacing an earlier one's id; `InvalidKnowledge` at the first that is not valid (or
+    when the bytes are not UTF-8). What an operator imports must be right, as what seeds must."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidKnowledge(f"{name} is not UTF-8") from None
+    entries: dict[str, FaqEntry] = {}
+    for document in _documents_in(name, text):
+        if isinstance(document, InvalidKnowledge):
+            raise document
+        for raw in _raw_entries(document):
+            entry = parse_entry(raw)
+            entries[entry.id] = entry
+    return list(entries.values())
 
 
 def _raw_entries(document: Any) -> Iterator[Any]:

@@ -13,6 +13,7 @@ from helpdesk.background import Background
 from helpdesk.dapr.ports import SecretSource, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Subscriptions
+from helpdesk.knowledge.store import KnowledgeStore, KnowledgeStoreBusy, KnowledgeStoreDamaged
 from helpdesk.llm.connection import connect
 from helpdesk.llm.port import ChatModel, PinnedModel, pin
 from helpdesk.llm.prices import PriceTable
@@ -27,9 +28,11 @@ from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.handlers import EvaluatorHandlers
 from services.evaluator.judge import DailySpend, JudgeWorker, load_prompt
 from services.evaluator.knowledge import KnowledgeFollower, load_directory
+from services.evaluator.knowledge_sources import KnowledgeSources
 from services.evaluator.operator_access import OperatorAuth
 from services.evaluator.quality_report import QualityReport
 from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.source_reader import SourceReader
 
 _log = get_logger(__name__)
 
@@ -52,13 +55,14 @@ class SessionCookie:
 @dataclass(frozen=True)
 class EvaluatorParts:
     """What the routes read (operator access, the quality report, single evaluations, the candidate
-    queue, the session cookie) and what the subscriptions drive (`handlers`); the ledger, the judge and
-    the knowledge refresher run in the background until `close`."""
+    queue, the knowledge sources, the session cookie) and what the subscriptions drive (`handlers`);
+    the ledger, the judge and the knowledge refresher run in the background until `close`."""
 
     operators: OperatorAuth
     report: QualityReport
     evaluations: TurnEvaluator
     candidates: CandidateQueue
+    sources: KnowledgeSources
     session_cookie: SessionCookie
     handlers: EvaluatorHandlers
     ledger: ShardedLedger
@@ -84,11 +88,10 @@ async def compose(
     knowledge_dir = Path(settings.knowledge_path) if settings.knowledge_path else ROOT / "knowledge"
     prompts_dir = settings.llm.prompts_directory
     operators = OperatorAuth(runtime.state, runtime.secrets, settings.operator_session_seconds)
-    knowledge = KnowledgeFollower(runtime.state, load_directory(knowledge_dir))
+    knowledge, sources = knowledge_parts(runtime, knowledge_dir)
     with contextlib.suppress(SidecarUnavailable):
         await operators.load_keys()
-    with contextlib.suppress(SidecarUnavailable):
-        await knowledge.refresh()
+    await catch_up(knowledge, sources, knowledge_dir)
     model_client = await open_model(settings, runtime.secrets)
     model = pin(model_client, settings.judge_model, settings.judge_timeout_seconds) if model_client else None
     ledger = ShardedLedger(
@@ -100,14 +103,14 @@ async def compose(
     evaluations = TurnEvaluator(runtime.state, ledger, knowledge, settings.record_retention_seconds)
     candidates = CandidateQueue(
         CandidateStore(runtime.state),
-        runtime.bus,
+        sources,
         knowledge,
         duplicate_threshold=settings.candidate_duplicate_threshold,
         drafter=faq_drafter(model, prompts_dir),
     )
     judge = answer_judge(settings, runtime, model, knowledge, evaluations, prompts_dir)
     handlers = EvaluatorHandlers(
-        evaluations, judge, candidates, knowledge, Records(runtime.state, DeadLetter, "deadletter")
+        evaluations, judge, candidates, knowledge, sources, Records(runtime.state, DeadLetter, "deadletter")
     )
     handlers.subscribe(subscriptions)
     parts = EvaluatorParts(
@@ -115,12 +118,13 @@ async def compose(
         report=quality_report(settings, ledger),
         evaluations=evaluations,
         candidates=candidates,
+        sources=sources,
         session_cookie=SessionCookie.of(settings),
         handlers=handlers,
         ledger=ledger,
         judge=judge,
         knowledge_refresher=Background(
-            partial(follow_knowledge, knowledge, settings.knowledge_refresh_seconds)
+            partial(follow_knowledge, knowledge, sources, knowledge_dir, settings.knowledge_refresh_seconds)
         ),
         model_client=model_client,
     )
@@ -178,12 +182,30 @@ async def open_model(settings: EvaluatorSettings, secrets: SecretSource) -> Chat
     return None
 
 
-async def follow_knowledge(knowledge: KnowledgeFollower, every_seconds: float) -> None:
-    """Re-reads the learned entries every `every_seconds`, so entries another replica approved (whose
-    live `kb.updated` this one may have missed) reach this replica's copy."""
+def knowledge_parts(runtime: Runtime, knowledge_dir: Path) -> tuple[KnowledgeFollower, KnowledgeSources]:
+    """The copy that follows the knowledge store, and the sources that write it (imports, approvals,
+    the seed)."""
+    store = KnowledgeStore(runtime.knowledge)
+    knowledge = KnowledgeFollower(store, load_directory(knowledge_dir))
+    return knowledge, KnowledgeSources(store, runtime.bus, runtime.state, SourceReader(), knowledge)
+
+
+async def catch_up(knowledge: KnowledgeFollower, sources: KnowledgeSources, knowledge_dir: Path) -> None:
+    """Seeds an empty knowledge store from the default files, then follows its current version; while
+    the sidecar is unavailable (or another replica is writing) the copy keeps what it has."""
+    try:
+        if knowledge.kb_version is None:
+            await sources.seed(knowledge_dir)
+        await knowledge.refresh()
+    except (SidecarUnavailable, KnowledgeStoreBusy, KnowledgeStoreDamaged) as exc:
+        _log.warning("knowledge_refresh_failed", error_type=type(exc).__name__)
+
+
+async def follow_knowledge(
+    knowledge: KnowledgeFollower, sources: KnowledgeSources, knowledge_dir: Path, every_seconds: float
+) -> None:
+    """Compares the copy with the knowledge store every `every_seconds`, so a version whose live
+    `kb.updated` this replica missed reaches it (and a store still empty at start gets its seed)."""
     while True:
         await asyncio.sleep(every_seconds)
-        try:
-            await knowledge.refresh()
-        except SidecarUnavailable as exc:
-            _log.warning("knowledge_refresh_failed", error_type=type(exc).__name__)
+        await catch_up(knowledge, sources, knowledge_dir)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk.aggregates import NotYetCounted
+from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Delivery, Drop, Retry, Subscriptions
 from helpdesk.events import ChatAnswered, ChatEscalated, FeedbackSubmitted, HandoffReplied, KbUpdated
+from helpdesk.knowledge.store import KnowledgeStoreBusy, KnowledgeStoreDamaged
 from helpdesk.logging import get_logger
 from helpdesk.telemetry import DEAD_LETTERS
 from helpdesk.topics import Component, Topic
@@ -16,6 +18,7 @@ from services.evaluator.dead_letter_records import DeadLetter, describe
 from services.evaluator.evaluation import TurnEvaluator, TurnNotYetEvaluated, UnknownTurn
 from services.evaluator.judge import JudgeWorker
 from services.evaluator.knowledge import KnowledgeFollower
+from services.evaluator.knowledge_sources import KnowledgeSources
 
 _log = get_logger(__name__)
 
@@ -32,12 +35,14 @@ class EvaluatorHandlers:
         judge: JudgeWorker,
         candidates: CandidateQueue,
         knowledge: KnowledgeFollower,
+        sources: KnowledgeSources,
         dead_letters: Records[DeadLetter],
     ) -> None:
         self._evaluations = evaluations
         self._judge = judge
         self._candidates = candidates
         self._knowledge = knowledge
+        self._sources = sources
         self._dead_letters = dead_letters
 
     def subscribe(self, subscriptions: Subscriptions) -> None:
@@ -91,8 +96,26 @@ class EvaluatorHandlers:
         _log.info("feedback_recorded", rating=event.rating.value, counted=counted)
 
     async def follow_knowledge(self, event: KbUpdated, _: Delivery) -> None:
-        self._knowledge.observe(event)
-        _log.info("knowledge_followed", kb_version=event.kb_version, entries=len(event.entries))
+        """Every replica follows the knowledge store's new version (a live copy: what fails here is
+        caught up at the next refresh). A schema 1 update is laid over the copy and adopted into the
+        store, so dialogue's replicas converge on it."""
+        try:
+            if event.carries_entries:
+                self._knowledge.observe(event)
+                await self._sources.adopt(event)
+            else:
+                await self._knowledge.refresh()
+        except (SidecarUnavailable, KnowledgeStoreDamaged, KnowledgeStoreBusy) as exc:
+            _log.warning(
+                "knowledge_follow_deferred", kb_version=event.kb_version, error_type=type(exc).__name__
+            )
+            return
+        _log.info(
+            "knowledge_followed",
+            kb_version=event.kb_version,
+            schema_version=event.schema_version,
+            held=self._knowledge.kb_version,
+        )
 
     async def record_dead_letter(self, envelope: dict[str, Any], delivery: Delivery) -> None:
         letter = describe(delivery.topic, envelope)

@@ -1,14 +1,15 @@
-"""The evaluator's own copy of the knowledge base.
+"""The evaluator's copy of the knowledge base.
 
-The dialogue service's knowledge base lives under its app-id and the evaluator may not read it, yet
-scoring groundedness needs the text of the cited FAQ entries and de-duplicating FAQ candidates needs
-every known question. So the evaluator keeps a copy: the default knowledge files (the same files
-dialogue seeds from), every entry it has learned and published itself, and every `kb.updated` it sees.
+Scoring groundedness needs the text of the cited items and de-duplicating FAQ candidates needs every
+known question. The evaluator writes the knowledge store itself (it owns `kb.updated`), so its copy is
+the store's current version: read at start, again when a `kb.updated` (live copy) says it changed and
+every `knowledge_refresh_seconds`, reading only the items that changed. Until the store has a version
+the copy holds the default knowledge files (the ones the store is seeded with). Schema 1 updates (with
+their entries inline, sent before the store existed) are laid over it in this replica's memory.
 
-The copy follows; it does not decide. An invalid entry (in a file, in the learned entries, in an
-update) is skipped, logged and counted, and the valid rest is followed: one bad entry must not stop
-the evaluator from scoring answers or starting. Dialogue, which owns the knowledge base, is the one
-that refuses an update with an invalid entry.
+The copy follows; it does not decide. An invalid entry (in a file, in an update, in the store) is
+skipped, logged and counted, and the valid rest is followed: one bad entry must not stop the evaluator
+from scoring answers or starting.
 """
 
 from __future__ import annotations
@@ -16,19 +17,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-import orjson
 from prometheus_client import Counter
 
-from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
 from helpdesk.events import KbUpdated, Language
-from helpdesk.knowledge.entries import FaqEntry, RejectedEntry, sort_entries
+from helpdesk.knowledge.entries import FaqEntry, KnowledgeItem, Passage, RejectedEntry
 from helpdesk.knowledge.files import read_valid_entries
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.knowledge.versions import LoadedKnowledge
 from helpdesk.logging import get_logger
 from helpdesk.text import terms
 
 _log = get_logger(__name__)
 
 LEARNED_KEY = "kb-learned"
+"""Where approved entries were kept before the knowledge store (read once, when the store is seeded)."""
 KB_ENTRIES_SKIPPED = Counter(
     "helpdesk_evaluator_kb_entries_skipped_total",
     "Invalid knowledge entries the evaluator's copy skipped, by where they came from",
@@ -36,7 +38,7 @@ KB_ENTRIES_SKIPPED = Counter(
 )
 
 
-def _skipped(rejected: Sequence[RejectedEntry], origin: str) -> None:
+def skip_rejected(rejected: Sequence[RejectedEntry], origin: str) -> None:
     for entry in rejected:
         KB_ENTRIES_SKIPPED.labels(origin).inc()
         _log.warning("knowledge_entry_skipped", origin=origin, faq_id=entry.id, reason=entry.reason)
@@ -47,7 +49,7 @@ def load_directory(path: Path) -> list[FaqEntry]:
     if not path.exists():
         return []
     entries, rejected = read_valid_entries(path)
-    _skipped(rejected, "files")
+    skip_rejected(rejected, "files")
     return entries
 
 
@@ -73,37 +75,48 @@ def answer_terms_of(entry: FaqEntry, language: Language) -> frozenset[str]:
 
 
 class KnowledgeCopy:
-    """The entries the evaluator knows, by id."""
+    """The items the evaluator knows, by id: FAQ entries and passages of imported documents."""
 
-    def __init__(self, entries: Iterable[FaqEntry] = ()) -> None:
-        self._entries: dict[str, FaqEntry] = {}
-        self.upsert(entries)
+    def __init__(self, items: Iterable[KnowledgeItem] = ()) -> None:
+        self._items: dict[str, KnowledgeItem] = {}
+        self.upsert(items)
 
-    def upsert(self, entries: Iterable[FaqEntry]) -> None:
-        for entry in entries:
-            self._entries[entry.id] = entry
+    def upsert(self, items: Iterable[KnowledgeItem]) -> None:
+        for item in items:
+            self._items[item.id] = item
 
     def remove(self, ids: Iterable[str]) -> None:
         for ident in ids:
-            self._entries.pop(ident, None)
+            self._items.pop(ident, None)
+
+    def item(self, ident: str) -> KnowledgeItem | None:
+        """Any item by id, FAQ entry or passage."""
+        return self._items.get(ident)
+
+    def passage(self, ident: str) -> Passage | None:
+        found = self._items.get(ident)
+        return found if isinstance(found, Passage) else None
 
     def get(self, ident: str) -> FaqEntry | None:
-        return self._entries.get(ident)
+        """The FAQ entry with this id (None for a passage or an unknown id)."""
+        found = self._items.get(ident)
+        return found if isinstance(found, FaqEntry) else None
 
     def __contains__(self, ident: object) -> bool:
-        return ident in self._entries
+        return ident in self._items
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._items)
 
     def __iter__(self) -> Iterator[FaqEntry]:
-        return iter(self._entries.values())
+        """The FAQ entries (what candidates are compared with)."""
+        return (item for item in self._items.values() if isinstance(item, FaqEntry))
 
     def closest(self, question_terms: frozenset[str], language: Language) -> tuple[FaqEntry | None, float]:
         """The entry whose question (or an alternative) is most like these terms, and how alike."""
         best: FaqEntry | None = None
         best_score = 0.0
-        for entry in self._entries.values():
+        for entry in self:
             text = entry.texts.get(language)
             if text is None:
                 continue
@@ -128,57 +141,48 @@ def _phrasing_terms(text: str, language: Language) -> frozenset[str]:
 
 
 class KnowledgeFollower:
-    """Keeps the evaluator's copy current: the default files plus every entry learned here (stored
-    under `LEARNED_KEY`, shared by the evaluator's replicas) plus what `kb.updated` brought.
+    """Keeps the evaluator's copy current with the knowledge store (the default files until it has a
+    version), with schema 1 updates laid over in memory.
 
-    `copy` is replaced whole on `refresh`, so a reader holding one keeps a consistent snapshot."""
+    `copy` is replaced whole on every change, so a reader holding one keeps a consistent snapshot."""
 
-    def __init__(self, state: KeyValueStore, base: list[FaqEntry]) -> None:
-        self._state = state
+    def __init__(self, store: KnowledgeStore, base: list[FaqEntry]) -> None:
+        self._store = store
         self._base = base
+        self._loaded: LoadedKnowledge | None = None
         self._observed: dict[str, FaqEntry] = {}
         self._removed: set[str] = set()
         self.copy = KnowledgeCopy(base)
 
-    async def refresh(self) -> None:
-        stored = await self._state.get(LEARNED_KEY)
-        learned, rejected = sort_entries(orjson.loads(stored.value) if stored else [])
-        _skipped(rejected, "learned")
-        copy = KnowledgeCopy(self._base)
-        copy.upsert(learned)
-        copy.upsert(self._observed.values())
-        copy.remove(self._removed)
-        self.copy = copy
+    @property
+    def kb_version(self) -> str | None:
+        return self._loaded.version.version if self._loaded is not None else None
+
+    async def refresh(self) -> bool:
+        """Adopt the store's current version when it is not the one held; False when it is."""
+        loaded = await self._store.load(self._loaded)
+        if loaded is None or loaded is self._loaded:
+            return False
+        self._loaded = loaded
+        self._rebuild()
+        return True
 
     def observe(self, update: KbUpdated) -> None:
-        """Follow a knowledge-base change published by anyone (this replica's memory only: the live
-        copy of `kb.updated` reaches every replica, and the stream replays recent ones at start)."""
-        _skipped(update.rejected_entries, "update")
+        """Follow a schema 1 update's entries (this replica's memory only; the writer adopts them into
+        the store). Schema 2 updates are followed by `refresh`."""
+        if not update.carries_entries:
+            return
+        skip_rejected(update.rejected_entries, "update")
         for entry in update.entries:
             self._observed[entry.id] = entry
             self._removed.discard(entry.id)
         for ident in update.removed:
             self._observed.pop(ident, None)
             self._removed.add(ident)
-        self.copy.upsert(update.entries)
-        self.copy.remove(update.removed)
+        self._rebuild()
 
-    async def learn(self, entry: FaqEntry) -> None:
-        """Add an approved entry to the learned entries (replacing one with its id) and to the copy."""
-        store = self._state
-        raw = entry.model_dump(mode="json")
-        for _ in range(16):
-            stored = await store.get(LEARNED_KEY)
-            learned: list[dict[str, object]] = orjson.loads(stored.value) if stored else []
-            learned = [e for e in learned if e.get("id") != entry.id] + [raw]
-            try:
-                if stored is None:
-                    if not await store.create(LEARNED_KEY, orjson.dumps(learned)):
-                        continue
-                else:
-                    await store.save(LEARNED_KEY, orjson.dumps(learned), etag=stored.etag)
-            except ETagMismatch:
-                continue
-            self.copy.upsert([entry])
-            return
-        raise ETagMismatch(f"{LEARNED_KEY} kept changing")
+    def _rebuild(self) -> None:
+        copy = KnowledgeCopy(self._loaded.items.values() if self._loaded is not None else self._base)
+        copy.upsert(self._observed.values())
+        copy.remove(self._removed)
+        self.copy = copy

@@ -15,6 +15,7 @@ from helpdesk.web import parts_of
 from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.composition import EvaluatorParts, SessionCookie
 from services.evaluator.evaluation import TurnEvaluator
+from services.evaluator.knowledge_sources import KnowledgeSources
 from services.evaluator.operator_access import SESSION_COOKIE, OperatorAuth, SignedIn, csrf_ok
 from services.evaluator.quality_report import QualityReport
 
@@ -40,6 +41,10 @@ def candidate_queue(request: Request) -> CandidateQueue:
     return evaluator_parts(request).candidates
 
 
+def knowledge_sources(request: Request) -> KnowledgeSources:
+    return evaluator_parts(request).sources
+
+
 def session_cookie(request: Request) -> SessionCookie:
     return evaluator_parts(request).session_cookie
 
@@ -48,6 +53,7 @@ OperatorAccess = Annotated[OperatorAuth, Depends(operator_access)]
 Report = Annotated[QualityReport, Depends(quality_report)]
 Evaluations = Annotated[TurnEvaluator, Depends(turn_evaluations)]
 Candidates = Annotated[CandidateQueue, Depends(candidate_queue)]
+Sources = Annotated[KnowledgeSources, Depends(knowledge_sources)]
 CookiePolicy = Annotated[SessionCookie, Depends(session_cookie)]
 SessionToken = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
 

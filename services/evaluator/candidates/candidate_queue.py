@@ -1,13 +1,14 @@
 """The FAQ candidate queue: drafts a candidate from each handed-off reply, de-duplicates it against the
-knowledge base and the pending candidates, and takes operators' reviews; approval publishes
-`kb.updated`."""
+knowledge base and the pending candidates, and takes operators' reviews; approval writes the entry to
+the knowledge store and publishes `kb.updated` (through the same path as an imported file)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
-from helpdesk.dapr.ports import EventPublisher
 from helpdesk.events import HandoffReplied, KbUpdated, Language, utcnow
+from helpdesk.knowledge.entries import FaqEntry
 from helpdesk.text import detect_language, normalise, terms
 from helpdesk.text.pii import redact_text as redact
 from services.evaluator.candidates.candidate import (
@@ -26,22 +27,30 @@ from services.evaluator.knowledge import KnowledgeFollower, similarity
 KEEP_SUPPORTING = 5
 
 
+class EntryPublisher(Protocol):
+    async def learn(self, entry: FaqEntry, update_id: uuid.UUID, actor: str) -> KbUpdated:
+        """Write the entry as a new knowledge version and publish `kb.updated` (again, with the same
+        update id, when the store has it already)."""
+        ...
+
+
 class CandidateQueue:
     """Drafts, de-duplicates, stores and reviews candidates; approval publishes `kb.updated`."""
 
     def __init__(
         self,
         store: CandidateStore,
-        bus: EventPublisher,
+        publisher: EntryPublisher,
         library: KnowledgeFollower,
         *,
         duplicate_threshold: float,
         drafter: Drafter | None = None,
     ) -> None:
-        """`library` is the knowledge copy candidates are checked against and approvals are learned
-        into; `drafter` drafts candidates from an agent's reply (extraction when None)."""
+        """`publisher` writes approved entries to the knowledge base; `library` is the knowledge copy
+        candidates are checked against; `drafter` drafts candidates from an agent's reply (extraction
+        when None)."""
         self._store = store
-        self._bus = bus
+        self._publisher = publisher
         self.library = library
         self._threshold = duplicate_threshold
         self._drafter = drafter or ExtractiveDrafter()
@@ -194,7 +203,7 @@ class CandidateQueue:
         """Approve (with optional last edits), add the entry to the knowledge base and publish it.
 
         Approving an approved candidate publishes nothing new; if its publication had failed, it is
-        published again with the same update id (consumers are idempotent on it).
+        written and published again with the same update id (the store and consumers recognise it).
         """
 
         def change(current: Candidate) -> Candidate | None:
@@ -221,22 +230,12 @@ class CandidateQueue:
         assert candidate is not None
         if candidate.published:
             return candidate
-        entry = kb_entry(candidate)
-        await self.library.learn(entry)
         assert candidate.update_id is not None
-        assert candidate.kb_version is not None
-        assert candidate.faq_id is not None
-        await self._bus.publish(
-            KbUpdated(
-                update_id=candidate.update_id,
-                kb_version=candidate.kb_version,
-                added=[candidate.faq_id],
-                entries=[entry],
-                actor=operator,
-            )
-        )
+        published = await self._publisher.learn(kb_entry(candidate), candidate.update_id, operator)
 
         def mark(current: Candidate) -> Candidate | None:
-            return None if current.published else current.model_copy(update={"published": True})
+            if current.published:
+                return None
+            return current.model_copy(update={"published": True, "kb_version": published.kb_version})
 
         return await self._store.change(candidate_id, mark) or candidate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,10 @@ from helpdesk.events import (
     Rating,
     Variant,
 )
-from helpdesk.memory_ports import MemoryBus, memory_runtime
+from helpdesk.knowledge.entries import FaqEntry
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.knowledge.versions import LoadedKnowledge
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk_ops.seed import local_secrets
 from services.evaluator.app import create_app
 from services.evaluator.settings import EvaluatorSettings
@@ -38,7 +42,13 @@ def bus() -> MemoryBus:
 
 
 @pytest.fixture
-def client(bus: MemoryBus, tmp_path: Path) -> Iterator[TestClient]:
+def knowledge() -> MemoryStateStore:
+    """The knowledge store the evaluator writes (shared with dialogue in a running stack)."""
+    return MemoryStateStore()
+
+
+@pytest.fixture
+def client(bus: MemoryBus, knowledge: MemoryStateStore, tmp_path: Path) -> Iterator[TestClient]:
     (tmp_path / "faq.yaml").write_text(
         "- id: password-reset\n"
         "  en:\n"
@@ -47,12 +57,20 @@ def client(bus: MemoryBus, tmp_path: Path) -> Iterator[TestClient]:
         "      phone.\n",
         encoding="utf-8",
     )
-    runtime = memory_runtime("evaluator", secrets=local_secrets(USER_KEY, OPERATOR_KEY), bus=bus)
+    runtime = memory_runtime(
+        "evaluator", secrets=local_secrets(USER_KEY, OPERATOR_KEY), bus=bus, knowledge=knowledge
+    )
     settings = EvaluatorSettings(
         knowledge_path=str(tmp_path), min_samples_per_arm=5, aggregate_flush_seconds=0.01
     )
     with TestClient(create_app(settings, runtime)) as test_client:
         yield test_client
+
+
+def await_store(store: KnowledgeStore) -> LoadedKnowledge:
+    loaded = asyncio.run(store.load())
+    assert loaded is not None
+    return loaded
 
 
 def operator() -> dict[str, str]:
@@ -172,7 +190,7 @@ def test_a_split_shows_per_variant_numbers_and_a_verdict(client: TestClient) -> 
 
 
 def test_a_handoff_reply_yields_a_candidate_and_approval_publishes_it(
-    client: TestClient, bus: MemoryBus
+    client: TestClient, bus: MemoryBus, knowledge: MemoryStateStore
 ) -> None:
     reply = HandoffReplied(
         turn_id=uuid.uuid4(),
@@ -196,14 +214,21 @@ def test_a_handoff_reply_yields_a_candidate_and_approval_publishes_it(
     )
     assert approved.status_code == 200
     assert approved.json()["status"] == "approved"
-    updates = bus.of(KbUpdated)
-    assert len(updates) == 1
-    assert isinstance(updates[0], KbUpdated)
-    assert (
-        updates[0].model_dump(mode="json")["entries"][0]["en"]["question"]
-        == "The printer on floor 3 is jammed"
-    )
-    assert updates[0].actor == "local-operator"
+    seeded, approval = bus.of(KbUpdated)
+    assert isinstance(approval, KbUpdated)
+    assert isinstance(seeded, KbUpdated)
+    assert approval.schema_version == 2
+    assert not approval.entries, "the event refers to the version; the entry is in the knowledge store"
+    assert approval.previous_version == seeded.kb_version
+    assert approval.counts.added == 1
+    assert approval.actor == "local-operator"
+    assert approved.json()["kb_version"] == approval.kb_version
+    loaded = await_store(KnowledgeStore(knowledge))
+    assert loaded.version.version == approval.kb_version
+    learned = loaded.items[approved.json()["faq_id"]]
+    assert isinstance(learned, FaqEntry)
+    assert learned.en is not None
+    assert learned.en.question == "The printer on floor 3 is jammed"
     conflict = client.post(f"/v1/faq-candidates/{candidate['id']}/reject", headers=operator())
     assert conflict.status_code == 409
     assert client.post("/v1/faq-candidates/nope/approve", headers=operator()).status_code == 404

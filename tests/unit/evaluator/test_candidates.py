@@ -10,6 +10,8 @@ import pytest
 
 from helpdesk.events import Channel, ChannelRef, HandoffReplied, KbUpdated, Language
 from helpdesk.knowledge.entries import parse_entry
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.knowledge.versions import KnowledgeEdit
 from helpdesk.llm.port import Completion
 from helpdesk.llm.prompts import Prompt, PromptLibrary
 from helpdesk.memory_ports import MemoryBus, MemoryStateStore
@@ -18,6 +20,8 @@ from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.candidates.candidate_store import CandidateStore
 from services.evaluator.candidates.drafting import ModelDrafter, clean_answer
 from services.evaluator.knowledge import KnowledgeFollower
+from services.evaluator.knowledge_sources import KnowledgeSources
+from services.evaluator.source_reader import SourceReader
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY
 
 PROMPTS = Path(__file__).resolve().parents[3] / "prompts"
@@ -37,11 +41,14 @@ def replied(
     )
 
 
-def queue() -> tuple[CandidateQueue, MemoryStateStore, MemoryBus]:
-    store, bus = MemoryStateStore(), MemoryBus()
+def queue() -> tuple[CandidateQueue, KnowledgeStore, MemoryBus]:
+    """A queue whose approvals go to an in-memory knowledge store, as the evaluator's do."""
+    state, bus = MemoryStateStore(), MemoryBus()
+    knowledge = KnowledgeStore(MemoryStateStore())
     base = [e for e in [parse_entry(PASSWORD_ENTRY)] if e is not None]
-    library = KnowledgeFollower(store, base)
-    return CandidateQueue(CandidateStore(store), bus, library, duplicate_threshold=0.75), store, bus
+    library = KnowledgeFollower(knowledge, base)
+    sources = KnowledgeSources(knowledge, bus, state, SourceReader(), library)
+    return CandidateQueue(CandidateStore(state), sources, library, duplicate_threshold=0.75), knowledge, bus
 
 
 def test_the_extractive_draft_drops_greeting_and_sign_off_and_redacts() -> None:
@@ -110,7 +117,7 @@ async def test_a_reply_without_the_question_drafts_nothing() -> None:
 
 
 async def test_approval_publishes_the_entry_and_the_copy_learns_it() -> None:
-    candidates, _, bus = queue()
+    candidates, knowledge, bus = queue()
     drafted = await candidates.from_handoff(replied("How do I book a meeting room?", "Use the Rooms app."))
     assert drafted is not None
     approved = await candidates.approve(
@@ -124,8 +131,15 @@ async def test_approval_publishes_the_entry_and_the_copy_learns_it() -> None:
     assert len(updates) == 1
     update = updates[0]
     assert isinstance(update, KbUpdated)
-    assert update.added == [approved.faq_id]
-    entry = update.model_dump(mode="json")["entries"][0]
+    assert update.schema_version == 2
+    assert update.changed_ids == [approved.faq_id]
+    assert update.counts.added == 1
+    assert approved.kb_version == update.kb_version
+    loaded = await knowledge.load()
+    assert loaded is not None
+    assert loaded.version.version == update.kb_version
+    assert approved.faq_id is not None
+    entry = loaded.items[approved.faq_id].model_dump(mode="json")
     assert entry["id"] == approved.faq_id
     assert entry["category"] == "facilities"
     assert entry["owner"] == "op-1"
@@ -145,7 +159,7 @@ async def test_approval_publishes_the_entry_and_the_copy_learns_it() -> None:
 
 
 async def test_a_failed_publication_is_repeated_with_the_same_update_id() -> None:
-    candidates, _, bus = queue()
+    candidates, knowledge, bus = queue()
     drafted = await candidates.from_handoff(replied("Where is the canteen menu?", "On the intranet."))
     assert drafted is not None
     bus.fail_next = 1
@@ -155,12 +169,16 @@ async def test_a_failed_publication_is_repeated_with_the_same_update_id() -> Non
     assert stored is not None
     assert stored.status is CandidateStatus.APPROVED
     assert not stored.published
+    written = await knowledge.current()
     published = await candidates.approve(drafted.id, "op-1")
     assert published.published
+    assert await knowledge.current() == written, "the entry is written once"
     updates = bus.of(KbUpdated)
     assert len(updates) == 1
     assert isinstance(updates[0], KbUpdated)
     assert updates[0].update_id == stored.update_id
+    assert written is not None
+    assert updates[0].kb_version == written.version
 
 
 async def test_rejected_candidates_cannot_be_approved_or_edited() -> None:
@@ -185,6 +203,24 @@ async def test_edits_are_redacted() -> None:
 
 
 async def test_knowledge_published_by_others_is_followed_for_de_duplication() -> None:
+    candidates, knowledge, _ = queue()
+    rooms = parse_entry(
+        {
+            "id": "facilities-rooms",
+            "en": {"question": "How do I book a meeting room?", "answer": "Rooms app."},
+        }
+    )
+    await knowledge.commit(KnowledgeEdit(put=[rooms]))
+    await candidates.library.refresh()
+    assert "facilities-rooms" in candidates.library.copy
+    assert "password-reset" not in candidates.library.copy, "the store's version replaces the files"
+    duplicate = await candidates.from_handoff(replied("how do I book a meeting room", "Use the Rooms app."))
+    assert duplicate is not None
+    assert duplicate.status is CandidateStatus.DUPLICATE
+    assert duplicate.duplicate_of == "facilities-rooms"
+
+
+async def test_schema_1_updates_are_still_followed_for_de_duplication() -> None:
     candidates, _, _ = queue()
     update = KbUpdated(
         update_id=uuid.uuid4(),
@@ -202,10 +238,6 @@ async def test_knowledge_published_by_others_is_followed_for_de_duplication() ->
     await candidates.library.refresh()
     assert "facilities-rooms" in candidates.library.copy
     assert "password-reset" not in candidates.library.copy
-    duplicate = await candidates.from_handoff(replied("how do I book a meeting room", "Use the Rooms app."))
-    assert duplicate is not None
-    assert duplicate.status is CandidateStatus.DUPLICATE
-    assert duplicate.duplicate_of == "facilities-rooms"
 
 
 class DraftingModel:
@@ -223,11 +255,13 @@ class DraftingModel:
 
 
 def model_queue(model: DraftingModel) -> CandidateQueue:
-    store, bus = MemoryStateStore(), MemoryBus()
-    library = KnowledgeFollower(store, [])
+    state, bus = MemoryStateStore(), MemoryBus()
+    knowledge = KnowledgeStore(MemoryStateStore())
+    library = KnowledgeFollower(knowledge, [])
+    sources = KnowledgeSources(knowledge, bus, state, SourceReader(), library)
     prompt = PromptLibrary.load(PROMPTS, Prompt).resolve("faq-draft")
     return CandidateQueue(
-        CandidateStore(store), bus, library, duplicate_threshold=0.75, drafter=ModelDrafter(model, prompt)
+        CandidateStore(state), sources, library, duplicate_threshold=0.75, drafter=ModelDrafter(model, prompt)
     )
 
 

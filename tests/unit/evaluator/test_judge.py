@@ -7,6 +7,7 @@ from pathlib import Path
 
 from helpdesk.dapr.configstore_flags import FlagTable
 from helpdesk.flags import Flag, FlagDefinition
+from helpdesk.knowledge.store import KnowledgeStore
 from helpdesk.llm.port import Completion, PinnedModel
 from helpdesk.llm.prices import PriceTable
 from helpdesk.memory_ports import MemoryStateStore
@@ -51,7 +52,7 @@ def worker(
             load_prompt(PROMPTS),
             model,
             flags,
-            KnowledgeFollower(MemoryStateStore(), list(knowledge())),
+            KnowledgeFollower(KnowledgeStore(MemoryStateStore()), list(knowledge())),
             verdicts,
             PriceTable.load(PROMPTS / "prices.yaml"),
             per_minute=60,

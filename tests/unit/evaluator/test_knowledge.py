@@ -1,5 +1,6 @@
-"""The evaluator's copy of the knowledge base: read from the knowledge files, followed through kb.updated,
-and tolerant of invalid entries (skipped, logged and counted; the valid rest is followed)."""
+"""The evaluator's copy of the knowledge base: the default files until the knowledge store has a version,
+then the store's; schema 1 kb.updated events followed; tolerant of invalid entries (skipped, logged and
+counted; the valid rest is followed)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from prometheus_client import REGISTRY
 
 from helpdesk.events import KbUpdated, Language
 from helpdesk.knowledge.entries import parse_entry
-from helpdesk.memory_ports import MemoryStateStore, memory_runtime
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.text import terms
 from helpdesk_ops.seed import local_secrets
 from services.evaluator.app import create_app
 from services.evaluator.knowledge import LEARNED_KEY, KnowledgeCopy, KnowledgeFollower, load_directory
+from services.evaluator.knowledge_sources import KnowledgeSources
 from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.source_reader import SourceReader
 from tests.support.events import envelope
 from tests.unit.evaluator.conftest import answered
 
@@ -81,8 +85,7 @@ def skipped(origin: str) -> float:
 
 
 async def test_an_invalid_entry_is_skipped_and_counted_and_the_valid_rest_followed() -> None:
-    store = MemoryStateStore()
-    follower = KnowledgeFollower(store, [])
+    follower = KnowledgeFollower(KnowledgeStore(MemoryStateStore()), [])
     update = KbUpdated.model_validate(
         {
             "update_id": str(uuid.uuid4()),
@@ -100,15 +103,31 @@ async def test_an_invalid_entry_is_skipped_and_counted_and_the_valid_rest_follow
     assert "bad id" not in follower.copy
     assert skipped("update") == before + 1
 
-    await store.save(
+
+async def test_entries_approved_before_the_store_existed_are_seeded_with_the_files(tmp_path: Path) -> None:
+    (tmp_path / "it.yaml").write_text(
+        "- id: vpn\n  en:\n    question: How do I connect to the VPN?\n    answer: Install the client.\n",
+        encoding="utf-8",
+    )
+    state = MemoryStateStore()
+    await state.save(
         LEARNED_KEY,
         orjson.dumps([{"id": "learned-1"}, {"id": "learned-2", "question": "Q?", "answer": "A."}]),
     )
+    store = KnowledgeStore(MemoryStateStore())
+    follower = KnowledgeFollower(store, [])
+    sources = KnowledgeSources(store, MemoryBus(), state, SourceReader(), follower)
     before = skipped("learned")
-    await follower.refresh()
-    assert "learned-2" in follower.copy
-    assert "canteen" in follower.copy
+    seeded = await sources.seed(tmp_path)
+    assert seeded is not None
+    assert seeded.written
+    assert {"vpn", "learned-2"} <= set(iter_ids(follower))
     assert skipped("learned") == before + 1
+    assert await sources.seed(tmp_path) is None, "only an empty store is seeded"
+
+
+def iter_ids(follower: KnowledgeFollower) -> list[str]:
+    return [entry.id for entry in follower.copy]
 
 
 def test_one_bad_entry_neither_stops_the_evaluator_nor_a_knowledge_update(tmp_path: Path) -> None:
