@@ -25,7 +25,7 @@ def check_archive(data: bytes, media: MediaType, limits: ImportLimits) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError, ... on damage
         raise ImportRefused(RefusalKind.CORRUPT, "The file is not a readable Office (zip) package.") from exc
     if len(members) > limits.max_archive_members:
         raise ImportRefused(

@@ -6,12 +6,10 @@ dependency), so entity expansion is refused; the zip itself was checked before (
 from __future__ import annotations
 
 import io
-import zipfile
 from datetime import date, datetime, time
 from typing import Any
 
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from helpdesk.knowledge.importing.faq_sheets import SheetRow, rows_counted
 from helpdesk.knowledge.importing.limits import Deadline, ImportLimits
@@ -24,7 +22,7 @@ def workbook_sheets(
     """Each worksheet's name and rows, in the workbook's order; the row limit counts all sheets."""
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # openpyxl, zipfile and zlib raise many kinds on a damaged package
         raise ImportRefused(RefusalKind.CORRUPT, "The workbook cannot be read as XLSX.") from exc
     sheets: list[tuple[str, list[SheetRow]]] = []
     counted = 0

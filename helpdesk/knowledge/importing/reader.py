@@ -31,6 +31,7 @@ from helpdesk.knowledge.importing.word_documents import read_word
 from helpdesk.text.language import Language
 
 MAX_TITLE_CHARS = 300
+MAX_LINK_CHARS = 2000
 NO_HEADER = "no question and answer columns"
 
 _TextReader = Callable[[str, Deadline], ParsedDocument]
@@ -95,13 +96,20 @@ class _Source:
         self.deadline = deadline
         self.document_id = document_id(name)
 
+    def _title(self, found: str | None) -> str:
+        """The options' title, else the one the file names, else its file name; one line, bounded."""
+        for candidate in (self.options.title, found, fallback_title(self.name)):
+            title = " ".join((candidate or "").split())[:MAX_TITLE_CHARS].strip()
+            if title:
+                return title
+        return "Untitled"
+
     def _imported(self, title: str | None, language: Language, **content: object) -> ImportedSource:
-        title = " ".join((self.options.title or title or fallback_title(self.name)).split())
         return ImportedSource.model_validate(
             {
                 "name": self.name,
                 "document_id": self.document_id,
-                "title": title[:MAX_TITLE_CHARS],
+                "title": self._title(title),
                 "media_type": self.media.value,
                 "sha256": hashlib.sha256(self.data).hexdigest(),
                 "language": language,
@@ -140,12 +148,12 @@ class _Source:
         parsed = self._parsed()
         if not parsed.blocks:
             raise ImportRefused(RefusalKind.NO_TEXT, "No text was found in the document.")
-        title = " ".join((self.options.title or parsed.title or fallback_title(self.name)).split())
+        title = self._title(parsed.title)
         site = PassageSite(
             source=self.name,
             document_id=self.document_id,
-            title=title[:MAX_TITLE_CHARS],
-            link=self.options.url or self.name,
+            title=title,
+            link=(self.options.url or self.name)[:MAX_LINK_CHARS],
         )
         passages = cut_passages(
             parsed.blocks,

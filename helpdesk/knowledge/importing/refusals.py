@@ -47,3 +47,7 @@ class ImportRefused(DomainError):
         self.kind = kind.value
         if kind is RefusalKind.TOO_LARGE:
             self.status = 413
+
+    def __reduce__(self) -> tuple[type[ImportRefused], tuple[RefusalKind, str]]:
+        """Pickled with its kind, so a refusal crosses from a worker process intact."""
+        return (type(self), (self.reason, self.detail))

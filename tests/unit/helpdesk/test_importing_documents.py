@@ -171,3 +171,10 @@ def test_files_without_importable_text_are_refused_by_kind(name: str, data: byte
         read_source(name, data)
     assert refused.value.reason is kind
     assert refused.value.kind == kind.value
+
+
+def test_a_blank_title_falls_back_to_the_file_name() -> None:
+    blank = ImportOptions(title="  ")
+    source = read_source("guides/vpn_setup.md", b"#   \n\nOpen the VPN client.\n", options=blank)
+    assert source.title == "vpn setup"
+    assert source.passages[0].title == "vpn setup"
