@@ -1,5 +1,5 @@
 """Answering from a passage without a model: its best sentences, in the passage's own words and
-language, with the document, section and page it comes from.
+language, cited with the document, section and page it comes from.
 
 A passage can be a whole manual section; its best sentences are the ones that hold most of the
 question's term weight (IDF from the passage index: a rare word like "809" counts more than "vpn" in a
@@ -70,19 +70,14 @@ def best_sentences(passage: Passage, terms: Sequence[str], idf: Idf) -> str:
     return gap.join(joiner.join(run) for run in runs)
 
 
-SOURCE_LINE = {
-    Language.EN: "Source: {citation}",
-    Language.JA: "出典: {citation}",
-}
-
-
 def passage_answer(passage: Passage, terms: Sequence[str], idf: Idf, language: Language) -> str:
-    """The extract with the line naming its source (and a note when the passage is in the other
-    language than the user's)."""
-    lines = [best_sentences(passage, terms, idf), "", SOURCE_LINE[language].format(citation=passage.citation)]
+    """The extract, with a note when the passage is in another language than the user's. Where it
+    comes from travels as the answer's citation (document, section, page), which every channel shows
+    beside the answer."""
+    extract = best_sentences(passage, terms, idf)
     if passage.language is not language and passage.language in (Language.EN, Language.JA):
-        lines.append(replies.ONLY_IN_OTHER_LANGUAGE[language])
-    return "\n".join(lines)
+        return f"{extract}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[language]}"
+    return extract
 
 
 def link_of(passage: Passage) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from helpdesk.events import AnswerMode, Choice, Citation, Language, Rating
+from helpdesk.knowledge.entries import KnowledgeKind
 from services.gateway.channels.teams.cards import (
     ADAPTIVE_CARD,
     Addressee,
@@ -171,3 +172,51 @@ def test_the_notices_for_refused_messages_are_short_and_in_the_users_language() 
     japanese = Addressee("a:conv", "28:bot", "29:user", "1", "tenant", "ja-JP")
     assert "速すぎる" in refusal_activity(japanese, Notice.RATE_LIMITED, limit=4000)["text"]
     assert "4,000 文字まで" in refusal_activity(japanese, Notice.TOO_LONG, limit=4000)["text"]
+
+
+def test_a_passage_source_names_its_document_section_and_page() -> None:
+    reply = Reply(
+        text="Switch the client to SSL mode.",
+        mode=AnswerMode.FAQ,
+        language=Language.EN,
+        citations=["vpn-guide-1~a", "kintai-2~b"],
+        sources=[
+            Citation(
+                faq_id="vpn-guide-1~a",
+                kind=KnowledgeKind.PASSAGE,
+                title="GlobalConnect VPN client guide",
+                section=["Troubleshooting", "Error *809*"],
+                page=4,
+                url="https://intranet.example.com/guides/vpn-client",
+            ),
+            Citation(faq_id="kintai-2~b", kind=KnowledgeKind.PASSAGE, title="勤怠 [manual]", url="kintai.md"),
+        ],
+    )
+    card = card_of(reply_activity(TO, uuid.uuid4(), reply))
+    assert texts(card)[2] == (
+        "1. [GlobalConnect VPN client guide](https://intranet.example.com/guides/vpn-client)"
+        " — Troubleshooting › Error \\*809\\*, p. 4\n"
+        "2. 勤怠 \\[manual\\]"
+    )
+
+
+def test_a_japanese_answer_names_the_page_in_japanese() -> None:
+    reply = Reply(
+        text="打刻修正申請画面から申請します。",
+        mode=AnswerMode.FAQ,
+        language=Language.JA,
+        citations=["kintai-2~b"],
+        sources=[
+            Citation(
+                faq_id="kintai-2~b",
+                kind=KnowledgeKind.PASSAGE,
+                title="勤怠マニュアル",
+                section=["打刻"],
+                page=2,
+            )
+        ],
+    )
+    assert texts(card_of(reply_activity(TO, uuid.uuid4(), reply)))[1:] == [
+        "出典",
+        "1. 勤怠マニュアル — 打刻, 2 ページ",
+    ]

@@ -1,6 +1,7 @@
 """What the helpdesk's replies look like in Teams, in English and Japanese.
 
-A bot answer is an Adaptive Card: the answer, its sources (links to the cited FAQ entries), the
+A bot answer is an Adaptive Card: the answer, its sources (the cited FAQ entries, and the documents
+of cited passages with their section path and page; a link where the source has a web address), the
 clarification choices as buttons that send the chosen question back as the user's message (`imBack`),
 and thumbs up/down buttons whose `Action.Submit` comes back as a message activity carrying a `value`
 that `feedback_from` reads. The answer sits in a TextBlock, whose markdown subset shows no images and
@@ -20,7 +21,8 @@ from uuid import UUID
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, ChannelAccount, ConversationAccount
 
-from helpdesk.events import AnswerMode, Language, Rating
+from helpdesk.events import AnswerMode, Citation, Language, Rating
+from helpdesk.knowledge.entries import KnowledgeKind
 from services.gateway.turns import Reply
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -39,6 +41,7 @@ class Notice(StrEnum):
 LABELS: dict[Language, dict[str, str]] = {
     Language.EN: {
         "sources": "Sources",
+        "page": "p. {page}",
         "choices": "Did you mean:",
         "up": "👍 Helpful",
         "down": "👎 Not helpful",
@@ -50,6 +53,7 @@ LABELS: dict[Language, dict[str, str]] = {
     },
     Language.JA: {
         "sources": "出典",
+        "page": "{page} ページ",
         "choices": "次のどれについてのご質問ですか:",
         "up": "👍 役に立った",
         "down": "👎 役に立たなかった",
@@ -81,6 +85,17 @@ def _safe_url(url: str | None) -> str | None:
     return url if url and url.startswith(("https://", "http://")) and ")" not in url else None
 
 
+def _where_in_document(source: Citation, labels: dict[str, str]) -> str:
+    """A passage's section path and page ("Troubleshooting › Error 809, p. 4"), escaped; nothing for an
+    FAQ entry."""
+    if source.kind is not KnowledgeKind.PASSAGE:
+        return ""
+    parts = [" › ".join(_escape(heading) for heading in source.section)] if source.section else []
+    if source.page is not None:
+        parts.append(labels["page"].format(page=source.page))
+    return ", ".join(parts)
+
+
 def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
     labels = LABELS[language_of(reply.language)]
     body: list[dict[str, Any]] = [{"type": "TextBlock", "text": reply.text, "wrap": True}]
@@ -99,7 +114,9 @@ def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
         for number, source in enumerate(reply.sources, start=1):
             title = _escape(source.title)
             url = _safe_url(source.url)
-            lines.append(f"{number}. [{title}]({url})" if url else f"{number}. {title}")
+            line = f"{number}. [{title}]({url})" if url else f"{number}. {title}"
+            where = _where_in_document(source, labels)
+            lines.append(f"{line} — {where}" if where else line)
         body.append({"type": "TextBlock", "text": "\n".join(lines), "wrap": True, "size": "Small"})
     elif reply.citations:
         body.append(

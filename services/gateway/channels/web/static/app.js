@@ -3,7 +3,8 @@
 // Everything the helpdesk or a person sends is untrusted text: it is put into the page with
 // textContent only, never parsed as HTML or markdown, so neither a <script> nor a markdown image in
 // an answer can run or load anything. The only links are the ones built here from an answer's
-// citations, and only to http(s) addresses.
+// citations, and only to http(s) addresses. A citation is an FAQ entry or a passage of a document
+// (a manual, a guide): a passage shows its document's title, its section path and page.
 
 const MAX_MESSAGE_CHARS = 4000;
 const POLL_FIRST_MS = 800;
@@ -19,7 +20,7 @@ const STRINGS = {
   en: {
     skip: "Skip to the message box",
     title: "Helpdesk",
-    subtitle: "Ask a question about our services. Answers link to the FAQ entries they come from.",
+    subtitle: "Ask a question about our services. Answers show the FAQ entries and documents they come from.",
     language: "Language",
     talkToPerson: "Talk to a person",
     humanRequest: "I'd like to talk to a person",
@@ -45,6 +46,9 @@ const STRINGS = {
     sources: "Sources",
     faqEntry: "FAQ entry {id}",
     openEntry: "Open the full FAQ entry",
+    openDocument: "Open the document",
+    page: "p. {page}",
+    documentKind: "Document",
     choices: "Did you mean:",
     helpful: "This answer helped",
     notHelpful: "This answer did not help",
@@ -61,7 +65,7 @@ const STRINGS = {
   ja: {
     skip: "メッセージ入力欄へ移動",
     title: "ヘルプデスク",
-    subtitle: "サービスについてご質問ください。回答には参照した FAQ へのリンクが付きます。",
+    subtitle: "サービスについてご質問ください。回答には参照した FAQ や文書が示されます。",
     language: "言語",
     talkToPerson: "担当者と話す",
     humanRequest: "担当者と話したい",
@@ -87,6 +91,9 @@ const STRINGS = {
     sources: "参照元",
     faqEntry: "FAQ 項目 {id}",
     openEntry: "FAQ の全文を開く",
+    openDocument: "文書を開く",
+    page: "{page} ページ",
+    documentKind: "文書",
     choices: "こちらのことでしょうか：",
     helpful: "役に立った",
     notHelpful: "役に立たなかった",
@@ -267,6 +274,15 @@ function citationsOf(reply) {
   return [...sources, ...fallback];
 }
 
+/** Where in its document a passage is: "Section › Subsection · p. 3" (nothing for an FAQ entry). */
+function whereInDocument(source) {
+  const parts = [];
+  const section = Array.isArray(source.section) ? source.section.filter((s) => typeof s === "string") : [];
+  if (section.length) parts.push(section.join(" › "));
+  if (Number.isInteger(source.page)) parts.push(t("page", { page: source.page }));
+  return parts.join(" · ");
+}
+
 function renderCitations(turnId, reply) {
   const cited = citationsOf(reply);
   if (cited.length === 0) return null;
@@ -276,11 +292,13 @@ function renderCitations(turnId, reply) {
   nav.setAttribute("aria-labelledby", heading.id);
   const list = make("ul", "citations");
   cited.forEach((source, index) => {
-    const entry = make("li", "citation-entry");
+    const passage = source.kind === "passage";
+    const entry = make("li", passage ? "citation-entry citation-entry--passage" : "citation-entry");
     const panelId = `cite-${turnId}-${index}`;
-    const link = make("a", "citation");
+    const link = make("a", passage ? "citation citation--passage" : "citation");
     link.href = `#${panelId}`;
     link.dataset.faqId = source.faq_id;
+    if (passage) link.dataset.kind = "passage";
     link.setAttribute("aria-controls", panelId);
     link.setAttribute("aria-expanded", "false");
     if (source.title) {
@@ -288,13 +306,14 @@ function renderCitations(turnId, reply) {
     } else {
       link.textContent = t("faqEntry", { id: source.faq_id });
     }
+    const where = passage ? whereInDocument(source) : "";
     const panel = make("div", "citation-detail");
     panel.id = panelId;
     panel.hidden = true;
     if (source.snippet) panel.appendChild(textBlock(source.snippet));
     const href = safeUrl(source.url);
     if (href) {
-      const open = i18n("a", "citation-open", "openEntry");
+      const open = i18n("a", "citation-open", passage ? "openDocument" : "openEntry");
       open.href = href;
       open.target = "_blank";
       open.rel = "noopener noreferrer";
@@ -307,7 +326,9 @@ function renderCitations(turnId, reply) {
       link.setAttribute("aria-expanded", String(!open));
       panel.hidden = open;
     });
-    entry.append(link, panel);
+    entry.appendChild(link);
+    if (where) entry.appendChild(make("span", "citation-where", where));
+    entry.appendChild(panel);
     list.appendChild(entry);
   });
   nav.append(heading, list);
