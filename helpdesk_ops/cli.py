@@ -1,8 +1,9 @@
 """helpdeskctl: the operator's one command line.
 
 Local commands find the running stack through `.run/stack.json` (written by `up`). Flags are read and
-written in the configuration store, dead letters listed and replayed, the knowledge base re-published,
-and turns followed live as they cross the services.
+written in the configuration store, dead letters listed and replayed, files imported into the knowledge
+base through the evaluator's API (`kb`, helpdesk_ops/knowledge_cli.py), and turns followed live as they
+cross the services.
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from helpdesk.events import KbUpdated
 from helpdesk.flags import config_key, parse_definition
-from helpdesk.knowledge.files import read_entries
 from helpdesk.topics import Topic, all_dead_letter_topics, publisher_of
-from helpdesk_ops import nlu
+from helpdesk_ops import knowledge_cli, nlu
 from helpdesk_ops.dead_letter_replay import RedisDeadLetters, ServiceBusDeadLetters
 from helpdesk_ops.devstack import Stack
 from helpdesk_ops.local import LocalStack, pinned_dapr_version, write_state
@@ -35,10 +34,9 @@ from helpdesk_ops.stack_console import banner
 
 app = typer.Typer(help="Run and operate the helpdesk.", no_args_is_help=True)
 flags_app = typer.Typer(help="Read and flip feature flags in the configuration store.", no_args_is_help=True)
-kb_app = typer.Typer(help="Publish knowledge-base changes.", no_args_is_help=True)
 dead_app = typer.Typer(help="List and replay dead letters.", no_args_is_help=True)
 app.add_typer(flags_app, name="flags")
-app.add_typer(kb_app, name="kb")
+app.add_typer(knowledge_cli.app, name="kb")
 app.add_typer(dead_app, name="deadletters")
 app.add_typer(nlu.app, name="nlu")
 console = Console()
@@ -200,29 +198,6 @@ def flags_set(
     version = int(current.rsplit("||", 1)[1]) + 1 if current and "||" in current else 1
     client.set(key, f"{definition}||{version}")
     console.print(f"{name} = {definition} (version {version})")
-
-
-# ---- knowledge base -----------------------------------------------------------------------------
-
-
-@kb_app.command("publish")
-def kb_publish(
-    path: Annotated[Path, typer.Argument(exists=True, help="A file of FAQ entries (as in knowledge/).")],
-) -> None:
-    """Publish a kb.updated with the entries of a file; every dialogue replica re-indexes live."""
-    event = KbUpdated.carrying(read_entries(path))
-    stack = _stack()
-    with Progress(console=console) as progress:
-        task = progress.add_task("publishing kb.updated", total=1)
-        asyncio.run(stack.publish("evaluator", event))
-        progress.advance(task)
-    console.print(f"kb.updated {event.kb_version}: {len(event.added)} added, {len(event.changed)} changed")
-
-
-@kb_app.command("reload")
-def kb_reload() -> None:
-    """Re-publish the default knowledge base in knowledge/ (after editing its files)."""
-    kb_publish(ROOT / "knowledge")
 
 
 # ---- dead letters -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from services.evaluator import composition
 from services.evaluator.api import knowledge_api, operator_api
 from services.evaluator.api.deps import operator_access
 from services.evaluator.composition import EvaluatorParts
-from services.evaluator.dashboard import STATIC_DIR, pages
+from services.evaluator.dashboard import STATIC_DIR, knowledge_pages, pages
 from services.evaluator.settings import EvaluatorSettings
 
 COMPONENTS = [
@@ -40,7 +40,7 @@ def create_app(settings: EvaluatorSettings | None = None, runtime: Runtime | Non
     app = ServiceHost(AppId.EVALUATOR, settings, COMPONENTS, runtime).build(
         title="Helpdesk evaluator",
         description="Scores answers, aggregates feedback and experiments, and queues FAQ candidates.",
-        routers=[operator_api.router, knowledge_api.router, pages.router],
+        routers=[operator_api.router, knowledge_api.router, pages.router, knowledge_pages.router],
         compose=compose,
         pages=["/dashboard", "/dashboard/"],
         metrics_access=operators_only,

@@ -63,16 +63,16 @@ _templates.filters["percent"] = _percent
 _templates.filters["number"] = _number
 
 
-def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render_page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = _templates.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
 
 
-def _back(status: int = 303) -> RedirectResponse:
-    return RedirectResponse("/dashboard", status_code=status, headers=_SECURITY_HEADERS)
+def redirect_to(status: int = 303, path: str = "/dashboard") -> RedirectResponse:
+    return RedirectResponse(path, status_code=status, headers=_SECURITY_HEADERS)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """The form's fields; the routes that read one take at most `MAX_FORM_BYTES` (413 beyond, while
     the body streams in)."""
     body = await request.body()
@@ -80,7 +80,7 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: values[-1] for key, values in parsed.items()}
 
 
-async def _session_for_form(
+async def session_for_form(
     operators: OperatorAuth, token: str | None, form: dict[str, str]
 ) -> OperatorSession | None:
     session = await operators.session(token)
@@ -103,7 +103,7 @@ async def dashboard(
 ) -> Response:
     session = await operators.session(token)
     if session is None:
-        return _page("login.html")
+        return render_page("login.html")
     days = min(max(days, 1), MAX_DAYS)
     summary = await report.summary(days)
     experiment = await report.experiment(days)
@@ -113,7 +113,7 @@ async def dashboard(
         "series": summary["series"],
         "variants": {name: {k: numbers[k] for k in CHARTED} for name, numbers in summary["variants"].items()},
     }
-    return _page(
+    return render_page(
         "dashboard.html",
         session=session,
         days=days,
@@ -128,12 +128,12 @@ async def dashboard(
 
 @router.post("/dashboard/login", max_body_size=MAX_FORM_BYTES)
 async def login(request: Request, operators: OperatorAccess, cookie: CookiePolicy) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     signed = await operators.sign_in(form.get("api_key", ""))
     if signed is None:
-        return _page("login.html", status=401, error="That key is not an operator key.")
+        return render_page("login.html", status=401, error="That key is not an operator key.")
     token, _ = signed
-    response = _back()
+    response = redirect_to()
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -148,10 +148,10 @@ async def login(request: Request, operators: OperatorAccess, cookie: CookiePolic
 
 @router.post("/dashboard/logout", max_body_size=MAX_FORM_BYTES)
 async def logout(request: Request, operators: OperatorAccess, token: SessionToken = None) -> Response:
-    form = await _form(request)
-    if await _session_for_form(operators, token, form) is not None:
+    form = await read_form(request)
+    if await session_for_form(operators, token, form) is not None:
         await operators.sign_out(token)
-    response = _back()
+    response = redirect_to()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -165,10 +165,10 @@ async def review(
     queue: Candidates,
     token: SessionToken = None,
 ) -> Response:
-    form = await _form(request)
-    session = await _session_for_form(operators, token, form)
+    form = await read_form(request)
+    session = await session_for_form(operators, token, form)
     if session is None:
-        return _page("login.html", status=403, error="Your session ended; sign in again.")
+        return render_page("login.html", status=403, error="Your session ended; sign in again.")
     edit = CandidateEdit(
         question=form.get("question") or None,
         answer=form.get("answer") or None,
@@ -178,7 +178,7 @@ async def review(
     try:
         chosen = ReviewAction(action)
     except ValueError:
-        return _page("login.html", status=404, error="Unknown action.")
+        return render_page("login.html", status=404, error="Unknown action.")
     try:
         match chosen:
             case ReviewAction.APPROVE:
@@ -188,7 +188,9 @@ async def review(
             case ReviewAction.REJECT:
                 await queue.reject(candidate_id, session.user_id, form.get("note") or None)
     except (CandidateNotFound, CandidateAlreadyReviewed):
-        return _back()
+        return redirect_to()
     except SidecarUnavailable:
-        return _page("login.html", status=503, error="The state store is unavailable; try again shortly.")
-    return _back()
+        return render_page(
+            "login.html", status=503, error="The state store is unavailable; try again shortly."
+        )
+    return redirect_to()

@@ -4,6 +4,7 @@ bodies), what a re-import and a refused file do (nothing), listing and removing 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,3 +175,51 @@ def test_an_upload_over_the_routes_limit_is_refused_before_it_is_read(evaluator:
     )
     assert too_large.status_code == 413
     assert too_large.json()["type"].endswith("/too-large")
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_dashboard_imports_lists_and_removes_sources_with_the_sessions_csrf(evaluator: Evaluator) -> None:
+    client = evaluator.client
+    assert (
+        client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False).status_code
+        == 303
+    )
+    page = client.get("/dashboard/knowledge")
+    assert page.status_code == 200
+    assert 'enctype="multipart/form-data"' in page.text
+    csrf = csrf_of(page.text)
+
+    forged = client.post(
+        "/dashboard/knowledge/imports",
+        data={"csrf": "not-the-token"},
+        files={"file": ("printer-guide.md", GUIDE, "text/markdown")},
+    )
+    assert forged.status_code == 403
+    assert "printer-guide.md" not in client.get("/dashboard/knowledge").text
+
+    uploaded = client.post(
+        "/dashboard/knowledge/imports",
+        data={"csrf": csrf},
+        files=[
+            ("file", ("printer-guide.md", GUIDE, "text/markdown")),
+            ("file", ("manual.pdf", corrupt_pdf(), "application/pdf")),
+        ],
+    )
+    assert uploaded.status_code == 200
+    assert 'id="import-results"' in uploaded.text
+    assert "imported" in uploaded.text
+    assert "corrupt" in uploaded.text
+    document = next(p.document_id for p in evaluator.loaded().items.values() if isinstance(p, Passage))
+    assert f'data-document="{document}"' in uploaded.text
+
+    removed = client.post(
+        f"/dashboard/knowledge/sources/{document}/remove", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert removed.status_code == 303
+    assert not [i for i in evaluator.loaded().items.values() if isinstance(i, Passage)]
+    assert f'data-document="{document}"' not in client.get("/dashboard/knowledge").text
