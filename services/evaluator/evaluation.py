@@ -248,6 +248,7 @@ def _recent(record: EvaluationRecord) -> dict[str, Any]:
         "mode": record.mode.value,
         "language": record.language.value,
         "question": record.question[:160],
+        "sources": [source.label for source in record.sources],
         "relevance": record.relevance,
         "groundedness": record.groundedness,
         "latency_ms": record.timings_ms.get(END_TO_END),

@@ -74,10 +74,12 @@ class JudgePrompt:
         faq_entry = self.file.faq_entry or "${question}\n${answer}"
         entries = []
         for faq_id in record.cited_faq_ids:
-            entry = knowledge.get(faq_id)
-            text = entry.text(record.language) if entry else None
-            if text is not None:
+            entry, passage = knowledge.get(faq_id), knowledge.passage(faq_id)
+            if entry is not None:
+                text = entry.text(record.language)
                 entries.append(fill(faq_entry, id=faq_id, question=text.question, answer=text.answer))
+            elif passage is not None:
+                entries.append(fill(faq_entry, id=faq_id, question=passage.citation, answer=passage.text))
         return fill(
             self.file.user,
             faq_entries="\n".join(entries) or "(none)",

@@ -12,7 +12,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from helpdesk.aggregates import LedgerFact
-from helpdesk.events import AnswerMode, EscalationReason, Language, Rating, Variant, utcnow
+from helpdesk.events import AnswerMode, Citation, EscalationReason, Language, Rating, Variant, utcnow
+from helpdesk.knowledge.entries import KnowledgeKind
 
 ANSWER_KEEP_CHARS = 2000
 
@@ -35,6 +36,33 @@ class TurnFeedback(BaseModel):
     at: datetime
 
 
+class RecordedSource(BaseModel):
+    """A cited source as operators see it beside the turn: an FAQ entry (its question) or a passage
+    (its document's title, section path and page)."""
+
+    kind: KnowledgeKind = KnowledgeKind.FAQ
+    id: str
+    title: str
+    section: list[str] = Field(default_factory=list)
+    page: int | None = None
+
+    @classmethod
+    def of(cls, citation: Citation) -> RecordedSource:
+        return cls(
+            kind=citation.kind,
+            id=citation.faq_id,
+            title=citation.title,
+            section=list(citation.section),
+            page=citation.page,
+        )
+
+    @property
+    def label(self) -> str:
+        """A passage as "Title › Section › Subsection (p. 3)", an FAQ entry as its question."""
+        where = " › ".join([self.title, *self.section])
+        return f"{where} (p. {self.page})" if self.page is not None else where
+
+
 class EvaluationRecord(LedgerFact):
     turn_id: UUID
     conversation_id: UUID
@@ -50,6 +78,9 @@ class EvaluationRecord(LedgerFact):
     question: str
     answer: str
     cited_faq_ids: list[str] = Field(default_factory=list)
+    """The cited items' ids: FAQ entries' and passages'."""
+    sources: list[RecordedSource] = Field(default_factory=list)
+    """What the answer showed as its sources, in citation order."""
     unknown_citations: list[str] = Field(default_factory=list)
     relevance: float | None = None
     groundedness: float | None = None

@@ -22,10 +22,12 @@ def relevance(
     question_terms: Iterable[str], answer_terms: Iterable[str], cited_question_terms: Iterable[str]
 ) -> float | None:
     """How much of the question the answer addresses: the question's terms found in the answer or in
-    the questions of the FAQ entries it cites (an FAQ answer need not repeat the question's words)."""
+    what the cited items are about (an FAQ entry's questions, a passage's document title and headings:
+    an answer need not repeat the question's words)."""
     return coverage(question_terms, set(answer_terms) | set(cited_question_terms))
 
 
 def groundedness(answer_terms: Iterable[str], cited_terms: Iterable[str]) -> float | None:
-    """How much of the answer is backed by the cited FAQ text: the answer's terms found in it."""
+    """How much of the answer is backed by the cited text (FAQ entries, passages of documents): the
+    answer's terms found in it."""
     return coverage(answer_terms, set(cited_terms))

@@ -10,8 +10,9 @@ from helpdesk.aggregates import Tally
 from helpdesk.events import AnswerMode, ChatAnswered, ChatEscalated, Language, Variant
 from helpdesk.text import terms
 from helpdesk.text.pii import redact_text as redact
-from services.evaluator.knowledge import KnowledgeCopy, answer_terms_of, question_terms_of
-from services.evaluator.records import ANSWER_KEEP_CHARS, EvaluationRecord, JudgeScores
+from services.evaluator.knowledge import KnowledgeCopy
+from services.evaluator.records import ANSWER_KEEP_CHARS, EvaluationRecord, JudgeScores, RecordedSource
+from services.evaluator.scores.cited import cited_terms
 from services.evaluator.scores.overlap import groundedness, relevance
 
 GROUNDED_MODES = frozenset({AnswerMode.FAQ, AnswerMode.LLM})
@@ -51,26 +52,17 @@ def _timings(
 
 
 def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
-    """The evaluation of one answer, without an LLM: overlap proxies, citations, latency, cost."""
+    """The evaluation of one answer, without an LLM: overlap proxies, citations (FAQ entries and
+    passages of documents), latency, cost."""
     language = _language(event.language)
-    cited = [kb.get(i) for i in event.cited_faq_ids]
-    known = [entry for entry in cited if entry is not None]
-    unknown = [i for i, entry in zip(event.cited_faq_ids, cited, strict=True) if entry is None]
+    cited = cited_terms(event, kb, language)
     rel = grd = validity = None
     if event.mode in GROUNDED_MODES:
         asked = _question_terms(event.question, language)
         answer_terms = _answer_terms(event.answer, event.mode, language)
-        cited_questions = frozenset().union(*(question_terms_of(e, language) for e in known))
-        cited_all = cited_questions.union(*(answer_terms_of(e, language) for e in known))
-        # Entries this copy does not know yet still ground the answer through the snippets they travel with.
-        for citation in event.citations:
-            if citation.faq_id in unknown:
-                title = frozenset(terms(citation.title, language))
-                cited_questions |= title
-                cited_all |= title | frozenset(terms(citation.snippet or "", language))
-        rel = relevance(asked, answer_terms, cited_questions)
-        grd = groundedness(answer_terms, cited_all) if cited_all else (0.0 if answer_terms else None)
-        validity = len(known) / len(event.cited_faq_ids) if event.cited_faq_ids else 0.0
+        rel = relevance(asked, answer_terms, cited.about)
+        grd = groundedness(answer_terms, cited.held) if cited.held else (0.0 if answer_terms else None)
+        validity = len(cited.known) / len(event.cited_faq_ids) if event.cited_faq_ids else 0.0
     return EvaluationRecord(
         turn_id=event.turn_id,
         conversation_id=event.conversation_id,
@@ -84,7 +76,8 @@ def evaluate_answer(event: ChatAnswered, kb: KnowledgeCopy) -> EvaluationRecord:
         question=redact(event.question),
         answer=_redacted_answer(event.answer, event.mode),
         cited_faq_ids=list(event.cited_faq_ids),
-        unknown_citations=unknown,
+        sources=[RecordedSource.of(citation) for citation in event.citations],
+        unknown_citations=cited.unknown,
         relevance=rel,
         groundedness=grd,
         citation_validity=validity,
