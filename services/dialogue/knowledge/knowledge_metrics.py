@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 KB_ENTRIES = Gauge("helpdesk_kb_entries", "Entries in the knowledge base this replica has indexed")
+KB_VERSION = Info("helpdesk_kb", "The knowledge version this replica answers from")
 KB_INDEX_SECONDS = Histogram(
     "helpdesk_kb_index_seconds",
     "Time to build the retrieval index for one knowledge-base version",
@@ -12,7 +13,7 @@ KB_INDEX_SECONDS = Histogram(
 )
 KB_UPDATES = Counter(
     "helpdesk_kb_updates_total",
-    "kb.updated events by path (store: the stored copy; durable, live: this replica's index) and result "
+    "kb.updated events and looks at the knowledge store by path (durable, live, refresh) and result "
     "(applied, duplicate, invalid)",
     ["path", "result"],
 )

@@ -34,7 +34,7 @@ from helpdesk.knowledge.store import KnowledgeStore, KnowledgeStoreDamaged
 from helpdesk.knowledge.versions import LoadedKnowledge
 from helpdesk.logging import get_logger
 from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.knowledge.knowledge_metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES
+from services.dialogue.knowledge.knowledge_metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES, KB_VERSION
 
 _log = get_logger(__name__)
 
@@ -180,6 +180,7 @@ class KnowledgeLibrary:
         self._knowledge, self._index = knowledge, index
         KB_INDEX_SECONDS.observe(elapsed)
         KB_ENTRIES.set(len(index))
+        KB_VERSION.info({"kb_version": knowledge.kb_version})
         _log.info(
             "knowledge_indexed",
             kb_version=knowledge.kb_version,
