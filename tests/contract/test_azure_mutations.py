@@ -8,6 +8,13 @@ import pytest
 from tests.support.azure_checks import AzureFiles, Mutation, all_problems
 
 DAPR = "modules/dapr-components.bicep"
+KNOWLEDGE_STORE = (
+    "  name: 'knowledgestore'\n  properties: {\n    componentType: 'state.redis'\n    version: 'v1'\n"
+    "    ignoreErrors: false\n    initTimeout: '30s'\n    metadata: [\n"
+)
+"""The start of the knowledge store's component, so a mutation changes its metadata, not the state store's."""
+KNOWLEDGE_STORE_HOST = "      { name: 'redisHost', value: '${redisHost}:${redisPort}' }\n"
+
 MUTATIONS = [
     Mutation(DAPR, "{ name: 'namespaceName'", "{ name: 'namespace'", "'namespace' is not declared"),
     Mutation(DAPR, "{ name: 'vaultName'", "{ name: 'keyVaultName'", "'keyVaultName' is not declared"),
@@ -65,6 +72,29 @@ MUTATIONS = [
         "is not true or false",
     ),
     Mutation(DAPR, "{ name: 'redisType', value: redisType }\n", "", "redisType"),
+    Mutation(
+        DAPR, "{ name: 'keyPrefix', value: 'name' }", "{ name: 'keyprefix_', value: 'name' }", "keyprefix_"
+    ),
+    Mutation(
+        DAPR,
+        KNOWLEDGE_STORE + KNOWLEDGE_STORE_HOST,
+        KNOWLEDGE_STORE + "      { name: 'redisHost', value: redisHost }\n",
+        "knowledgestore: redisHost must be host:port",
+    ),
+    Mutation(
+        DAPR,
+        KNOWLEDGE_STORE + KNOWLEDGE_STORE_HOST + "      { name: 'redisType', value: redisType }\n"
+        "      { name: 'enableTLS', value: 'true' }",
+        KNOWLEDGE_STORE + KNOWLEDGE_STORE_HOST + "      { name: 'redisType', value: redisType }\n"
+        "      { name: 'enableTLS', value: 'false' }",
+        "knowledgestore: enableTLS must be true",
+    ),
+    Mutation(
+        DAPR,
+        "      { name: 'keyPrefix', value: 'name' }\n",
+        "      { name: 'keyPrefix', value: 'name' }\n      { name: 'useEntraID', value: 'true' }\n",
+        "'useEntraID' appears twice",
+    ),
     Mutation(
         DAPR, "{ name: 'vaultName', value: keyVaultName }\n", "", "required metadata 'vaultName' is missing"
     ),

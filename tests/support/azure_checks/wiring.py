@@ -30,6 +30,7 @@ WIRING = [
         "${namespace.name}.servicebus.windows.net",
     ),
     ("statestore", "redisType", "redisType", "redis.outputs.redisType", None, None, None),
+    ("knowledgestore", "redisType", "redisType", "redis.outputs.redisType", None, None, None),
     (
         "secretstore",
         "vaultName",
@@ -64,9 +65,11 @@ def wiring_problems(files: AzureFiles) -> list[str]:
         if module and output and files.output(module, output) != made:
             problems.append(f"{module}: output {output} is {files.output(module, output)!r}, not {made}")
 
-    # Redis: the host with its TLS port, TLS and Entra ID, the clustering the component speaks.
-    if files.value("statestore", "redisHost") != "${redisHost}:${redisPort}":
-        problems.append("statestore: redisHost must be host:port (`${redisHost}:${redisPort}`)")
+    # Redis: the host with its TLS port, TLS and Entra ID, the clustering the component speaks (the
+    # knowledge store is on the same Redis as the state store).
+    for store in ("statestore", "knowledgestore"):
+        if files.value(store, "redisHost") != "${redisHost}:${redisPort}":
+            problems.append(f"{store}: redisHost must be host:port (`${{redisHost}}:${{redisPort}}`)")
     for name, argument in (("redisHost", "redis.outputs.hostName"), ("redisPort", "redis.outputs.port")):
         if passed.get(name) != argument:
             problems.append(f"main.bicep passes {name} = {passed.get(name)!r}, not {argument}")
@@ -83,9 +86,10 @@ def wiring_problems(files: AzureFiles) -> list[str]:
     redis_type = files.output("modules/redis.bicep", "redisType")
     if "managedClustering" not in redis_type or "OSSCluster" not in redis_type:
         problems.append(f"redis.bicep: output redisType {redis_type!r} does not follow the clustering policy")
-    for name in ("enableTLS", "useEntraID"):
-        if files.value("statestore", name) != "true":
-            problems.append(f"statestore: {name} must be true (Entra ID sign-in needs TLS)")
+    for store in ("statestore", "knowledgestore"):
+        for name in ("enableTLS", "useEntraID"):
+            if files.value(store, name) != "true":
+                problems.append(f"{store}: {name} must be true (Entra ID sign-in needs TLS)")
 
     # KEDA's azure-servicebus scaler wants the namespace's name; the FQDN is the Dapr component's.
     if render(files.variable("main.bicep", "sbNamespace") or "") != "messaging.outputs.name":
