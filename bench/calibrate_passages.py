@@ -29,7 +29,7 @@ from bench.doc_bench import DocQuery, Half, read_documents, read_queries, read_s
 from helpdesk.knowledge.entries import Passage
 from services.dialogue.public import KnowledgeIndex, PassageCalibration, PassageEvidence, PolicySettings
 
-NOTHING = PassageEvidence(0.0, 0.0, 0.0, 0.0, 0.0)
+NOTHING = PassageEvidence(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
 POLICY = PolicySettings()
 
 
@@ -103,15 +103,21 @@ def main(
         weights.extend([1.0 / len(sample.labels)] * len(sample.labels))
     model = LogisticRegression(C=c, max_iter=2000)
     model.fit(np.array(features), np.array(labels), sample_weight=np.array(weights) * len(labels) / 2)
-    coverage, characters, margin = (round(float(v), 2) for v in model.coef_[0])
-    intercept = round(float(model.intercept_[0]), 2)
-    fitted = PassageCalibration(intercept=intercept, coverage=coverage, characters=characters, margin=margin)
+    coverage, heading, characters, margin, shortness = (round(float(v), 2) for v in model.coef_[0])
+    fitted = PassageCalibration(
+        intercept=round(float(model.intercept_[0]), 2),
+        coverage=coverage,
+        heading=heading,
+        characters=characters,
+        margin=margin,
+        shortness=shortness,
+    )
     for source, halves in sources.items():
         for half, sample in halves.items():
             print(f"{source}, {half.value} half:")
             _report("current", PassageCalibration(), sample)
             _report("fitted ", fitted, sample)
-    names = ("intercept", "coverage", "characters", "margin")
+    names = ("intercept", "coverage", "heading", "characters", "margin", "shortness")
     print(json.dumps({name: getattr(fitted, name) for name in names}))
 
 

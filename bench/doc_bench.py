@@ -20,8 +20,8 @@ keep the index's order. `--half` keeps the tuning or the held-out queries (JSQuA
 the MD5 of their title, alternately A = tune and B = held out, as the JSQuAD study defined them). The
 last line printed is one JSON object: p_at_1, mrr (at 10), recall_at_5, answer_in_top (the first
 passage contains an answer text, over queries with answers), p50_ms, p99_ms, by language, and what the
-policy's thresholds would do with the first hit (answered and right, answered and wrong, clarified,
-escalated).
+answer policy does with each question (answered with a relevant passage, answered with another one,
+clarified, escalated), for the questions the documents answer and for those they cannot.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import platform
 import statistics
 import time
 import unicodedata
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,15 +43,14 @@ from typing import Annotated, Any
 
 import typer
 
-from helpdesk.events import Language
+from helpdesk.events import OUT_OF_SCOPE, AnswerMode, Channel, ChannelRef, ChatAnalyzed, Intent, Language
 from helpdesk.knowledge.entries import Passage, document_id, passage_id
 from helpdesk.text import detect_language, normalise
-from services.dialogue.public import KnowledgeIndex, PolicySettings
+from services.dialogue.public import Answer, AnswerPolicy, ConversationMemory, FixedKnowledge, KnowledgeIndex
 
 RANKED = 10
 MISSES_SHOWN = 20
 SQUAD_SEPARATOR = " [SEP] "
-POLICY = PolicySettings()
 
 
 class Half(StrEnum):
@@ -213,16 +213,35 @@ class Tally:
         return out
 
 
-def _policy(confidence: float) -> str:
-    if confidence >= POLICY.answer_confidence:
-        return "answered"
-    if confidence >= POLICY.clarify_confidence:
+def decided(policy: AnswerPolicy, query: DocQuery) -> str:
+    """What the answer policy does with the question as a conversation's first turn, without nlp's
+    intent: answered_right / answered_wrong (the cited passage is or is not relevant), clarified,
+    escalated."""
+    event = ChatAnalyzed(
+        turn_id=uuid.uuid4(),
+        conversation_id=uuid.uuid4(),
+        channel=ChannelRef(channel=Channel.API, user_id="doc-bench"),
+        text=query.text,
+        language=query.language,
+        normalised_text=query.text,
+        tokens=query.text.lower().split(),
+        intent=Intent(name=OUT_OF_SCOPE, confidence=0.0),
+        out_of_scope=True,
+        redacted_text=query.text,
+    )
+    memory = ConversationMemory(conversation_id=event.conversation_id, user_id="doc-bench")
+    outcome = policy.decide(event, memory).outcome
+    if not isinstance(outcome, Answer) or outcome.mode in (AnswerMode.FALLBACK, AnswerMode.HANDOFF):
+        return "escalated"
+    if outcome.mode is AnswerMode.CLARIFY:
         return "clarified"
-    return "escalated"
+    right = bool(set(outcome.cited_faq_ids) & query.relevant)
+    return "answered_right" if right else "answered_wrong"
 
 
 def evaluate(index: KnowledgeIndex, queries: list[DocQuery]) -> dict[str, Any]:
     tally = Tally()
+    policy = AnswerPolicy(FixedKnowledge(index))
     decisions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     latencies: list[float] = []
     misses: list[str] = []
@@ -234,14 +253,11 @@ def evaluate(index: KnowledgeIndex, queries: list[DocQuery]) -> dict[str, Any]:
         started = time.perf_counter()
         retrieval = index.search(query.text, query.language, limit=RANKED)
         latencies.append((time.perf_counter() - started) * 1000)
-        decision = _policy(retrieval.confidence)
+        decisions["answerable" if query.relevant else "unanswerable"][decided(policy, query)] += 1
         if not query.relevant:
-            decisions["unanswerable"][decision] += 1
             continue
         ranked = [hit.entry.id for hit in retrieval.hits]
         rank = next((i for i, ident in enumerate(ranked) if ident in query.relevant), None)
-        right = rank == 0
-        decisions["answerable"][f"{decision}_right" if decision == "answered" and right else decision] += 1
         top = retrieval.top
         answer_in_top = None
         if query.answers:

@@ -87,6 +87,7 @@ class PassageSearch:
         self.calibration = calibration or PassageCalibration()
         texts: list[PassageText] = []
         self._terms: list[frozenset[str]] = []
+        self._headings: list[frozenset[str]] = []
         frequency: dict[str, int] = {}
         written: set[str] = set()
         for passage in self.passages:
@@ -95,6 +96,7 @@ class PassageSearch:
             texts.append(PassageText(title, body, f"{heading(passage)} {passage.text}"))
             distinct = frozenset((*title, *body))
             self._terms.append(distinct)
+            self._headings.append(frozenset(title))
             for term in distinct:
                 frequency[term] = frequency.get(term, 0) + 1
             written.update(w for w in latin_words(passage.text) if len(w) >= 5)
@@ -138,10 +140,12 @@ class PassageSearch:
             coverage = self._coverage(terms, number)
             evidence = PassageEvidence(
                 coverage=coverage,
+                heading=self._coverage(terms, number, self._headings),
                 words=float(words[number]),
                 characters=float(characters[number]),
                 proximity=float(proximity[number]),
                 margin=max(0.0, (score - rival) / score),
+                terms=len(set(terms)),
             )
             matches.append(
                 PassageMatch(
@@ -160,12 +164,13 @@ class PassageSearch:
             return np.ones(len(self.passages))
         return np.array([len(wanted & terms) / len(wanted) for terms in self._terms])
 
-    def _coverage(self, terms: Sequence[str], number: int) -> float:
-        """As FAQ hits count it: a query term no passage has counts with the highest idf there is."""
+    def _coverage(self, terms: Sequence[str], number: int, held: Sequence[frozenset[str]] = ()) -> float:
+        """The share of the query's IDF the passage holds (or its headings, given `held`), as FAQ hits
+        count it: a query term no passage has counts with the highest idf there is."""
         unknown = math.log(1 + (len(self.passages) + 0.5) / 0.5)
         weights = {t: w if (w := self.idf(t)) is not None else unknown for t in set(terms)}
         total = sum(weights.values())
         if total <= 0:
             return 0.0
-        held = self._terms[number]
-        return sum(w for t, w in weights.items() if t in held) / total
+        found = (held or self._terms)[number]
+        return sum(w for t, w in weights.items() if t in found) / total
