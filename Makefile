@@ -59,10 +59,11 @@ clean:
 	rm -rf .run test-artifacts .pytest_cache .mypy_cache .ruff_cache
 
 # FAQ retrieval benchmark with the dialogue service's own index: make faq-bench FAQ=faq.jsonl QUERIES=queries.jsonl
-# (FAQ may also be knowledge/; LATENCY_ENTRIES=1000 pads the index to time queries at that size). Last line: JSON.
+# (FAQ may also be knowledge/; LATENCY_ENTRIES=1000 pads the index to time queries at that size; DOCS=<folder> indexes
+# those documents' passages beside the entries). Last line: JSON.
 faq-bench:
 	@test -n "$(FAQ)" -a -n "$(QUERIES)" || { echo "usage: make faq-bench FAQ=<faq.jsonl|dir> QUERIES=<queries.jsonl> [LATENCY_ENTRIES=1000]"; exit 2; }
-	@$(VENV)/python -m bench.faq_bench --faq "$(FAQ)" --queries "$(QUERIES)" $(if $(LATENCY_ENTRIES),--latency-entries $(LATENCY_ENTRIES))
+	@$(VENV)/python -m bench.faq_bench --faq "$(FAQ)" --queries "$(QUERIES)" $(if $(LATENCY_ENTRIES),--latency-entries $(LATENCY_ENTRIES)) $(if $(DOCS),--docs "$(DOCS)")
 
 # Document retrieval benchmark with the dialogue service's own index: make doc-bench DOCS=<squad.json|folder> QUERIES=<squad.json|queries.jsonl>
 # (e.g. DOCS=QUERIES=../shared/data/jsquad/valid-v1.3.json, or DOCS=bench/data/manuals QUERIES=bench/data/manuals-queries.jsonl;

@@ -6,7 +6,9 @@ FAQ lines: {"id", "question", "answer", "alternatives": [..] (optional), "lang" 
 knowledge base's own files. Query lines: {"query", "relevant": [ids], "lang" (optional)}; a query with
 no relevant id is one the knowledge base cannot answer: it is left out of P@1, MRR and Hit@5 and counted
 under "unanswerable" by what the policy's confidence thresholds would do with it (answer, clarify,
-escalate).
+escalate). With DOCS (`--docs <folder>`) the documents' passages are indexed beside the entries, as a
+knowledge base with imported manuals holds them; a passage ranked above the relevant entry counts
+against it.
 
 Latency is that of `KnowledgeIndex.search` as the service calls it (analysis, scoring, confidence),
 per query, on one core. With LATENCY_ENTRIES the index is padded to that many entries with renamed
@@ -28,7 +30,7 @@ from typing import Annotated, Any
 import typer
 
 from helpdesk.events import Language
-from helpdesk.knowledge.entries import FaqEntry, FaqText
+from helpdesk.knowledge.entries import FaqEntry, FaqText, Passage
 from helpdesk.knowledge.files import read_entries
 from helpdesk.text import detect_language
 from services.dialogue.public import KnowledgeIndex, PolicySettings
@@ -104,11 +106,14 @@ def metrics(row: list[float]) -> dict[str, float]:
     }
 
 
-def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str, Any]:
+def run(
+    faq: Path, queries_path: Path, latency_entries: int | None, docs: Path | None = None
+) -> dict[str, Any]:
     entries = read_entries(faq)
     queries = read_queries(queries_path)
+    passages = documents(docs) if docs is not None else []
     started = time.perf_counter()
-    index = KnowledgeIndex(entries, "bench")
+    index = KnowledgeIndex([*entries, *passages], "bench")
     build_seconds = time.perf_counter() - started
 
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
@@ -150,6 +155,7 @@ def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str,
         "p50_ms": round(statistics.median(latencies), 3),
         "p99_ms": round(percentile(latencies, 0.99), 3),
         "entries": len(entries),
+        "passages": len(index.passages),
         "latency_entries": len(latency_index),
         "index_build_s": round(build_seconds, 3),
         "by_language": {k: metrics(v) for k, v in sorted(sums.items()) if k != "all"},
@@ -158,15 +164,30 @@ def run(faq: Path, queries_path: Path, latency_entries: int | None) -> dict[str,
     }
 
 
+def documents(folder: Path) -> list[Passage]:
+    """The passages of the documents in `folder`, imported as the service imports them."""
+    from helpdesk.knowledge.importing import read_source
+
+    return [
+        p
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        for p in read_source(path.name, path.read_bytes()).passages
+    ]
+
+
 def main(
     faq: Annotated[Path, typer.Option(help="FAQ entries: a .jsonl file or a folder like knowledge/.")],
     queries: Annotated[Path, typer.Option(help="Queries with their relevant entry ids (.jsonl).")],
     latency_entries: Annotated[
         int | None, typer.Option(help="Pad the index to this many entries to time queries at that size.")
     ] = None,
+    docs: Annotated[
+        Path | None, typer.Option(help="Documents indexed beside the FAQ (a passage ranked first is a miss).")
+    ] = None,
 ) -> None:
     """Retrieval quality and latency of dialogue's FAQ index; the last line is one JSON object."""
-    result = run(faq, queries, latency_entries)
+    result = run(faq, queries, latency_entries, docs)
     print(json.dumps(result, ensure_ascii=False))
 
 
