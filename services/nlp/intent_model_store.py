@@ -1,9 +1,10 @@
 """The trained intent model on disk: built by setup (or at start-up), never committed.
 
-A model file is named after a hash of everything that shapes it (the example files, the feature and
-classifier code, the scikit-learn version, the static encoder if there is one), so a changed example or
-a new release trains a new model and an old file is simply ignored. Writes go through a temporary file and
-a rename, so two replicas starting together never read a half-written model.
+A model file is named after a hash of everything that shapes it (the example files, the generic
+out-of-scope set, the feature and classifier code, the scikit-learn version, the static encoder if there is
+one), so a changed example or a new release trains a new model and an old file is simply ignored. Writes
+go through a temporary file and a rename, so two replicas starting together never read a half-written
+model.
 
 The static encoder (see `pipeline.encoder`) is distilled once per machine into a cache outside the
 repository by `refresh` (setup's `helpdeskctl nlu train`); start-up never fetches or distils it: without
@@ -22,6 +23,7 @@ from pathlib import Path
 from helpdesk.logging import get_logger
 from services.nlp.pipeline.encoder import DIMENSIONS, ENCODER_FORMAT, StaticEncoder
 from services.nlp.pipeline.intents import (
+    GENERIC_OOS,
     MODEL_FORMAT,
     Example,
     IntentClassifier,
@@ -80,7 +82,8 @@ def fingerprint(intents_dir: Path, options: TrainingOptions, encoder_dir: Path |
     digest = hashlib.sha256(
         f"format={MODEL_FORMAT};sklearn={version('scikit-learn')};{options};encoder={encoder_tag}".encode()
     )
-    for path in [*sorted(p for p in intents_dir.iterdir() if p.is_file()), *_CODE]:
+    generic = [GENERIC_OOS] if options.generic_oos else []
+    for path in [*sorted(p for p in intents_dir.iterdir() if p.is_file()), *generic, *_CODE]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

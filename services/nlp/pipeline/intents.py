@@ -4,9 +4,12 @@
 The model: TF-IDF over stems/lemmas (unigrams and bigrams, stop words kept) and over character 2–5-grams
 within word boundaries (which also covers Japanese compounds the analyser splits differently), sublinear
 term frequency, one linear SVM over all intents plus an `out_of_scope` class learnt from out-of-scope
-examples. Scores become probabilities through a softmax whose temperature is fitted on held-out data; a
-message is out of scope when the out-of-scope class wins or the best intent's probability is below a
-threshold chosen on the same held-out data (see `training`).
+examples: the deployment's own (label `oos`) and a generic set shipped with the service (GENERIC_OOS), so
+that the model knows what out of scope looks like even when the deployment has no such examples. Scores
+become probabilities through a softmax whose temperature is fitted on held-out data; a message is out of
+scope when the out-of-scope class wins or the best intent's probability is below a threshold. The
+threshold and an offset on the out-of-scope class's score are chosen together on the same held-out data:
+the most out-of-scope recall that costs at most a stated share of in-scope accuracy (see `training`).
 
 This module is what the service runs: plain numpy over the learnt vocabularies and weights, saved as
 arrays and JSON (no pickle). Training needs scikit-learn and lives in `training`: a serving process never
@@ -33,8 +36,10 @@ from helpdesk.text import detect_language, normalise
 from services.nlp.pipeline.encoder import StaticEncoder
 from services.nlp.pipeline.tokenise import classification_terms
 
-MODEL_FORMAT = 3
-"""Bumped when the features or the saved layout change, so cached models are retrained."""
+MODEL_FORMAT = 4
+"""Bumped when the features, the calibration or the saved layout change, so cached models are retrained."""
+GENERIC_OOS = Path(__file__).resolve().parents[1] / "oos" / "generic-oos.yaml"
+"""Generic out-of-scope messages in English and Japanese (part CLINC150, CC BY 3.0: see the file's header)."""
 OOS_LABELS = frozenset({"oos", "out_of_scope", OUT_OF_SCOPE})
 ALTERNATIVES = 3
 CHAR_NGRAMS = (2, 5)
@@ -75,20 +80,40 @@ class FeatureAnalyzer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """What the held-out data decided: softmax temperature and the out-of-scope threshold."""
+    """What the held-out data decided: the softmax temperature, the out-of-scope threshold and the offset
+    taken off the out-of-scope class's score (already folded into the served model's bias)."""
 
     temperature: float
     threshold: float
     target_oos_recall: float
+    """0 when no recall target was set (the accuracy budget alone decides)."""
     heldout: HeldOut
     heldout_accuracy: float
+    """In-scope accuracy at the operating point: the right intent, and not rejected."""
     heldout_oos_recall: float | None
+    """Share of the deployment's own held-out out-of-scope examples rejected (None: it has none)."""
+    oos_offset: float = 0.0
+    max_accuracy_loss: float = 0.0
+    """The budget the operating point was chosen with (after the k-fold discount)."""
+    heldout_reference_accuracy: float | None = None
+    """In-scope accuracy with no rejection at all (the best intent always taken)."""
+    heldout_generic_oos_recall: float | None = None
+    """Share of the generic out-of-scope examples rejected (held out by k-fold; None: not held out)."""
+    generic_oos_examples: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class TrainingOptions:
     c: float = 1.0
-    target_oos_recall: float = 0.7
+    max_accuracy_loss: float = 0.0075
+    """In-scope accuracy (a share of in-scope messages) that rejecting out-of-scope messages may cost on
+    held-out data: the operating point is the most out-of-scope recall within this budget. A k-fold
+    estimate is optimistic, so there the budget is divided by `training.KFOLD_OPTIMISM`."""
+    target_oos_recall: float | None = None
+    """Optional: stop rejecting once this share of the deployment's own held-out out-of-scope examples is
+    rejected, even with budget left (it never spends more than the budget)."""
+    generic_oos: bool = True
+    """Learn and calibrate out of scope from the generic set (GENERIC_OOS) as well."""
     folds: int = 5
     refit_with_validation: bool = False
     """Train the final model on training + validation examples once the threshold is chosen."""
@@ -143,6 +168,11 @@ def _yaml_examples(path: Path) -> list[Example]:
         )
         examples += [Example(str(t), label_of(str(intent))) for t in texts]
     return examples
+
+
+def load_generic_oos(path: Path = GENERIC_OOS) -> list[Example]:
+    """The generic out-of-scope set shipped with the service, every example labelled out of scope."""
+    return [Example(e.text, OUT_OF_SCOPE) for e in load_examples(path)]
 
 
 def load_directory(directory: Path) -> list[Example]:
@@ -370,7 +400,16 @@ def describe(classifier: IntentClassifier) -> dict[str, Any]:
         "temperature": cal.temperature,
         "heldout": cal.heldout,
         "heldout_accuracy": round(cal.heldout_accuracy, 4),
-        "heldout_oos_recall": None if cal.heldout_oos_recall is None else round(cal.heldout_oos_recall, 4),
+        "heldout_oos_recall": _rounded(cal.heldout_oos_recall),
+        "heldout_reference_accuracy": _rounded(cal.heldout_reference_accuracy),
+        "heldout_generic_oos_recall": _rounded(cal.heldout_generic_oos_recall),
+        "max_accuracy_loss": round(cal.max_accuracy_loss, 4),
+        "oos_offset": cal.oos_offset,
+        "generic_oos_examples": cal.generic_oos_examples,
         "train_seconds": round(classifier.train_seconds, 2),
         "encoder": None if classifier.encoder is None else classifier.encoder.source,
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

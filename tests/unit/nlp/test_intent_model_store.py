@@ -43,6 +43,20 @@ def test_fingerprint_follows_the_examples_and_the_options(intents_dir: Path, tmp
     assert intent_model_store.fingerprint(copy, options) != before
 
 
+def test_fingerprint_follows_the_generic_out_of_scope_set_when_it_is_used(
+    intents_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generic = tmp_path / "generic-oos.yaml"
+    generic.write_text("oos:\n  en: [who won the match]\n", encoding="utf-8")
+    monkeypatch.setattr(intent_model_store, "GENERIC_OOS", generic)
+    with_generic, without = TrainingOptions(), TrainingOptions(generic_oos=False)
+    before = intent_model_store.fingerprint(intents_dir, with_generic)
+    before_without = intent_model_store.fingerprint(intents_dir, without)
+    generic.write_text("oos:\n  en: [who won the match, sing me a song]\n", encoding="utf-8")
+    assert intent_model_store.fingerprint(intents_dir, with_generic) != before
+    assert intent_model_store.fingerprint(intents_dir, without) == before_without
+
+
 def test_load_or_train_trains_once_then_loads(intents_dir: Path, tmp_path: Path) -> None:
     model_dir = tmp_path / "models"
     options = TrainingOptions()
@@ -84,3 +98,13 @@ def test_refresh_if_stale_is_idempotent(intents_dir: Path, tmp_path: Path) -> No
     again = intent_model_store.refresh(settings, if_stale=True)
     assert again.path == first.path
     assert again.trained is False
+
+
+def test_the_former_recall_target_setting_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment that still sets HELPDESK_TARGET_OOS_RECALL keeps starting; it is now an early stop."""
+    monkeypatch.setenv("HELPDESK_TARGET_OOS_RECALL", "0.85")
+    monkeypatch.setenv("HELPDESK_MAX_ACCURACY_LOSS", "0.01")
+    options = NlpSettings().training
+    assert options.target_oos_recall == 0.85
+    assert options.max_accuracy_loss == 0.01
+    assert options.generic_oos

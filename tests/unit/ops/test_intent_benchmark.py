@@ -9,9 +9,20 @@ import pytest
 
 from helpdesk.events import OUT_OF_SCOPE
 from helpdesk_ops import nlu
-from helpdesk_ops.intent_benchmark import score
+from helpdesk_ops.intent_benchmark import accuracy_without_rejection, score
+from services.nlp.pipeline.intents import Calibration, Example, HeldOut, label_of
+from services.nlp.pipeline.training import KFOLD_OPTIMISM, FittedModel
 
-KEYS = {"in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "train_seconds", "p50_ms", "p99_ms"}
+KEYS = {
+    "in_scope_accuracy",
+    "in_scope_accuracy_no_rejection",
+    "oos_recall",
+    "oos_precision",
+    "macro_f1",
+    "train_seconds",
+    "p50_ms",
+    "p99_ms",
+}
 
 
 def test_scores_count_rejected_in_scope_messages_as_wrong() -> None:
@@ -89,3 +100,49 @@ def test_nlu_bench_without_out_of_scope_in_either_file(
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["oos_recall"] is None
     assert result.keys() >= KEYS
+
+
+def test_nlu_bench_calibrates_with_the_generic_set_within_the_accuracy_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = write_csv(tmp_path / "train.csv", TRAIN)
+    test = write_csv(tmp_path / "test.csv", TEST)
+    nlu.main(
+        ["bench", "--train", str(train), "--test", str(test), "--no-encoder", "--max-accuracy-loss", "0.03"]
+    )
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["generic_oos_examples"] > 100
+    assert result["train_examples"] == len(TRAIN) + result["generic_oos_examples"]
+    assert result["max_accuracy_loss"] == pytest.approx(0.03 / KFOLD_OPTIMISM, abs=1e-4)
+    assert (
+        result["heldout_reference_accuracy"] - result["heldout_accuracy"]
+        <= result["max_accuracy_loss"] + 1e-4
+    )
+    assert result["heldout_generic_oos_recall"] is not None
+
+
+def test_nlu_bench_in_scope_only_trains_on_the_intent_examples_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deployment with nothing but its intent examples: the file's oos rows are left out, and the
+    accuracy without any rejection is reported beside the accuracy at the operating point."""
+    train = write_csv(tmp_path / "train.csv", TRAIN)
+    test = write_csv(tmp_path / "test.csv", TEST)
+    args = ["--in-scope-only", "--no-generic-oos"]
+    nlu.main(["bench", "--train", str(train), "--test", str(test), "--no-encoder", *args])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["train_examples"] == sum(label != "oos" for _, label in TRAIN)
+    assert result["generic_oos_examples"] == 0
+    assert result["heldout"] == "k-fold"
+    assert result["in_scope_accuracy_no_rejection"] == 1.0
+    assert result["in_scope_accuracy"] <= result["in_scope_accuracy_no_rejection"]
+
+
+def test_accuracy_without_rejection_takes_the_best_intent_even_when_everything_is_rejected() -> None:
+    examples = [Example(text, label_of(label)) for text, label in TRAIN]
+    fitted = FittedModel(examples, c=1.0)
+    rejects_all = fitted.classifier(Calibration(1.0, 2.0, 0.0, HeldOut.NONE, 0.0, None))
+    test = [Example(text, label_of(label)) for text, label in TEST]
+    assert all(p.out_of_scope for p in rejects_all.predict_many([e.text for e in test]))
+    assert accuracy_without_rejection(rejects_all, test) == 1.0
+    assert accuracy_without_rejection(rejects_all, [e for e in test if e.label == OUT_OF_SCOPE]) is None
