@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from helpdesk.events import AnswerMode, ChatAnalyzed, Language, Refusal, Usage, Variant
 from helpdesk.knowledge.entries import Passage
+from services.dialogue.citations import citation
 from services.dialogue.generation.answer_prompts import FaqContext, KnowledgeContext, PassageContext
 from services.dialogue.generation.generator import (
     Fallback,
@@ -23,7 +24,7 @@ from services.dialogue.generation.generator import (
     GenerationRequest,
     Generator,
 )
-from services.dialogue.policy import Answer, Decision, DecisionReason, citation
+from services.dialogue.policy import Answer, Decision, DecisionReason
 from services.dialogue.turn_flags import AnswerSource, BudgetExhausted, FlagValues
 
 CONTEXT_ENTRIES = 3

@@ -41,9 +41,10 @@ from helpdesk.events import (
 )
 from helpdesk.knowledge.entries import Passage
 from services.dialogue import replies
-from services.dialogue.knowledge.index import Hit, KnowledgeHit, KnowledgeIndex, Retrieval
+from services.dialogue.citations import at_least, choice_label, citation, closest_lines
+from services.dialogue.knowledge.index import Hit, KnowledgeIndex, Retrieval
 from services.dialogue.memory import ConversationMemory, PendingClarification
-from services.dialogue.passage_answers import passage_answer, passage_citation
+from services.dialogue.passage_answers import passage_answer
 from services.dialogue.replies import Smalltalk
 from services.dialogue.understanding import (
     asks_for_a_person,
@@ -62,21 +63,6 @@ class Answer:
     choices: tuple[Choice, ...] = ()
     confidence: float | None = None
     citations: tuple[Citation, ...] = ()
-
-
-SNIPPET_CHARACTERS = 200
-
-
-def citation(entry: KnowledgeHit, language: Language) -> Citation:
-    """How a channel shows the cited entry: its question as the title, the start of its answer (a
-    passage: its document, section, page and the start of its text)."""
-    if isinstance(entry, Passage):
-        return passage_citation(entry)
-    text = entry.text(language)
-    snippet = (
-        text.answer if len(text.answer) <= SNIPPET_CHARACTERS else text.answer[:SNIPPET_CHARACTERS] + "…"
-    )
-    return Citation(faq_id=entry.id, title=text.question, snippet=snippet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +309,7 @@ class _Turn:
             return []
         first = hits[0]
         ratio = self.settings.choice_score_ratio
-        return hits[:2] + [h for h in hits[2:] if _at_least(h, first, ratio)]
+        return hits[:2] + [h for h in hits[2:] if at_least(h, first, ratio)]
 
     def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: DecisionReason) -> Decision:
         entry = hit.entry
@@ -406,30 +392,9 @@ class _Turn:
         if self.memory.clarification is not None:
             offered = ", ".join(c.faq_id for c in self.memory.clarification.choices)
             lines.append(f"Offered and not chosen: {offered}")
-        if retrieval is not None and retrieval.hits:
-            hits = retrieval.hits[:3]
-            closest = ", ".join(h.entry.id for h in hits if not isinstance(h.entry, Passage))
-            passages = " | ".join(h.entry.citation for h in hits if isinstance(h.entry, Passage))
-            if closest:
-                lines.append(f"Closest FAQ entries: {closest} (confidence {retrieval.confidence:.2f})")
-            if passages:
-                lines.append(f"Closest passages: {passages} (confidence {retrieval.confidence:.2f})")
+        if retrieval is not None:
+            lines.extend(closest_lines(retrieval.hits[:3], retrieval.confidence))
         intent = self.event.intent
         if intent.name != OUT_OF_SCOPE or intent.confidence > 0:
             lines.append(f"Intent: {intent.name} ({intent.confidence:.2f})")
         return "\n".join(lines)
-
-
-def choice_label(entry: KnowledgeHit, language: Language) -> str:
-    """How a choice reads: an entry's question; a passage's document and section."""
-    if isinstance(entry, Passage):
-        return entry.citation
-    return entry.text(language).question
-
-
-def _at_least(hit: Hit, first: Hit, ratio: float) -> bool:
-    """Whether `hit` scores at least `ratio` of the first: by raw score within one kind, by calibrated
-    probability across kinds (raw scores of entries and passages are not comparable)."""
-    if isinstance(hit.entry, Passage) == isinstance(first.entry, Passage):
-        return hit.score >= first.score * ratio
-    return (hit.probability or 0.0) >= (first.probability or 0.0) * ratio

@@ -50,8 +50,11 @@ from services.dialogue.knowledge.analysis import (
     question_terms,
 )
 from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
-from services.dialogue.knowledge.passage_confidence import PassageCalibration, PassageEvidence
-from services.dialogue.knowledge.passage_search import PassageMatch, PassageSearch, PassageWeights
+from services.dialogue.knowledge.passage_confidence import PassageCalibration
+from services.dialogue.knowledge.passage_search import PassageSearch, PassageWeights
+from services.dialogue.knowledge.retrieval import Hit, KnowledgeHit, Retrieval, ranked_together
+
+__all__ = ["Hit", "KnowledgeField", "KnowledgeHit", "KnowledgeIndex", "Retrieval", "RetrievalWeights"]
 
 Scores = NDArray[np.float64]
 _Topics = dict[tuple[Language, str], list[tuple[int, Language]]]
@@ -82,52 +85,6 @@ class RetrievalWeights:
     """An entry listing the turn's intent scores (1 + intent x intent confidence) times higher."""
     k1: float = 1.2
     b: float = 0.75
-
-
-KnowledgeHit = FaqEntry | Passage
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    entry: KnowledgeHit
-    """The FAQ entry or the passage found."""
-    score: float
-    """The raw score, comparable only between hits of the same kind."""
-    coverage: float
-    """The share of the query's term weight (IDF) that this entry's (or passage's) texts contain."""
-    similarity: float
-    """Character n-gram cosine between the query and the entry's closest phrasing (for a passage: its
-    character coverage)."""
-    language: Language
-    """The language of the closest phrasing (for a passage: its own)."""
-    probability: float | None = None
-    """Calibrated probability that this hit answers the question, where it was needed to rank the two
-    kinds together (None in a retrieval of FAQ entries alone)."""
-
-    @property
-    def passage(self) -> Passage | None:
-        return self.entry if isinstance(self.entry, Passage) else None
-
-
-@dataclass(frozen=True, slots=True)
-class Retrieval:
-    """What the knowledge base offers for one question: what an answer, a clarification or an LLM
-    prompt is built from."""
-
-    language: Language
-    terms: tuple[str, ...]
-    hits: tuple[Hit, ...]
-    confidence: float
-    """Calibrated probability that the first hit answers the question (0 without hits)."""
-    kb_version: str
-    evidence: MatchEvidence | PassageEvidence | None = None
-    """What the confidence was computed from (None without hits)."""
-    passage_terms: tuple[str, ...] = ()
-    """The terms passages were searched with (what an extract from a passage is chosen by)."""
-
-    @property
-    def top(self) -> Hit | None:
-        return self.hits[0] if self.hits else None
 
 
 class KnowledgeIndex:
@@ -308,56 +265,7 @@ class KnowledgeIndex:
         found = self.passages.search(text, language, focus=focus, limit=limit)
         if not found.matches:
             return replace(faq, passage_terms=found.terms)
-        return self._merged(faq, found.matches, found.terms, limit)
-
-    def _merged(
-        self, faq: Retrieval, matches: Sequence[PassageMatch], passage_terms: tuple[str, ...], limit: int
-    ) -> Retrieval:
-        """FAQ hits and passages in one ranking: each kind in its own order, merged by probability."""
-        entries = list(self._with_probabilities(faq))
-        passages = [
-            Hit(
-                entry=m.passage,
-                score=m.score,
-                coverage=m.coverage,
-                similarity=m.evidence.characters,
-                language=m.passage.language,
-                probability=m.probability,
-            )
-            for m in matches
-        ]
-        merged: list[Hit] = []
-        while (entries or passages) and len(merged) < limit:
-            take_entry = bool(entries) and (
-                not passages or (entries[0].probability or 0.0) >= (passages[0].probability or 0.0)
-            )
-            merged.append(entries.pop(0) if take_entry else passages.pop(0))
-        top = merged[0]
-        if top.passage is None:
-            return replace(faq, hits=tuple(merged), passage_terms=passage_terms)
-        return Retrieval(
-            language=faq.language,
-            terms=faq.terms or passage_terms,
-            hits=tuple(merged),
-            confidence=top.probability or 0.0,
-            kb_version=self.kb_version,
-            evidence=matches[0].evidence,
-            passage_terms=passage_terms,
-        )
-
-    def _with_probabilities(self, faq: Retrieval) -> list[Hit]:
-        """The FAQ hits with their probabilities: the first's is the retrieval's confidence; each other
-        is calibrated on its own coverage and similarity, without margin (another entry is ahead) or
-        intent."""
-        return [
-            replace(
-                hit,
-                probability=faq.confidence
-                if rank == 0
-                else self.calibration.confidence(MatchEvidence(hit.coverage, hit.similarity, 0.0)),
-            )
-            for rank, hit in enumerate(faq.hits)
-        ]
+        return ranked_together(faq, found, self.calibration, limit)
 
     def _search_entries(
         self,

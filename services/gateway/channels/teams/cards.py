@@ -96,11 +96,12 @@ def _where_in_document(source: Citation, labels: dict[str, str]) -> str:
     return ", ".join(parts)
 
 
-def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
-    labels = LABELS[language_of(reply.language)]
-    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": reply.text, "wrap": True}]
+def _source_blocks(reply: Reply, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The answer's sources: a heading and one line per source (linked where it has a web address),
+    or the cited ids when the reply has no details."""
+    blocks: list[dict[str, Any]] = []
     if reply.sources:
-        body.append(
+        blocks.append(
             {
                 "type": "TextBlock",
                 "text": labels["sources"],
@@ -117,9 +118,9 @@ def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
             line = f"{number}. [{title}]({url})" if url else f"{number}. {title}"
             where = _where_in_document(source, labels)
             lines.append(f"{line} — {where}" if where else line)
-        body.append({"type": "TextBlock", "text": "\n".join(lines), "wrap": True, "size": "Small"})
+        blocks.append({"type": "TextBlock", "text": "\n".join(lines), "wrap": True, "size": "Small"})
     elif reply.citations:
-        body.append(
+        blocks.append(
             {
                 "type": "TextBlock",
                 "text": f"{labels['sources']}: {', '.join(reply.citations)}",
@@ -128,6 +129,13 @@ def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
                 "isSubtle": True,
             }
         )
+    return blocks
+
+
+def answer_card(turn_id: UUID, reply: Reply) -> dict[str, Any]:
+    labels = LABELS[language_of(reply.language)]
+    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": reply.text, "wrap": True}]
+    body.extend(_source_blocks(reply, labels))
     actions: list[dict[str, Any]] = []
     if reply.choices:
         body.append({"type": "TextBlock", "text": labels["choices"], "wrap": True, "spacing": "Medium"})
