@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +63,20 @@ def entries_in(name: str, data: bytes) -> list[FaqEntry]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidKnowledge(f"{name} is not UTF-8") from None
+    return list(_strictly(_documents_in(name, text)).values())
+
+
+def _strictly(documents: Iterable[Any]) -> dict[str, FaqEntry]:
+    """The entries of parsed documents by id (a later one wins); `InvalidKnowledge` at the first that
+    does not parse or is not valid."""
     entries: dict[str, FaqEntry] = {}
-    for document in _documents_in(name, text):
+    for document in documents:
         if isinstance(document, InvalidKnowledge):
             raise document
         for raw in _raw_entries(document):
             entry = parse_entry(raw)
             entries[entry.id] = entry
-    return list(entries.values())
+    return entries
 
 
 def _raw_entries(document: Any) -> Iterator[Any]:
@@ -87,12 +93,7 @@ def read_entries(path: Path) -> list[FaqEntry]:
     first one that is not valid."""
     entries: dict[str, FaqEntry] = {}
     for file in knowledge_files(path):
-        for document in _documents(file):
-            if isinstance(document, InvalidKnowledge):
-                raise document
-            for raw in _raw_entries(document):
-                entry = parse_entry(raw)
-                entries[entry.id] = entry
+        entries.update(_strictly(_documents(file)))
     return list(entries.values())
 
 

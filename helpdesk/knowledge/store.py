@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from uuid import uuid4
 
 import orjson
@@ -38,6 +39,7 @@ from helpdesk.events import KnowledgeCounts
 from helpdesk.knowledge.entries import KnowledgeItem
 from helpdesk.knowledge.versions import (
     DIGEST_CHARS,
+    AppliedEdit,
     Committed,
     DocumentRecord,
     ItemRef,
@@ -46,7 +48,6 @@ from helpdesk.knowledge.versions import (
     KnowledgeSnapshot,
     KnowledgeVersion,
     LoadedKnowledge,
-    changes_between,
     item_json,
     page_key,
     parse_item,
@@ -84,6 +85,20 @@ def _documents_json(documents: Mapping[str, DocumentRecord]) -> bytes:
     return orjson.dumps([documents[d].model_dump(mode="json") for d in sorted(documents)])
 
 
+def _refs_of(pages: list[bytes]) -> list[ItemRef]:
+    return [ItemRef.model_validate(raw) for page in pages for raw in orjson.loads(page)]
+
+
+def _items_of(refs: Sequence[ItemRef], values: Mapping[str, bytes]) -> list[KnowledgeItem]:
+    items: list[KnowledgeItem] = []
+    for ref in refs:
+        try:
+            items.append(parse_item(values[ref.key]))
+        except ValueError as exc:
+            _log.warning("knowledge_item_invalid", item_id=ref.id, reason=str(exc))
+    return items
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
 
@@ -91,6 +106,75 @@ def _digest(data: bytes) -> str:
 def _chunks(values: Sequence[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
         yield list(values[start : start + size])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What writing a version puts into the store, before any of it is written."""
+
+    name: str
+    sequence: int
+    items: int
+    pages: dict[str, bytes]
+    documents_key: str | None
+    documents_value: bytes | None
+    new_items: dict[str, ItemRef]
+    """The refs whose item keys the base version does not name, by key."""
+    item_values: dict[str, bytes]
+    """What to write of them: the edit's items (an item that only moved between documents, with the
+    same content, is stored already)."""
+
+    @classmethod
+    def of(cls, base: KnowledgeSnapshot, applied: AppliedEdit, size: int) -> _Plan:
+        refs, documents = applied.refs, applied.documents
+        ordered = sorted(refs.values(), key=lambda r: (r.document or "", r.id))
+        pages = [
+            orjson.dumps([r.model_dump(mode="json") for r in ordered[start : start + size]])
+            for start in range(0, len(ordered), size)
+        ]
+        documents_value = _documents_json(documents) if documents else None
+        documents_key = f"documents:{_digest(documents_value)}" if documents_value else None
+        content = hashlib.sha256(b"".join(pages) + (documents_key or "").encode()).hexdigest()
+        sequence = base.version.sequence + 1 if base.version else 1
+        name = f"v{sequence}-{content[:10]}"
+        return cls(
+            name=name,
+            sequence=sequence,
+            items=len(ordered),
+            pages={page_key(name, n): page for n, page in enumerate(pages)},
+            documents_key=documents_key,
+            documents_value=documents_value,
+            new_items=(new_items := {r.key: r for r in ordered if base.refs.get(r.id) != r}),
+            item_values={k: item_json(applied.items[k]) for k in new_items if k in applied.items},
+        )
+
+    def journal(self, previous: KnowledgeVersion | None) -> Journal:
+        return Journal(
+            version=self.name,
+            pages=len(self.pages),
+            documents=self.documents_key,
+            items=list(self.new_items),
+            retire_version=previous.previous_version if previous else None,
+            retire_pages=previous.previous_pages if previous else 0,
+            retire_documents=previous.previous_documents if previous else None,
+        )
+
+    def version(
+        self, previous: KnowledgeVersion | None, counts: KnowledgeCounts, edit: KnowledgeEdit
+    ) -> KnowledgeVersion:
+        return KnowledgeVersion(
+            version=self.name,
+            sequence=self.sequence,
+            pages=len(self.pages),
+            items=self.items,
+            documents=self.documents_key,
+            counts=counts,
+            previous_version=previous.version if previous else None,
+            previous_pages=previous.pages if previous else 0,
+            previous_documents=previous.documents if previous else None,
+            updates=(*(previous.updates if previous else ()), edit.update_id)[-KEEP_UPDATES:],
+            actor=edit.actor,
+        )
 
 
 class KnowledgeStore:
@@ -137,7 +221,7 @@ class KnowledgeStore:
         missing = [k for k in keys if k not in found]
         if missing:
             raise KnowledgeStoreDamaged(f"version {version} lacks manifest page {missing[0]}")
-        return [ItemRef.model_validate(raw) for key in keys for raw in orjson.loads(found[key])]
+        return await asyncio.to_thread(_refs_of, [found[key] for key in keys])
 
     async def items(self, refs: Sequence[ItemRef]) -> list[KnowledgeItem]:
         """The items the refs name, in their order; `KnowledgeStoreDamaged` when one is missing. An item
@@ -145,16 +229,10 @@ class KnowledgeStore:
         values: dict[str, bytes] = {}
         for chunk in _chunks([r.key for r in refs], self._bulk):
             values.update((k, v.value) for k, v in (await self._store.get_many(chunk)).items())
-        items: list[KnowledgeItem] = []
-        for ref in refs:
-            raw = values.get(ref.key)
-            if raw is None:
-                raise KnowledgeStoreDamaged(f"item {ref.id} ({ref.digest}) is not in the store")
-            try:
-                items.append(parse_item(raw))
-            except ValueError as exc:
-                _log.warning("knowledge_item_invalid", item_id=ref.id, reason=str(exc))
-        return items
+        missing = [ref for ref in refs if ref.key not in values]
+        if missing:
+            raise KnowledgeStoreDamaged(f"item {missing[0].id} ({missing[0].digest}) is not in the store")
+        return await asyncio.to_thread(_items_of, refs, values)
 
     async def load(self, held: LoadedKnowledge | None = None, *, attempts: int = 3) -> LoadedKnowledge | None:
         """The current version with its items (None while the store has none). Items `held` already
@@ -221,68 +299,30 @@ class KnowledgeStore:
                 return Committed(snapshot.version, KnowledgeCounts(), [], False, edit.update_id)
             if snapshot.version is not None and edit.update_id in snapshot.version.updates:
                 return Committed(snapshot.version, KnowledgeCounts(), [], False, edit.update_id)
-            refs, documents = edit.apply(snapshot.refs, snapshot.documents)
-            counts, changed_ids = changes_between(snapshot.refs, refs)
-            if counts.nothing_changed and documents == snapshot.documents:
-                return Committed(snapshot.version, counts, [], False, edit.update_id)
-            version = await self._write(snapshot, refs, documents, counts, edit)
-            return Committed(version, counts, changed_ids, True, edit.update_id)
+            applied = await asyncio.to_thread(edit.apply, snapshot.refs, snapshot.documents)
+            if applied.counts.nothing_changed and applied.documents == snapshot.documents:
+                return Committed(snapshot.version, applied.counts, [], False, edit.update_id)
+            version = await self._write(snapshot, applied, edit)
+            return Committed(version, applied.counts, applied.changed_ids, True, edit.update_id)
         finally:
             await self._unlock(holder)
 
     async def _write(
-        self,
-        base: KnowledgeSnapshot,
-        refs: dict[str, ItemRef],
-        documents: dict[str, DocumentRecord],
-        counts: KnowledgeCounts,
-        edit: KnowledgeEdit,
+        self, base: KnowledgeSnapshot, applied: AppliedEdit, edit: KnowledgeEdit
     ) -> KnowledgeVersion:
-        ordered = sorted(refs.values(), key=lambda r: (r.document or "", r.id))
-        pages = [
-            orjson.dumps([r.model_dump(mode="json") for r in ordered[start : start + self._page_size]])
-            for start in range(0, len(ordered), self._page_size)
-        ]
-        documents_value = _documents_json(documents) if documents else None
-        documents_key = f"documents:{_digest(documents_value)}" if documents_value else None
-        content = hashlib.sha256(b"".join(pages) + (documents_key or "").encode()).hexdigest()
-        sequence = base.version.sequence + 1 if base.version else 1
-        name = f"v{sequence}-{content[:10]}"
-        new_items = {r.key: r for r in ordered if base.refs.get(r.id) != r}
-        previous = base.version
-        await self._store.save(
-            JOURNAL_KEY,
-            Journal(
-                version=name,
-                pages=len(pages),
-                documents=documents_key,
-                items=list(new_items),
-                retire_version=previous.previous_version if previous else None,
-                retire_pages=previous.previous_pages if previous else 0,
-                retire_documents=previous.previous_documents if previous else None,
-            )
-            .model_dump_json()
-            .encode(),
-        )
-        await self._write_items(edit.items(), new_items)
-        keyed_pages = {page_key(name, n): page for n, page in enumerate(pages)}
-        for chunk in _chunks(list(keyed_pages), BULK_PAGES):
-            await self._store.save_many({k: keyed_pages[k] for k in chunk})
-        if documents_key is not None and documents_value is not None:
-            await self._store.save_many({documents_key: documents_value})
-        version = KnowledgeVersion(
-            version=name,
-            sequence=sequence,
-            pages=len(pages),
-            items=len(ordered),
-            documents=documents_key,
-            counts=counts,
-            previous_version=previous.version if previous else None,
-            previous_pages=previous.pages if previous else 0,
-            previous_documents=previous.documents if previous else None,
-            updates=(*(previous.updates if previous else ()), edit.update_id)[-KEEP_UPDATES:],
-            actor=edit.actor,
-        )
+        """Items, manifest pages, documents, then `kb:current` (see the module docstring). The work on
+        every item (sorting, pages, JSON) runs in a worker thread, so a large import does not hold the
+        event loop."""
+        counts = applied.counts
+        plan = await asyncio.to_thread(_Plan.of, base, applied, self._page_size)
+        await self._store.save(JOURNAL_KEY, plan.journal(base.version).model_dump_json().encode())
+        for chunk in _chunks(list(plan.item_values), self._bulk):
+            await self._store.save_many({k: plan.item_values[k] for k in chunk})
+        for chunk in _chunks(list(plan.pages), BULK_PAGES):
+            await self._store.save_many({k: plan.pages[k] for k in chunk})
+        if plan.documents_key is not None and plan.documents_value is not None:
+            await self._store.save_many({plan.documents_key: plan.documents_value})
+        version = plan.version(base.version, counts, edit)
         value = version.model_dump_json().encode()
         if base.etag is None:
             if not await self._store.create(CURRENT_KEY, value):
@@ -291,23 +331,14 @@ class KnowledgeStore:
             await self._store.save(CURRENT_KEY, value, etag=base.etag)
         _log.info(
             "knowledge_version_written",
-            kb_version=name,
-            items=len(ordered),
-            written_items=len(new_items),
-            pages=len(pages),
+            kb_version=version.version,
+            items=version.items,
+            written_items=len(plan.item_values),
+            pages=version.pages,
             **counts.model_dump(),
         )
         await self._recover()
         return version
-
-    async def _write_items(self, put: Sequence[KnowledgeItem], refs: Mapping[str, ItemRef]) -> None:
-        """Writes the new items; a key the edit does not carry an item for (an item that moved between
-        documents with the same content) is stored already."""
-        by_key = {ItemRef.of(item).key: item for item in put}
-        values = {key: item_json(by_key[key]) for key in refs if key in by_key}
-        keys = list(values)
-        for chunk in _chunks(keys, self._bulk):
-            await self._store.save_many({k: values[k] for k in chunk})
 
     async def _recover(self) -> None:
         """Finishes what the journal says: after a committed version, retires the version before the

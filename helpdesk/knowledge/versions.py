@@ -180,28 +180,38 @@ class KnowledgeEdit:
     update_id: UUID = field(default_factory=uuid4)
     actor: str = "system"
 
-    def items(self) -> list[KnowledgeItem]:
-        """Every item the edit writes."""
-        return [*(item for document in self.documents for item in document.items), *self.put]
-
-    def apply(
-        self, refs: Mapping[str, ItemRef], documents: Mapping[str, DocumentRecord]
-    ) -> tuple[dict[str, ItemRef], dict[str, DocumentRecord]]:
+    def apply(self, refs: Mapping[str, ItemRef], documents: Mapping[str, DocumentRecord]) -> AppliedEdit:
+        """The refs and documents after the edit, and its items by key (each digest computed once)."""
         replaced = {document.record.document_id for document in self.documents}
         gone = set(self.remove_documents) | replaced
         new_refs = {i: r for i, r in refs.items() if r.document not in gone and i not in self.remove_ids}
         new_documents = {d: record for d, record in documents.items() if d not in self.remove_documents}
+        by_key: dict[str, KnowledgeItem] = {}
         for document in self.documents:
             record = document.record
             for item in document.items:
-                new_refs[item.id] = ItemRef.of(item, record.document_id)
+                ref = new_refs[item.id] = ItemRef.of(item, record.document_id)
+                by_key[ref.key] = item
             held = documents.get(record.document_id)
             new_documents[record.document_id] = (
                 held if held is not None and record.same_content(held) else record
             )
         for item in self.put:
-            new_refs[item.id] = ItemRef.of(item)
-        return new_refs, new_documents
+            ref = new_refs[item.id] = ItemRef.of(item)
+            by_key[ref.key] = item
+        return AppliedEdit(new_refs, new_documents, by_key, *changes_between(refs, new_refs))
+
+
+@dataclass(frozen=True)
+class AppliedEdit:
+    """An edit applied to a version's refs: what the next version holds and how it differs."""
+
+    refs: dict[str, ItemRef]
+    documents: dict[str, DocumentRecord]
+    items: dict[str, KnowledgeItem]
+    """The edit's items by the key they are stored under."""
+    counts: KnowledgeCounts
+    changed_ids: list[str]
 
 
 @dataclass(frozen=True)

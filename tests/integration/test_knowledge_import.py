@@ -27,7 +27,7 @@ from helpdesk.settings import ServiceSettings
 from helpdesk.topics import Component, Topic
 from helpdesk_ops.devstack import Stack
 from helpdesk_ops.local import write_state
-from tests.support.documents import corrupt_pdf
+from tests.support.documents import corrupt_pdf, xlsx_faq
 from tests.support.imported_knowledge import (
     CSV_CP932,
     DOCX_GUIDE,
@@ -240,3 +240,41 @@ async def test_removing_a_document_removes_its_passages_from_every_replica(
     answer = await ask(stack, PDF_MANUAL.questions[0].text)
     cited = [c for c in answer.get("sources", []) if c.get("document_id") == manual]
     assert not cited, json.dumps(answer)
+
+
+async def test_a_large_import_leaves_the_evaluator_answering(stack: Stack) -> None:
+    """A FAQ workbook of 12,000 rows takes seconds to parse and to write; the evaluator's event loop keeps
+    answering meanwhile (the file is read in a process of its own, the items prepared in a thread),
+    and every dialogue replica then answers from the new version."""
+    rows = [
+        (
+            f"BULK-{n}",
+            f"How do I set option {n} on the Zephyr panel?",
+            f"Open panel page {n} and press apply.",
+            "",
+            "",
+        )
+        for n in range(12_000)
+    ]
+    sheet = xlsx_faq(rows)
+    evaluator = stack.of("evaluator")[0].url
+    slowest = 0.0
+    async with operator_api(stack) as api, httpx.AsyncClient(base_url=evaluator, timeout=10) as probe:
+        upload = asyncio.create_task(
+            api.post("/v1/knowledge/imports", params={"name": "bulk.xlsx"}, content=sheet)
+        )
+        while not upload.done():
+            started = asyncio.get_running_loop().time()
+            assert (await probe.get("/healthz")).status_code == 200
+            slowest = max(slowest, asyncio.get_running_loop().time() - started)
+            await asyncio.sleep(0.05)
+        imported = await upload
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["faq_entries"] == 12_000
+        assert await every_replica_indexes(stack, imported.json()["kb_version"])
+        answer = await ask(stack, "How do I set option 7331 on the Zephyr panel?")
+        assert answer["citations"][:1] == ["BULK-7331"], answer
+        assert (
+            await api.delete(f"/v1/knowledge/sources/{imported.json()['document_id']}")
+        ).status_code == 200
+    assert slowest < 1.0, f"the evaluator took {slowest:.2f} s to answer /healthz during the import"
