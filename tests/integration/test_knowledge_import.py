@@ -234,6 +234,11 @@ async def test_removing_a_document_removes_its_passages_from_every_replica(
     loaded = await load_through(stack, "dialogue")
     assert not [i for i in loaded.items.values() if isinstance(i, Passage) and i.document_id == manual]
     assert await every_replica_indexes(stack, loaded.version.version)
+    keys, _, _ = await redis_state(stack)
+    kept = {key.split(":")[1] for key in keys if key.startswith(f"{PREFIX}manifest:")}
+    assert kept == {loaded.version.version, loaded.version.previous_version}, "older versions are retired"
+    assert f"{PREFIX}kb:writing" not in keys
+    assert f"{PREFIX}kb:lock" not in keys
     listed = await asyncio.to_thread(helpdeskctl, state_file, "kb", "sources")
     assert listed.returncode == 0
     assert PDF_MANUAL.name not in listed.stdout
