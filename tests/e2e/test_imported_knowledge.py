@@ -37,20 +37,28 @@ SECTIONS = {
 
 
 @pytest.fixture(scope="module")
-async def imported(stack: Stack) -> str:
-    """The four files imported through the operator API; the knowledge version every replica indexes."""
+async def imported(stack: Stack) -> AsyncIterator[str]:
+    """The four files imported through the operator API; the knowledge version every replica indexes.
+    They are removed again afterwards: the stack is shared, and later tests expect its knowledge base
+    without these files (one of them answers a question an imported manual answers too)."""
     async with operator_api(stack) as api:
+        documents = []
         for file in FOUR_FILES:
             response = await import_file(api, file)
             assert response.status_code == 200, response.text
             assert response.json()["outcome"] in ("imported", "unchanged")
+            documents.append(response.json()["document_id"])
         version: str = (await api.get("/v1/knowledge/sources")).json()["kb_version"]
 
-    async def indexed() -> bool:
-        return all(v == version for v in await indexed_versions(stack))
+        async def indexed() -> bool:
+            return all(v == version for v in await indexed_versions(stack))
 
-    assert await eventually(indexed, timeout=30)
-    return version
+        assert await eventually(indexed, timeout=30)
+        try:
+            yield version
+        finally:
+            for document in documents:
+                await api.delete(f"/v1/knowledge/sources/{document}")
 
 
 @pytest.fixture(scope="module")
