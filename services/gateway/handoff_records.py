@@ -116,6 +116,10 @@ class OpenHandoffs(BaseModel):
         queue."""
         return limit == 0 or conversation_id in self.conversation_ids or len(self.conversation_ids) < limit
 
+    def newest(self, count: int) -> OpenHandoffs:
+        """The index with at most `count` conversations, the oldest left out."""
+        return OpenHandoffs(conversation_ids=self.conversation_ids[-count:])
+
     def without(self, conversation_id: UUID) -> OpenHandoffs | None:
         if conversation_id not in self.conversation_ids:
             return None

@@ -3,11 +3,14 @@
 
 - The service as `helpdesk.serve` starts it, and its settings: `create_app`, `GatewaySettings` (the
   in-process load benchmark).
+- The cap on the operators' index of open handoffs, `OPEN_HANDOFFS_LISTED` (the soak judges that key
+  against it: it has no TTL).
 """
 
 from __future__ import annotations
 
 from services.gateway.app import create_app
+from services.gateway.desk.books import OPEN_HANDOFFS_LISTED
 from services.gateway.settings import GatewaySettings
 
-__all__ = ["GatewaySettings", "create_app"]
+__all__ = ["OPEN_HANDOFFS_LISTED", "GatewaySettings", "create_app"]

@@ -7,11 +7,20 @@ from uuid import UUID
 
 from helpdesk.dapr.ports import KeyValueStore
 from helpdesk.dapr.state import Records
+from helpdesk.logging import get_logger
 from services.gateway.handoff_records import Handoff, OpenHandoffs
 from services.gateway.turns import ConversationRecord, TurnRecord
 
+_log = get_logger(__name__)
+
 OPEN_HANDOFFS = "open"
 """The key of the one index of open handoffs that operators list from."""
+
+OPEN_HANDOFFS_LISTED = 5000
+"""The most conversations the operators' index lists. It is one document, read and rewritten at every
+escalation and read whole by every listing, and nothing else bounds it: handoffs nobody closes would
+pile up in it for ever (their records expire after the retention, the index entry would not). Beyond
+it the oldest leaves the list; its handoff stays open and reachable by its conversation id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +62,19 @@ class Books:
         return [Handoff.model_validate_json(v.value) for v in found.values()]
 
     async def list_open(self, conversation_id: UUID) -> None:
-        await self.open_handoffs.update(
-            OPEN_HANDOFFS, lambda o: (o or OpenHandoffs()).with_open(conversation_id)
-        )
+        unlisted = 0
+
+        def add(current: OpenHandoffs | None) -> OpenHandoffs | None:
+            nonlocal unlisted
+            listed = (current or OpenHandoffs()).with_open(conversation_id)
+            if listed is None:
+                return None
+            unlisted = max(0, len(listed.conversation_ids) - OPEN_HANDOFFS_LISTED)
+            return listed.newest(OPEN_HANDOFFS_LISTED)
+
+        await self.open_handoffs.update(OPEN_HANDOFFS, add)
+        if unlisted:
+            _log.warning("open_handoffs_unlisted", unlisted=unlisted, listed=OPEN_HANDOFFS_LISTED)
 
     async def unlist_open(self, conversation_id: UUID) -> None:
         await self.open_handoffs.update(OPEN_HANDOFFS, lambda o: o.without(conversation_id) if o else None)
