@@ -66,9 +66,13 @@ class ShardedLedger:
         stale_seconds: float = 10.0,
         patience_seconds: float = 20.0,
         settle_seconds: float = 2.0,
+        keep_seconds: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`keep_seconds`: how long a shard and a day's index stay after their last write (None: for
+        ever). Readers look back a bounded number of days, so what is older is never read again."""
         self._store = store
+        self._keep = keep_seconds
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
         self._stale = stale_seconds
@@ -238,11 +242,11 @@ class ShardedLedger:
         if doc is None:
             day = shard_id.split(":", 1)[0]
             sealed = ShardDoc(id=shard_id, day=day, sealed=True, updated_at=now)
-            return await self._store.create(shard_key(shard_id), sealed.dumps())
+            return await self._store.create(shard_key(shard_id), sealed.dumps(), ttl_seconds=self._keep)
         doc.sealed = True
         doc.updated_at = now
         try:
-            await self._store.save(shard_key(shard_id), doc.dumps(), etag=etag)
+            await self._store.save(shard_key(shard_id), doc.dumps(), etag=etag, ttl_seconds=self._keep)
         except ETagMismatch:
             return False
         _log.warning("ledger_shard_sealed", shard=shard_id, flushed_seq=doc.flushed_seq)
@@ -291,10 +295,12 @@ class ShardedLedger:
                 await self._register(doc.id, doc.day)
                 shard.registered = True
             if shard.etag is None:
-                if not await self._store.create(shard_key(doc.id), updated.dumps()):
+                if not await self._store.create(shard_key(doc.id), updated.dumps(), ttl_seconds=self._keep):
                     raise ETagMismatch(doc.id)
             else:
-                await self._store.save(shard_key(doc.id), updated.dumps(), etag=shard.etag)
+                await self._store.save(
+                    shard_key(doc.id), updated.dumps(), etag=shard.etag, ttl_seconds=self._keep
+                )
         except ETagMismatch:
             await self._lost(shard, "sealed")
             return
@@ -357,10 +363,10 @@ class ShardedLedger:
             ids.append(shard_id)
             try:
                 if stored is None:
-                    if await self._store.create(key, orjson.dumps(ids)):
+                    if await self._store.create(key, orjson.dumps(ids), ttl_seconds=self._keep):
                         return
                 else:
-                    await self._store.save(key, orjson.dumps(ids), etag=stored.etag)
+                    await self._store.save(key, orjson.dumps(ids), etag=stored.etag, ttl_seconds=self._keep)
                     return
             except ETagMismatch:
                 continue

@@ -30,13 +30,17 @@ from services.evaluator.judge import DailySpend, JudgeWorker, load_prompt
 from services.evaluator.knowledge import KnowledgeFollower, load_directory
 from services.evaluator.knowledge_sources import KnowledgeSources
 from services.evaluator.operator_access import OperatorAuth
-from services.evaluator.quality_report import QualityReport
+from services.evaluator.quality_report import MAX_DAYS, QualityReport
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.source_reader import SourceReader
 
 _log = get_logger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
+
+AGGREGATES_KEPT_SECONDS = (MAX_DAYS + 1) * 86400
+"""Aggregate shards and day indexes are read back at most `MAX_DAYS` days (the summary, the dashboard);
+a day's index is written when the day's first shard opens, so one day more keeps the oldest day whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ async def compose(
         flush_seconds=settings.aggregate_flush_seconds,
         batch_size=settings.aggregate_batch_size,
         stale_seconds=settings.aggregate_stale_seconds,
+        keep_seconds=AGGREGATES_KEPT_SECONDS,
     )
     evaluations = TurnEvaluator(runtime.state, ledger, knowledge, settings.record_retention_seconds)
     candidates = CandidateQueue(
@@ -109,9 +114,8 @@ async def compose(
         drafter=faq_drafter(model, prompts_dir),
     )
     judge = answer_judge(settings, runtime, model, knowledge, evaluations, prompts_dir)
-    handlers = EvaluatorHandlers(
-        evaluations, judge, candidates, knowledge, sources, Records(runtime.state, DeadLetter, "deadletter")
-    )
+    dead_letters = Records(runtime.state, DeadLetter, "deadletter", settings.record_retention_seconds)
+    handlers = EvaluatorHandlers(evaluations, judge, candidates, knowledge, sources, dead_letters)
     handlers.subscribe(subscriptions)
     parts = EvaluatorParts(
         operators=operators,

@@ -129,7 +129,8 @@ class RateLimit:
 
 
 class Budget:
-    """Daily spend of the judge in this replica's memory, kept in step with `DailySpend`."""
+    """Daily spend of the judge in this replica's memory, kept in step with `DailySpend`. Only the
+    current day is held: a day that is over is never asked about again."""
 
     def __init__(self, daily_usd: float) -> None:
         self.daily_usd = daily_usd
@@ -144,7 +145,11 @@ class Budget:
 
     def charge(self, usd: float) -> None:
         day = self.today()
-        self.spent[day] = self.spent.get(day, 0.0) + usd
+        self.spent = {day: self.spent.get(day, 0.0) + usd}
+
+    def settle(self, day: str, total: float) -> None:
+        """Take the day's total shared by every replica when it is above this replica's own."""
+        self.spent = {day: max(self.spent.get(day, 0.0), total)}
 
 
 SPEND_KEEP_SECONDS = 3 * 86400
@@ -261,7 +266,7 @@ class JudgeWorker:
             return None
         day = self.budget.today()
         if self._spend is not None:
-            self.budget.spent[day] = max(self.budget.spent.get(day, 0.0), await self._spend.load(day))
+            self.budget.settle(day, await self._spend.load(day))
         if not self.budget.allows():
             JUDGED.labels(JudgeOutcome.OVER_BUDGET).inc()
             return None

@@ -9,6 +9,7 @@ import pytest
 from helpdesk.aggregates import LedgerFact, NotYetCounted, ShardedLedger, Tally
 from helpdesk.aggregates.shards import RECENT_PER_SHARD, ShardDoc
 from helpdesk.memory_ports import MemoryStateStore
+from tests.support.kept_for import KeptFor
 
 BUCKET = "2026-11-22T04|a"
 
@@ -214,3 +215,29 @@ async def test_each_shard_keeps_the_summaries_of_its_latest_facts() -> None:
         await book.stop()
     recent = await book.recent(["2026-11-22"])
     assert [item["n"] for item in recent] == list(range(5, RECENT_PER_SHARD + 5))
+
+
+async def test_shards_and_day_indexes_expire_once_no_reader_looks_back_that_far() -> None:
+    """Aggregates are bounded by time: every write of a shard (sealed ones too) and of a day's index
+    carries the ledger's keep time, so old days leave the store instead of piling up for ever."""
+    store, clock = KeptFor(), Clock()
+    keep = 91 * 86400
+    slow = ShardedLedger(store, flush_seconds=0.01, stale_seconds=10.0, keep_seconds=keep, clock=clock)
+    early = asyncio.create_task(slow.fold("fact:0", Fact(name="0"), one(), BUCKET))
+    await asyncio.sleep(0)
+    await slow.flush()
+    await early
+    late = asyncio.create_task(slow.fold("fact:1", Fact(name="x"), one(), BUCKET))
+    await asyncio.sleep(0.01)
+    clock.now += 60
+    other = ShardedLedger(store, flush_seconds=0.01, stale_seconds=10.0, keep_seconds=keep, clock=clock)
+    await other.start()
+    try:
+        assert await other.fold("fact:1", Fact(name="x"), one(), BUCKET) is True  # seals the slow one's
+    finally:
+        await other.stop()
+        late.cancel()
+    aggregates = {k: t for k, t in store.ttls.items() if k.startswith(("aggshard:", "aggindex:"))}
+    assert len([k for k in aggregates if k.startswith("aggshard:")]) == 2
+    assert any(doc.sealed for doc in await other.shards(["2026-11-22"]))
+    assert set(aggregates.values()) == {keep}
