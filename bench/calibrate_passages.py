@@ -27,10 +27,12 @@ from sklearn.linear_model import LogisticRegression
 
 from bench.doc_bench import DocQuery, Half, read_documents, read_queries, read_squad
 from helpdesk.knowledge.entries import Passage
-from services.dialogue.public import KnowledgeIndex, PassageCalibration, PassageEvidence, PolicySettings
+from services.dialogue.public import SEMANTIC_MODEL, KnowledgeIndex, PassageCalibration, PassageEvidence
 
 NOTHING = PassageEvidence(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
-POLICY = PolicySettings()
+THRESHOLDS = SEMANTIC_MODEL.thresholds
+"""The answer policy's thresholds as deployed (the answer model with the sentence encoder): one scale
+for entries and passages."""
 
 
 @dataclass
@@ -78,8 +80,8 @@ def _report(name: str, calibration: PassageCalibration, sample: Sample) -> None:
     scores = np.array([calibration.confidence(e) for e in sample.evidence])
     truth = np.array(sample.labels)
     brier = float(np.mean((scores - truth) ** 2))
-    answered = scores >= POLICY.answer_confidence
-    clarified = (scores >= POLICY.clarify_confidence) & ~answered
+    answered = scores >= THRESHOLDS.answer
+    clarified = (scores >= THRESHOLDS.clarify) & ~answered
     precision = float(truth[answered].mean()) if answered.any() else 0.0
     print(
         f"  {name}: brier {brier:.4f}; answered {int(answered.sum())}/{len(truth)} ({precision:.3f} right), "
@@ -96,7 +98,9 @@ def main(
 ) -> None:
     """Fit the passage confidence on the tuning halves; the last line is the fitted calibration."""
     sources = {"manuals": manual_samples(docs, queries), "jsquad": squad_samples(squad)}
-    features, labels, weights = [], [], []
+    features: list[tuple[float, ...]] = []
+    labels: list[int] = []
+    weights: list[float] = []
     for sample in (s[Half.TUNE] for s in sources.values()):
         features.extend(e.features() for e in sample.evidence)
         labels.extend(sample.labels)

@@ -14,7 +14,8 @@ Two inputs:
   under that section (the headings given appear in its section path) that contain the answer text, or all
   of them when none does; a query without "document" is one the documents cannot answer.
 
-The passages go through `KnowledgeIndex` exactly as dialogue builds it, and `KnowledgeIndex.search`
+The passages go through `KnowledgeIndex` exactly as dialogue builds it (`deployed_index`: the answer
+policy's thresholds are those of the deployed answer model), and `KnowledgeIndex.search`
 is timed as the policy calls it (analysis, scoring, calibrated confidence), one query at a time. Ties
 keep the index's order. `--half` keeps the tuning or the held-out queries (JSQuAD: articles ordered by
 the MD5 of their title, alternately A = tune and B = held out, as the JSQuAD study defined them). The
@@ -46,7 +47,14 @@ import typer
 from helpdesk.events import OUT_OF_SCOPE, AnswerMode, Channel, ChannelRef, ChatAnalyzed, Intent, Language
 from helpdesk.knowledge.entries import Passage, document_id, passage_id
 from helpdesk.text import detect_language, normalise
-from services.dialogue.public import Answer, AnswerPolicy, ConversationMemory, FixedKnowledge, KnowledgeIndex
+from services.dialogue.public import (
+    Answer,
+    AnswerPolicy,
+    ConversationMemory,
+    FixedKnowledge,
+    KnowledgeIndex,
+    deployed_index,
+)
 
 RANKED = 10
 MISSES_SHOWN = 20
@@ -288,7 +296,7 @@ def run(docs: Path, queries_path: Path, half: Half) -> dict[str, Any]:
     collection = load(docs, queries_path)
     queries = [q for q in collection.queries if half is Half.ALL or q.half in (half, Half.ALL)]
     started = time.perf_counter()
-    index = KnowledgeIndex(collection.passages, "doc-bench")
+    index = deployed_index(collection.passages, "doc-bench")
     build_seconds = time.perf_counter() - started
     result = evaluate(index, queries)
     return {

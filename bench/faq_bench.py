@@ -1,19 +1,26 @@
 """FAQ retrieval benchmark: index a FAQ with the dialogue service's own code, run the queries, report.
 
     make faq-bench FAQ=<faq.jsonl | knowledge/> QUERIES=<queries.jsonl> [LATENCY_ENTRIES=1000]
+    .venv/bin/python -m bench.faq_bench --faq .run/stackfaq/faq.jsonl --queries .run/stackfaq/queries.jsonl \
+        --threads even            # StackFAQ's tuning half (odd: the held-out half)
 
 FAQ lines: {"id", "question", "answer", "alternatives": [..] (optional), "lang" (optional)}, or the
 knowledge base's own files. Query lines: {"query", "relevant": [ids], "lang" (optional)}; a query with
 no relevant id is one the knowledge base cannot answer: it is left out of P@1, MRR and Hit@5 and counted
-under "unanswerable" by what the policy's confidence thresholds would do with it (answer, clarify,
+under "unanswerable" by what the answer model's thresholds would do with it (answer, clarify,
 escalate). With DOCS (`--docs <folder>`) the documents' passages are indexed beside the entries, as a
 knowledge base with imported manuals holds them; a passage ranked above the relevant entry counts
 against it.
 
-Latency is that of `KnowledgeIndex.search` as the service calls it (analysis, scoring, confidence),
-per query, on one core. With LATENCY_ENTRIES the index is padded to that many entries with renamed
-copies of the FAQ's own entries, so latency can be measured at a given knowledge-base size. The last
-line printed is one JSON object.
+The index is built as a replica builds it: with the multilingual sentence encoder unless
+`--no-semantic` (lexical retrieval, as with `semantic_retrieval` off). `--threads even|odd` keeps the
+queries of StackFAQ's even or odd threads (entry ids `t<thread>-a<n>`), the split the weights were
+tuned on (even) and held out (odd).
+
+Latency is that of `KnowledgeIndex.search` as the service calls it (analysis, the question's sentence
+vector, scoring, confidence), per query, on one core. With LATENCY_ENTRIES the index is padded to that
+many entries with renamed copies of the FAQ's own entries, so latency can be measured at a given
+knowledge-base size. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -33,10 +40,9 @@ from helpdesk.events import Language
 from helpdesk.knowledge.entries import FaqEntry, FaqText, Passage
 from helpdesk.knowledge.files import read_entries
 from helpdesk.text import detect_language
-from services.dialogue.public import KnowledgeIndex, PolicySettings
+from services.dialogue.public import KnowledgeIndex, deployed_index
 
 RANKED = 100
-POLICY = PolicySettings()
 
 
 @dataclass(frozen=True)
@@ -106,15 +112,30 @@ def metrics(row: list[float]) -> dict[str, float]:
     }
 
 
+def of_threads(queries: list[Query], parity: str | None) -> list[Query]:
+    """StackFAQ's queries of even or odd threads (by their relevant entries' ids, `t<thread>-a<n>`)."""
+    if parity is None:
+        return queries
+    wanted = 0 if parity == "even" else 1
+    return [q for q in queries if q.relevant and int(min(q.relevant)[1:].split("-")[0]) % 2 == wanted]
+
+
 def run(
-    faq: Path, queries_path: Path, latency_entries: int | None, docs: Path | None = None
+    faq: Path,
+    queries_path: Path,
+    latency_entries: int | None,
+    docs: Path | None = None,
+    *,
+    semantic: bool = True,
+    threads: str | None = None,
 ) -> dict[str, Any]:
     entries = read_entries(faq)
-    queries = read_queries(queries_path)
+    queries = of_threads(read_queries(queries_path), threads)
     passages = documents(docs) if docs is not None else []
     started = time.perf_counter()
-    index = KnowledgeIndex([*entries, *passages], "bench")
+    index = deployed_index([*entries, *passages], "bench", semantic_retrieval=semantic)
     build_seconds = time.perf_counter() - started
+    thresholds = index.model.thresholds
 
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     unanswerable: dict[str, int] = {"queries": 0, "answered": 0, "clarified": 0, "escalated": 0}
@@ -123,9 +144,9 @@ def run(
         retrieval = index.search(query.text, query.language, limit=RANKED)
         if not query.relevant:
             unanswerable["queries"] += 1
-            if retrieval.confidence >= POLICY.answer_confidence:
+            if retrieval.confidence >= thresholds.answer:
                 unanswerable["answered"] += 1
-            elif retrieval.confidence >= POLICY.clarify_confidence:
+            elif retrieval.confidence >= thresholds.clarify:
                 unanswerable["clarified"] += 1
             else:
                 unanswerable["escalated"] += 1
@@ -144,7 +165,9 @@ def run(
 
     latency_index = index
     if latency_entries and latency_entries > len(entries):
-        latency_index = KnowledgeIndex(padded(entries, latency_entries), "bench-padded")
+        latency_index = deployed_index(
+            padded(entries, latency_entries), "bench-padded", semantic_retrieval=semantic
+        )
     latencies = timed(latency_index, queries)
 
     for line in misses:
@@ -156,6 +179,8 @@ def run(
         "p99_ms": round(percentile(latencies, 0.99), 3),
         "entries": len(entries),
         "passages": len(index.passages),
+        "semantic": index.semantic is not None,
+        "threads": threads or "all",
         "latency_entries": len(latency_index),
         "index_build_s": round(build_seconds, 3),
         "by_language": {k: metrics(v) for k, v in sorted(sums.items()) if k != "all"},
@@ -185,9 +210,17 @@ def main(
     docs: Annotated[
         Path | None, typer.Option(help="Documents indexed beside the FAQ (a passage ranked first is a miss).")
     ] = None,
+    semantic: Annotated[
+        bool, typer.Option(help="With the multilingual sentence encoder (as deployed).")
+    ] = True,
+    threads: Annotated[
+        str | None, typer.Option(help="StackFAQ: only the queries of even or odd threads.")
+    ] = None,
 ) -> None:
     """Retrieval quality and latency of dialogue's FAQ index; the last line is one JSON object."""
-    result = run(faq, queries, latency_entries, docs)
+    if threads not in (None, "even", "odd"):
+        raise typer.BadParameter("even or odd", param_hint="--threads")
+    result = run(faq, queries, latency_entries, docs, semantic=semantic, threads=threads)
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -32,8 +32,8 @@ from services.dialogue.public import (
     ConversationMemory,
     DialogueSettings,
     FixedKnowledge,
-    KnowledgeIndex,
     PolicySettings,
+    deployed_index,
     outcome_event,
     reply_language,
     seed_knowledge,
@@ -81,9 +81,11 @@ def run(dataset: Path, variants: list[str], knowledge_dir: Path) -> tuple[list[G
     cases = load_golden(dataset)
     knowledge = KnowledgeCopy(load_directory(knowledge_dir))
     seeded = seed_knowledge(knowledge_dir)
-    index = KnowledgeIndex(list(seeded.entries.values()), seeded.kb_version)
-    analyzer = analyzer_as_deployed()
     dialogue = DialogueSettings()
+    index = deployed_index(
+        seeded.entries.values(), seeded.kb_version, semantic_retrieval=dialogue.semantic_retrieval
+    )
+    analyzer = analyzer_as_deployed()
     thresholds = PolicySettings(
         answer_confidence=dialogue.answer_confidence, clarify_confidence=dialogue.clarify_confidence
     )

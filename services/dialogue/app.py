@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from services.dialogue.composer import AnswerComposer
 from services.dialogue.generation.generator import Generator
 from services.dialogue.knowledge.library import KnowledgeLibrary
 from services.dialogue.knowledge.refresher import KnowledgeRefresher
+from services.dialogue.knowledge.semantic import load_sentence_encoder
 from services.dialogue.policy import AnswerPolicy, PolicySettings
 from services.dialogue.responder import Responder, conversation_records
 from services.dialogue.settings import DialogueSettings
@@ -49,9 +51,10 @@ class DialogueParts:
 async def compose_dialogue(
     settings: DialogueSettings, runtime: Runtime, subscriptions: Subscriptions
 ) -> DialogueParts:
-    """Loads the knowledge base (the store's current version, or the default files until it has one),
-    connects the model, and registers the handlers."""
-    library = KnowledgeLibrary(settings.knowledge_path, KnowledgeStore(runtime.knowledge))
+    """Loads the sentence encoder (unless switched off) and the knowledge base (the store's current
+    version, or the default files until it has one), connects the model, and registers the handlers."""
+    encoder = await asyncio.to_thread(load_sentence_encoder) if settings.semantic_retrieval else None
+    library = KnowledgeLibrary(settings.knowledge_path, KnowledgeStore(runtime.knowledge), encoder)
     await library.start()
     refresher = KnowledgeRefresher(library, settings.knowledge_refresh_seconds)
     generator = await Generator.open(settings.llm, settings.generation, runtime.state, runtime.secrets)

@@ -1,14 +1,15 @@
 """How the knowledge base's items are named and cited to a user, whichever their kind: an FAQ entry by
 its question and the start of its answer, a passage of a document by the document's title, its section
-path and page (passage_answers.py builds its citation)."""
+path and page (passage_answers.py builds its citation); and how an escalation summary names them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from helpdesk.events import Citation, Language
+from helpdesk.events import OUT_OF_SCOPE, AnswerMode, ChatAnalyzed, Citation, Language
 from helpdesk.knowledge.entries import Passage
-from services.dialogue.knowledge.index import Hit, KnowledgeHit
+from services.dialogue.knowledge.index import Hit, KnowledgeHit, Retrieval
+from services.dialogue.memory import ConversationMemory
 from services.dialogue.passage_answers import passage_citation
 
 SNIPPET_CHARACTERS = 200
@@ -33,14 +34,6 @@ def choice_label(entry: KnowledgeHit, language: Language) -> str:
     return entry.text(language).question
 
 
-def at_least(hit: Hit, first: Hit, ratio: float) -> bool:
-    """Whether `hit` scores at least `ratio` of the first: by raw score within one kind, by calibrated
-    probability across kinds (raw scores of entries and passages are not comparable)."""
-    if isinstance(hit.entry, Passage) == isinstance(first.entry, Passage):
-        return hit.score >= first.score * ratio
-    return (hit.probability or 0.0) >= (first.probability or 0.0) * ratio
-
-
 def closest_lines(hits: Sequence[Hit], confidence: float) -> list[str]:
     """How an escalation summary names the closest items: FAQ entries by id, passages by document,
     section and page."""
@@ -52,3 +45,22 @@ def closest_lines(hits: Sequence[Hit], confidence: float) -> list[str]:
     if passages:
         lines.append(f"Closest passages: {passages} (confidence {confidence:.2f})")
     return lines
+
+
+def escalation_summary(
+    event: ChatAnalyzed, memory: ConversationMemory, language: Language, retrieval: Retrieval | None
+) -> str:
+    """What an agent needs at a glance, from redacted text only."""
+    lines = [f"Question ({language.value}): {event.redacted_text}"]
+    earlier = [t.question for t in memory.turns if t.mode is not AnswerMode.SMALLTALK][-3:]
+    if earlier:
+        lines.append("Earlier in the conversation: " + " | ".join(earlier))
+    if memory.clarification is not None:
+        offered = ", ".join(c.faq_id for c in memory.clarification.choices)
+        lines.append(f"Offered and not chosen: {offered}")
+    if retrieval is not None:
+        lines.extend(closest_lines(retrieval.hits[:3], retrieval.confidence))
+    intent = event.intent
+    if intent.name != OUT_OF_SCOPE or intent.confidence > 0:
+        lines.append(f"Intent: {intent.name} ({intent.confidence:.2f})")
+    return "\n".join(lines)

@@ -1,14 +1,17 @@
 """What to say to a turn: the answer policy (plain Python; no Dapr, no FastAPI).
 
-In order: a reply to a pending clarification picks one of its choices (or rejects them all); a request
-for a person escalates; small talk gets a template; everything else is looked up in the knowledge base,
-and the calibrated confidence of the first hit decides between answering with that entry, offering the
-closest two or three as choices, and handing the question to a person. A short follow-up ("and on my
-phone?") is also looked up together with the previous question, and the better reading wins.
+In order: a reply to a pending clarification picks one of its choices (or rejects them all;
+clarification.py); a request for a person escalates; small talk gets a template; everything else is
+looked up in the knowledge base, and the probability that the first hit answers the question (the
+answer model, knowledge/confidence.py) decides with two thresholds: answer with that item, ask which
+item is meant (at most three choices, the likely one first; one likely choice is asked as "Did you
+mean …?"), or hand the question to a person. The thresholds are chosen on a cross-validated curve of
+direct answers against wrong answers (docs/benchmarks.md, "Answer policy"). A short follow-up ("and on
+my phone?") is also looked up together with the previous question, and the better reading wins.
 
-Nlp's intent is a soft signal throughout: it lifts entries that list it and can trigger templates or a
-handoff when it is confident, but every decision also works from the text alone, since the intent may
-be missing (`out_of_scope` with confidence 0) or wrong.
+Nlp's intent and out-of-scope flag are evidence for that probability, and a confident intent can
+trigger templates or a handoff; every decision also works from the text alone, since the intent may be
+missing (`out_of_scope` with confidence 0) or wrong.
 
 Once a conversation has been escalated there is no second `chat.escalated`: a new request for a
 person, or a question the knowledge base cannot answer, is told that a colleague already has it (mode
@@ -26,6 +29,7 @@ entries and passages the policy weighed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -41,18 +45,14 @@ from helpdesk.events import (
 )
 from helpdesk.knowledge.entries import Passage
 from services.dialogue import replies
-from services.dialogue.citations import at_least, choice_label, citation, closest_lines
+from services.dialogue.citations import choice_label, citation, escalation_summary
+from services.dialogue.clarification import Rejected, ReplyReader, choices, passages_alike
+from services.dialogue.knowledge.confidence import AnswerThresholds
 from services.dialogue.knowledge.index import Hit, KnowledgeIndex, Retrieval
 from services.dialogue.memory import ConversationMemory, PendingClarification
 from services.dialogue.passage_answers import passage_answer
 from services.dialogue.replies import Smalltalk
-from services.dialogue.understanding import (
-    asks_for_a_person,
-    chosen_position,
-    is_follow_up,
-    rejects_choices,
-    smalltalk,
-)
+from services.dialogue.understanding import asks_for_a_person, is_follow_up, smalltalk
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +76,11 @@ class DecisionReason(StrEnum):
     """Why the policy decided as it did. The composer lets the model rewrite only some of them."""
 
     FAQ = "faq"
-    """The first hit is confident and unambiguous: answer with it."""
+    """The first hit is likely enough to answer the question: answer with it."""
     CHOSEN = "chosen"
     """The user picked one of the choices offered."""
     CLARIFY = "clarify"
-    """Several entries fit: offer them as choices."""
+    """Not sure enough: offer the likely items as choices."""
     SMALLTALK = "smalltalk"
     OUT_OF_SCOPE = "out_of_scope"
     LOW_CONFIDENCE = "low_confidence"
@@ -119,20 +119,24 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class PolicySettings:
-    answer_confidence: float = 0.7
-    """At or above: answer with the first hit (the confidence is calibrated: the probability that the
-    first hit answers the question)."""
-    clarify_confidence: float = 0.45
-    """At or above (and below `answer_confidence`): offer the closest entries as choices."""
-    ambiguity_margin: float = 0.15
-    ambiguity_coverage: float = 0.05
-    """A first hit less than `ambiguity_margin` ahead of the best entry about another question, which
-    covers the question about as well, is ambiguous: the policy asks instead of answering."""
+    """Overrides of the answer model's own thresholds (None: the model's, chosen with its fit)."""
+
+    answer_confidence: float | None = None
+    """At or above: answer with the first hit (the probability that it answers the question)."""
+    clarify_confidence: float | None = None
+    """At or above (and below the answer threshold): offer the likely items as choices."""
+    choice_ratio: float | None = None
+    """A second or third choice is offered when its probability is at least this share of the first's."""
     max_choices: int = 3
-    choice_score_ratio: float = 0.6
-    """A third choice is offered only when it scores at least this share of the first."""
     trusted_intent: float = 0.6
     """Intent confidence from which nlp alone may trigger small talk, a handoff or out-of-scope."""
+
+    def thresholds(self, model: AnswerThresholds) -> AnswerThresholds:
+        return AnswerThresholds(
+            answer=model.answer if self.answer_confidence is None else self.answer_confidence,
+            clarify=model.clarify if self.clarify_confidence is None else self.clarify_confidence,
+            choice_ratio=model.choice_ratio if self.choice_ratio is None else self.choice_ratio,
+        )
 
 
 SMALLTALK_INTENTS = {s.value: s for s in Smalltalk}
@@ -179,6 +183,30 @@ class AnswerPolicy:
         return turn.decide()
 
 
+def search(
+    index: KnowledgeIndex,
+    event: ChatAnalyzed,
+    language: Language,
+    text: str,
+    focus: Sequence[str] = (),
+    limit: int = 5,
+) -> Retrieval:
+    """Retrieval for a turn: `text` (the message, or the message read with an earlier question) with
+    nlp's reading of the message as evidence. An out-of-scope intent with confidence 0 is nlp without an
+    intent model, which says nothing about the message."""
+    intent = event.intent
+    name = intent.name if intent.name not in NOT_ABOUT_KNOWLEDGE else None
+    return index.search(
+        text,
+        language,
+        intent=name,
+        intent_confidence=intent.confidence,
+        out_of_scope=event.out_of_scope and intent.confidence > 0,
+        focus=focus,
+        limit=limit,
+    )
+
+
 @dataclass
 class _Turn:
     event: ChatAnalyzed
@@ -187,6 +215,10 @@ class _Turn:
     index: KnowledgeIndex
     settings: PolicySettings
     handoff_enabled: bool
+
+    @property
+    def thresholds(self) -> AnswerThresholds:
+        return self.settings.thresholds(self.index.model.thresholds)
 
     @property
     def text(self) -> str:
@@ -208,7 +240,7 @@ class _Turn:
         if kind is None:
             kind = next((k for name, k in SMALLTALK_INTENTS.items() if self._intent(name)), None)
             retrieval = self._retrieve()
-            if kind is not None and retrieval.confidence < self.settings.answer_confidence:
+            if kind is not None and retrieval.confidence < self.thresholds.answer:
                 return self._smalltalk(kind)
         else:
             return self._smalltalk(kind)
@@ -223,12 +255,11 @@ class _Turn:
         )
 
     def _resolve(self, pending: PendingClarification) -> Decision | None:
-        if rejects_choices(self.text):
+        reader = ReplyReader(pending, self.language, self._search_reply)
+        chosen = reader.chosen(self.text)
+        if chosen is Rejected.ALL:
             return self._escalate(EscalationReason.LOW_CONFIDENCE, None, DecisionReason.CHOICES_REJECTED)
-        position = chosen_position(self.text, [c.question for c in pending.choices], self.language)
-        if position is None:
-            return None
-        entry = self.index.get(pending.choices[position].faq_id)
+        entry = self.index.get(chosen) if chosen is not None else None
         if entry is None:
             return None
         hit = Hit(entry=entry, score=1.0, coverage=1.0, similarity=1.0, language=self.language)
@@ -238,21 +269,16 @@ class _Turn:
         retrieval = Retrieval(self.language, (), (hit,), 1.0, self.index.kb_version, passage_terms=terms)
         return self._answer(retrieval, hit, reason=DecisionReason.CHOSEN)
 
+    def _search_reply(self, text: str, focus: Sequence[str], limit: int) -> Retrieval:
+        return search(self.index, self.event, self.language, text, focus, limit)
+
     def _retrieve(self) -> Retrieval:
-        intent = self.event.intent
-        name = intent.name if intent.name not in NOT_ABOUT_KNOWLEDGE else None
-        alone = self.index.search(self.text, self.language, intent=name, intent_confidence=intent.confidence)
+        alone = search(self.index, self.event, self.language, self.text)
         previous = self._previous_question()
         if previous is None or not (is_follow_up(self.text, self.language) or alone.top is None):
             return alone
-        together = self.index.search(
-            f"{previous} {self.text}",
-            self.language,
-            intent=name,
-            intent_confidence=intent.confidence,
-            focus=(self.text,),
-        )
-        if is_follow_up(self.text, self.language) and together.confidence >= self.settings.clarify_confidence:
+        together = search(self.index, self.event, self.language, f"{previous} {self.text}", (self.text,))
+        if is_follow_up(self.text, self.language) and together.confidence >= self.thresholds.clarify:
             return together
         return together if together.confidence >= alone.confidence else alone
 
@@ -265,17 +291,17 @@ class _Turn:
         return None
 
     def _from_knowledge(self, retrieval: Retrieval) -> Decision:
-        top = retrieval.top
-        if (
-            top is not None
-            and retrieval.confidence >= self.settings.answer_confidence
-            and not self._ambiguous(retrieval)
-        ):
+        top, thresholds = retrieval.top, self.thresholds
+        if top is not None and retrieval.confidence >= thresholds.answer and not passages_alike(retrieval):
             return self._answer(retrieval, top, reason=DecisionReason.FAQ)
-        if top is not None and retrieval.confidence >= self.settings.clarify_confidence:
-            choices = self._choices(retrieval)
-            if len(choices) >= 2:
-                return self._clarify(retrieval, choices)
+        if top is not None and retrieval.confidence >= thresholds.clarify:
+            offered = choices(
+                retrieval,
+                lambda hit: choice_label(hit.entry, self.language),
+                ratio=thresholds.choice_ratio,
+                most=self.settings.max_choices,
+            )
+            return self._clarify(retrieval, offered)
         out_of_scope = self.event.out_of_scope and self._intent(OUT_OF_SCOPE)
         if out_of_scope and not self._failed_before():
             return Decision(
@@ -288,28 +314,9 @@ class _Turn:
             )
         return self._escalate(EscalationReason.LOW_CONFIDENCE, retrieval, DecisionReason.LOW_CONFIDENCE)
 
-    def _ambiguous(self, retrieval: Retrieval) -> bool:
-        """Two entries fit about equally well ("password", "vpn"): asking beats guessing."""
-        evidence = retrieval.evidence
-        if evidence is None or len(retrieval.hits) < 2:
-            return False
-        first, second = retrieval.hits[0], retrieval.hits[1]
-        return (
-            evidence.margin < self.settings.ambiguity_margin
-            and second.coverage >= first.coverage - self.settings.ambiguity_coverage
-        )
-
     def _failed_before(self) -> bool:
         last = self.memory.turns[-1] if self.memory.turns else None
         return last is not None and last.mode in (AnswerMode.FALLBACK, AnswerMode.CLARIFY)
-
-    def _choices(self, retrieval: Retrieval) -> list[Hit]:
-        hits = list(retrieval.hits[: self.settings.max_choices])
-        if not hits:
-            return []
-        first = hits[0]
-        ratio = self.settings.choice_score_ratio
-        return hits[:2] + [h for h in hits[2:] if at_least(h, first, ratio)]
 
     def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: DecisionReason) -> Decision:
         entry = hit.entry
@@ -377,24 +384,12 @@ class _Turn:
         }
         message = messages.get(reason, replies.ESCALATED_LOW_CONFIDENCE)[self.language]
         return Decision(
-            Escalation(reason=reason, message=message, summary=self._summary(retrieval)),
+            Escalation(
+                reason=reason,
+                message=message,
+                summary=escalation_summary(self.event, self.memory, self.language, retrieval),
+            ),
             why,
             retrieval=retrieval,
             kb_version=self.index.kb_version,
         )
-
-    def _summary(self, retrieval: Retrieval | None) -> str:
-        """What an agent needs at a glance, from redacted text only."""
-        lines = [f"Question ({self.language.value}): {self.event.redacted_text}"]
-        earlier = [t.question for t in self.memory.turns if t.mode is not AnswerMode.SMALLTALK][-3:]
-        if earlier:
-            lines.append("Earlier in the conversation: " + " | ".join(earlier))
-        if self.memory.clarification is not None:
-            offered = ", ".join(c.faq_id for c in self.memory.clarification.choices)
-            lines.append(f"Offered and not chosen: {offered}")
-        if retrieval is not None:
-            lines.extend(closest_lines(retrieval.hits[:3], retrieval.confidence))
-        intent = self.event.intent
-        if intent.name != OUT_OF_SCOPE or intent.confidence > 0:
-            lines.append(f"Intent: {intent.name} ({intent.confidence:.2f})")
-        return "\n".join(lines)

@@ -38,6 +38,14 @@ CLARIFY_OUTRO = {
     Language.JA: "番号（例:「2番」）でお答えいただくか、言い換えてもう一度ご質問ください。",
 }
 
+DID_YOU_MEAN = {
+    Language.EN: 'Did you mean: "{question}"? Reply "yes", or ask again in other words.',
+    Language.JA: (
+        "「{question}」についてのご質問でしょうか？"
+        "「はい」とお答えいただくか、言い換えてもう一度ご質問ください。"
+    ),
+}
+
 ESCALATED_LOW_CONFIDENCE = {
     Language.EN: (
         "I couldn't find a reliable answer to that, so I'm passing your question to a colleague at the "
@@ -102,6 +110,9 @@ ONLY_IN_OTHER_LANGUAGE = {
 
 
 def clarification(language: Language, questions: Sequence[str]) -> str:
+    """The choices as a numbered list; one choice as "Did you mean …?"."""
+    if len(questions) == 1:
+        return DID_YOU_MEAN[language].format(question=questions[0])
     lines = [CLARIFY_INTRO[language]]
     lines += [f"{number}. {question}" for number, question in enumerate(questions, start=1)]
     lines.append(CLARIFY_OUTRO[language])

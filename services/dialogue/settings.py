@@ -26,9 +26,23 @@ class DialogueSettings(ServiceSettings):
         description="How often a replica compares its knowledge base with the knowledge store's current "
         "version (0: never); catches kb.updated events it missed.",
     )
-    answer_confidence: float = Field(default=0.7, gt=0, le=1, description="Answer from the FAQ from here.")
-    clarify_confidence: float = Field(
-        default=0.45, gt=0, le=1, description="Offer choices from here; below it, hand over to a person."
+    semantic_retrieval: bool = Field(
+        default=True,
+        description="Multilingual sentence vectors in retrieval and the answer model (about 120 MB and "
+        "2 ms of CPU per question); off, or without the package, retrieval is lexical.",
+    )
+    answer_confidence: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Answer from the knowledge base from this probability (default: the answer model's "
+        "own threshold, chosen on its cross-validated curve).",
+    )
+    clarify_confidence: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Offer choices from here; below it, hand over to a person (default: the model's).",
     )
     llm: ModelSettings = Field(
         default_factory=ModelSettings,

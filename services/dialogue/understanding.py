@@ -72,6 +72,13 @@ _NONE_CONTEXT = frozenset(
 )
 _NONE_JA = re.compile(r"どれでもない|どれも違|いずれでもない|どれもちが|違います|ちがいます|いいえ")
 
+_YES_EN = r"yes|yeah|yep|yup|y|sure|correct|right|exactly|that'?s (?:it|right|the one)"
+_YES_JA = r"はい|ええ|うん|そうです|そう|それです|それ|その通りです"
+_YES = re.compile(
+    rf"^(?:{_YES_EN})(?: (?:please|{_YES_EN}))?$|^(?:{_YES_JA})(?: ?(?:{_YES_JA}|お願いします))?$"
+)
+_PUNCTUATION = re.compile(r"[\s.,!?。、！？]+")
+
 _FOLLOW_UP_EN = re.compile(
     r"^(?:and|also|plus|what about|how about|same for|same on|same with|but|what if|and if)\b"
 )
@@ -113,6 +120,11 @@ def rejects_choices(text: str) -> bool:
     said = re.findall(r"[a-z']+", lowered)
     english = bool(said) and bool(_NONE_WORDS & set(said)) and set(said) <= _NONE_WORDS | _NONE_CONTEXT
     return english or bool(_NONE_JA.search(lowered))
+
+
+def agrees(text: str) -> bool:
+    """ "Yes" in reply to "Did you mean …?" ("yes", "yep, that's it", 「はい」, 「はい、お願いします」)."""
+    return bool(_YES.match(_PUNCTUATION.sub(" ", normalise(text).lower()).strip()))
 
 
 def chosen_position(text: str, choices: Sequence[str], language: Language) -> int | None:

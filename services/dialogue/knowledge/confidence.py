@@ -1,14 +1,27 @@
-"""Calibrated confidence: the probability that the first hit answers the question.
+"""The answer model: the probability that an FAQ hit answers the question, and the thresholds that turn
+it into a decision.
 
-Raw BM25 scores grow with the length of the question and the size of the knowledge base, so they
-cannot be compared with a fixed threshold. The confidence is a logistic function of evidence that can:
-how much of the question's term weight the entry contains (coverage), how close the closest phrasing
-is character by character (similarity), and how far ahead of the best entry about another question
-it is (margin, weighed by coverage). The coefficients are fitted by `bench/calibrate.py` on the
-bilingual evaluation set of the default knowledge base, whose questions include ones the knowledge
-base cannot answer.
+Raw scores grow with the length of the question and the size of the knowledge base, so they cannot be
+compared with a fixed threshold. The probability is a logistic function of a few bounded signals the
+services already compute:
 
-The nlp intent is applied afterwards as a bounded nudge, not fitted: it may be missing or wrong.
+- the ranking's own sharpness: the log-odds of the hit's topic under softmax(tau x score) over every
+  entry (how far ahead of everything else it is, in score units; entries that ask the same question
+  are one topic);
+- coverage: the share of the question's term weight (IDF) the entry's texts contain;
+- similarity: the character n-gram cosine with the entry's closest phrasing (its weight comes out
+  negative: it is already inside the score, and given the score a hit that is close letter by letter
+  but not ahead is a near-duplicate wording of another need);
+- nlp's out-of-scope flag;
+- intent agreement: nlp's intent confidence when the entry lists that intent;
+- the semantic ranker agreeing: the sentence vectors alone put the same entry first.
+
+`bench/calibrate.py` fits the coefficients on the bilingual evaluation and tuning sets of the default
+knowledge base (bench/data/kb-eval.jsonl and kb-tune.jsonl; questions it cannot answer count as "not
+right"; kb-heldout.jsonl is never used), prints the cross-validated curve of direct answers against
+wrong answers, and chooses the answer threshold on it by a stated rule (docs/benchmarks.md, "Answer
+policy"). There are two models: with the multilingual sentence encoder, and lexical only (the encoder
+switched off or not installed), each with its own thresholds.
 """
 
 from __future__ import annotations
@@ -16,40 +29,105 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+LOGIT_FLOOR = 1e-6
+"""Keeps the log-odds of a share of exactly 0 or 1 finite."""
+
+
+def log_odds(share: float) -> float:
+    return math.log(share + LOGIT_FLOOR) - math.log(1.0 - share + LOGIT_FLOOR)
+
 
 @dataclass(frozen=True, slots=True)
 class MatchEvidence:
+    """What one FAQ hit's probability is computed from."""
+
+    share: float
+    """Softmax probability of the hit's topic among all entries (the first hit's is the largest)."""
     coverage: float
     similarity: float
-    margin: float
-    intent_agrees: bool | None = None
-    """Whether the first hit lists the turn's intent (False too when no entry lists it); None when the
-    turn has no intent about the knowledge base."""
-    intent_confidence: float = 0.0
+    out_of_scope: bool = False
+    """nlp marked the message out of scope."""
+    intent: float = 0.0
+    """nlp's intent confidence when the hit lists that intent; 0 otherwise."""
+    semantic_agrees: bool = False
+    """The sentence vectors alone rank the hit's entry first (always False without the encoder)."""
+    margin: float = 0.0
+    """(score - the best other topic's score) / score; logged, not weighed (the share holds it)."""
 
-    def features(self) -> tuple[float, float, float]:
-        """Coverage, similarity, and the margin weighed by coverage: a lead over the other entries
-        means little when the entry matches only a small part of the question."""
-        return (self.coverage, self.similarity, self.coverage * self.margin)
+    def features(self) -> tuple[float, float, float, float, float, float]:
+        return (
+            log_odds(self.share),
+            self.coverage,
+            self.similarity,
+            float(self.out_of_scope),
+            self.intent,
+            float(self.semantic_agrees),
+        )
+
+
+FEATURES = ("log_odds", "coverage", "similarity", "out_of_scope", "intent", "semantic_agrees")
 
 
 @dataclass(frozen=True, slots=True)
-class Calibration:
-    intercept: float = -1.02
-    coverage: float = 2.58
-    similarity: float = 1.0
-    margin: float = 1.87
-    intent_weight: float = 0.35
-    """How far an agreeing intent moves the confidence towards 1 (or a disagreeing one towards 0),
-    times the intent's own confidence."""
+class AnswerThresholds:
+    answer: float
+    """At or above: answer with the first hit."""
+    clarify: float
+    """At or above (below `answer`): ask which item is meant. Below: hand over (or the out-of-scope
+    reply when nlp says out of scope)."""
+    choice_ratio: float
+    """A second or third choice is offered when its probability is at least this share of the first's."""
 
-    def confidence(self, evidence: MatchEvidence) -> float:
-        coverage, similarity, covered_margin = evidence.features()
-        z = self.intercept + self.coverage * coverage + self.similarity * similarity
-        z += self.margin * covered_margin
-        probability = 1.0 / (1.0 + math.exp(-z))
-        if evidence.intent_agrees is True:
-            probability += (1.0 - probability) * self.intent_weight * evidence.intent_confidence
-        elif evidence.intent_agrees is False:
-            probability *= 1.0 - self.intent_weight * evidence.intent_confidence
-        return min(1.0, max(0.0, probability))
+
+@dataclass(frozen=True, slots=True)
+class AnswerModel:
+    intercept: float
+    log_odds: float
+    coverage: float
+    similarity: float
+    out_of_scope: float
+    intent: float
+    semantic_agrees: float
+    tau: float
+    """How sharply the softmax over scores is taken (per point of score)."""
+    thresholds: AnswerThresholds
+
+    def probability(self, evidence: MatchEvidence) -> float:
+        weights = (
+            self.log_odds,
+            self.coverage,
+            self.similarity,
+            self.out_of_scope,
+            self.intent,
+            self.semantic_agrees,
+        )
+        z = self.intercept + sum(w * x for w, x in zip(weights, evidence.features(), strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+SEMANTIC_MODEL = AnswerModel(
+    intercept=-1.5,
+    log_odds=0.48,
+    coverage=1.95,
+    similarity=-2.06,
+    out_of_scope=-0.62,
+    intent=0.9,
+    semantic_agrees=0.87,
+    tau=0.4,
+    thresholds=AnswerThresholds(answer=0.9, clarify=0.2, choice_ratio=0.05),
+)
+"""With the multilingual sentence encoder: `python -m bench.calibrate` (2026-12-05, 392 questions)."""
+
+LEXICAL_MODEL = AnswerModel(
+    intercept=-0.04,
+    log_odds=0.58,
+    coverage=1.81,
+    similarity=-1.64,
+    out_of_scope=-0.43,
+    intent=0.07,
+    semantic_agrees=0.0,
+    tau=0.4,
+    thresholds=AnswerThresholds(answer=0.91, clarify=0.3, choice_ratio=0.1),
+)
+"""Lexical only: `python -m bench.calibrate --no-semantic` (the intent also multiplies the score here,
+which is why its weight is small)."""

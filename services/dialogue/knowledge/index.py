@@ -11,10 +11,16 @@ under the terms of its language, and Latin words inside Japanese text are Englis
   shares the question, as one document.
 
 Each field is scored by the kernel's text index (`helpdesk.search`): BM25 and the cosine of character
-3-5-gram TF-IDF vectors (robust to typos, inflections and Japanese segmentation). The six scores are
-added with the weights of `RetrievalWeights`. The nlp intent, when an entry lists it, multiplies the
-entry's score: a soft signal, since it may be missing or wrong. An intent that no entry lists (a need
-the knowledge base does not cover, such as a ticket's status) lowers the confidence instead.
+3-5-gram TF-IDF vectors (robust to typos, inflections and Japanese segmentation). With the multilingual
+sentence encoder (semantic.py), the cosine of the question's vector with the closest phrasing and with
+the answer are two more scores: they find the entry a question means when it shares few words with
+it, across English and Japanese. The scores are added with the weights of `RetrievalWeights` (one set
+with the encoder, one without; how they were chosen: docs/benchmarks.md).
+
+Every hit gets the answer model's probability that it answers the question (confidence.py), from the
+ranking's sharpness, coverage, similarity, nlp's out-of-scope flag and intent (evidence, never a
+multiplier of the score: the intent may be missing or wrong) and whether the sentence vectors alone
+agree; the first hit's is the retrieval's confidence.
 
 Passages of imported documents are searched beside the entries by their own scorer
 (passage_search.py). Both kinds end with a calibrated probability of answering the question, so one
@@ -39,7 +45,7 @@ from numpy.typing import NDArray
 from helpdesk.events import Language
 from helpdesk.knowledge.entries import FaqEntry, Passage
 from helpdesk.search.lexical_index import LexicalIndex
-from helpdesk.search.port import Document, Field, FieldScores, Query, Scorer
+from helpdesk.search.port import Document, Field, Query, Scorer
 from helpdesk.text import normalise
 from services.dialogue.knowledge.analysis import (
     Vocabulary,
@@ -49,12 +55,30 @@ from services.dialogue.knowledge.analysis import (
     query_terms,
     question_terms,
 )
-from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
+from services.dialogue.knowledge.confidence import LEXICAL_MODEL, SEMANTIC_MODEL, AnswerModel, MatchEvidence
 from services.dialogue.knowledge.passage_confidence import PassageCalibration
 from services.dialogue.knowledge.passage_search import PassageSearch, PassageWeights
 from services.dialogue.knowledge.retrieval import Hit, KnowledgeHit, Retrieval, ranked_together
+from services.dialogue.knowledge.semantic import SemanticField, SemanticSpace, semantic_fields
+from services.dialogue.knowledge.weights import (
+    LEXICAL_WEIGHTS,
+    SEMANTIC_SIGNALS,
+    SEMANTIC_WEIGHTS,
+    RetrievalWeights,
+    Signal,
+)
 
-__all__ = ["Hit", "KnowledgeField", "KnowledgeHit", "KnowledgeIndex", "Retrieval", "RetrievalWeights"]
+__all__ = [
+    "LEXICAL_WEIGHTS",
+    "SEMANTIC_WEIGHTS",
+    "Hit",
+    "KnowledgeField",
+    "KnowledgeHit",
+    "KnowledgeIndex",
+    "Retrieval",
+    "RetrievalWeights",
+    "Signal",
+]
 
 Scores = NDArray[np.float64]
 _Topics = dict[tuple[Language, str], list[tuple[int, Language]]]
@@ -71,22 +95,6 @@ class KnowledgeField(StrEnum):
     """Everything about one question, as one document."""
 
 
-@dataclass(frozen=True, slots=True)
-class RetrievalWeights:
-    """How the field scores add up (how the defaults were chosen: docs/benchmarks.md)."""
-
-    phrasing: float = 1.0
-    answer: float = 0.8
-    topic: float = 0.5
-    phrasing_chars: float = 15.0
-    answer_chars: float = 15.0
-    topic_chars: float = 10.0
-    intent: float = 0.25
-    """An entry listing the turn's intent scores (1 + intent x intent confidence) times higher."""
-    k1: float = 1.2
-    b: float = 0.75
-
-
 class KnowledgeIndex:
     """The searchable form of one knowledge-base version."""
 
@@ -95,21 +103,28 @@ class KnowledgeIndex:
         items: Sequence[FaqEntry | Passage],
         kb_version: str,
         *,
+        semantic: SemanticSpace | None = None,
         weights: RetrievalWeights | None = None,
-        calibration: Calibration | None = None,
+        model: AnswerModel | None = None,
         passage_weights: PassageWeights | None = None,
         passage_calibration: PassageCalibration | None = None,
     ) -> None:
-        """`items`: the knowledge base's FAQ entries and passages (flagged passages are left out)."""
+        """`items`: the knowledge base's FAQ entries and passages (flagged passages are left out).
+        `semantic`: the sentence encoder with the vectors it already has (None: lexical retrieval);
+        the weights and the answer model default to those measured for either case."""
         self.kb_version = kb_version
+        self.semantic = semantic
         self.entries: tuple[FaqEntry, ...] = tuple(i for i in items if isinstance(i, FaqEntry))
         self.passages = PassageSearch(
             [i for i in items if isinstance(i, Passage)],
             weights=passage_weights,
             calibration=passage_calibration,
         )
-        self.weights = weights or RetrievalWeights()
-        self.calibration = calibration or Calibration()
+        self.weights = weights or (SEMANTIC_WEIGHTS if semantic is not None else LEXICAL_WEIGHTS)
+        self.model = model or (SEMANTIC_MODEL if semantic is not None else LEXICAL_MODEL)
+        self._semantic_fields: tuple[SemanticField, SemanticField] | None = None
+        self.embedded_texts: tuple[str, ...] = ()
+        """The texts the sentence encoder embedded for this index (what its space must keep)."""
         self._positions = {e.id: i for i, e in enumerate(self.entries)}
         self._passage_positions = {p.id: i for i, p in enumerate(self.passages.passages)}
         self._intents: dict[str, Scores] = {}
@@ -156,6 +171,8 @@ class KnowledgeIndex:
         written = {w for d in (*phrasing, *answer) for w in latin_words(d.text) if len(w) >= 5}
         self.vocabulary = Vocabulary(frequency, written)
         self._idf_unknown = math.log(1 + (count + 0.5) / 0.5)
+        if self.semantic is not None:
+            self._semantic_fields, self.embedded_texts = semantic_fields(self.entries, self.semantic)
 
     def _phrasings_and_answers(
         self,
@@ -250,86 +267,134 @@ class KnowledgeIndex:
         *,
         intent: str | None = None,
         intent_confidence: float = 0.0,
+        out_of_scope: bool = False,
         focus: Sequence[str] = (),
         limit: int = 5,
     ) -> Retrieval:
-        """The best entries and passages for `text`. `focus` (a follow-up's own words, searched together
+        """The best entries and passages for `text`. `intent` and `out_of_scope` are nlp's reading of
+        the message (evidence for the confidence). `focus` (a follow-up's own words, searched together
         with the previous question) lowers the score of items by the share of its terms they lack, down
         to half."""
         language = Language.JA if language is Language.JA else Language.EN
-        faq = self._search_entries(
-            text, language, intent=intent, intent_confidence=intent_confidence, focus=focus, limit=limit
-        )
+        reading = _Reading(intent, intent_confidence, out_of_scope)
+        faq = self._search_entries(text, language, reading, focus=focus, limit=limit)
         if not len(self.passages):
             return faq
         found = self.passages.search(text, language, focus=focus, limit=limit)
         if not found.matches:
             return replace(faq, passage_terms=found.terms)
-        return ranked_together(faq, found, self.calibration, limit)
+        return ranked_together(faq, found, limit)
+
+    def signals(self, text: str, language: Language) -> tuple[list[str], dict[Signal, Scores]]:
+        """The question's terms and every entry's unweighed scores (what the weights are tuned on)."""
+        terms = query_terms(text, language, self.vocabulary)
+        fields = self._text_index.score(Query(terms, character_text(text, language, question_terms)))
+        signals = {
+            Signal.PHRASING: fields[KnowledgeField.PHRASING, Scorer.TERMS],
+            Signal.ANSWER: fields[KnowledgeField.ANSWER, Scorer.TERMS],
+            Signal.TOPIC: fields[KnowledgeField.TOPIC, Scorer.TERMS],
+            Signal.PHRASING_CHARS: fields[KnowledgeField.PHRASING, Scorer.CHARACTERS],
+            Signal.ANSWER_CHARS: fields[KnowledgeField.ANSWER, Scorer.CHARACTERS],
+            Signal.TOPIC_CHARS: fields[KnowledgeField.TOPIC, Scorer.CHARACTERS],
+        }
+        if self.semantic is not None and self._semantic_fields is not None:
+            question = self.semantic.embed_question(text)
+            phrasing, answer = self._semantic_fields
+            signals[Signal.SEMANTIC_PHRASING] = phrasing.scores(question)
+            signals[Signal.SEMANTIC_ANSWER] = answer.scores(question)
+        return terms, signals
 
     def _search_entries(
-        self,
-        text: str,
-        language: Language,
-        *,
-        intent: str | None,
-        intent_confidence: float,
-        focus: Sequence[str],
-        limit: int,
+        self, text: str, language: Language, reading: _Reading, *, focus: Sequence[str], limit: int
     ) -> Retrieval:
         if not self.entries:
             return Retrieval(language, (), (), 0.0, self.kb_version)
-        terms = query_terms(text, language, self.vocabulary)
-        fields = self._text_index.score(Query(terms, character_text(text, language, question_terms)))
-        w = self.weights
-        phrasing_similarity = fields[KnowledgeField.PHRASING, Scorer.CHARACTERS]
-        scores = (
-            w.phrasing * fields[KnowledgeField.PHRASING, Scorer.TERMS]
-            + w.answer * fields[KnowledgeField.ANSWER, Scorer.TERMS]
-            + w.topic * fields[KnowledgeField.TOPIC, Scorer.TERMS]
-            + w.phrasing_chars * phrasing_similarity
-            + w.answer_chars * fields[KnowledgeField.ANSWER, Scorer.CHARACTERS]
-            + w.topic_chars * fields[KnowledgeField.TOPIC, Scorer.CHARACTERS]
-        )
-        intent_mask = self._intents.get(intent) if intent else None
-        if intent_mask is not None and intent_confidence > 0:
-            scores = scores * (1.0 + w.intent * intent_confidence * intent_mask)
+        terms, signals = self.signals(text, language)
+        if not terms:
+            # Nothing to search for ("???"): a sentence vector of punctuation would still be close to
+            # something.
+            signals = {s: v for s, v in signals.items() if s not in SEMANTIC_SIGNALS}
+        count = len(self.entries)
+        lexical = self.weights.weighed({s: v for s, v in signals.items() if s not in SEMANTIC_SIGNALS}, count)
+        semantic = self.weights.weighed({s: v for s, v in signals.items() if s in SEMANTIC_SIGNALS}, count)
+        intent_mask = self._intents.get(reading.intent) if reading.intent else None
+        if intent_mask is not None and reading.confidence > 0 and self.weights.intent:
+            lexical = lexical * (1.0 + self.weights.intent * reading.confidence * intent_mask)
         if focus:
-            scores = scores * (0.5 + 0.5 * self._containing(focus, language))
-        best = int(np.argmax(scores))
-        if scores[best] <= 0:
+            kept = 0.5 + 0.5 * self._containing(focus, language)
+            lexical, semantic = lexical * kept, semantic * kept
+        scores = lexical + semantic
+        if scores.max() <= 0:
             return Retrieval(language, tuple(terms), (), 0.0, self.kb_version)
-        hits = self._hits(scores, fields, terms, language, limit)
-        rivals = scores[self._topic_of != self._topic_of[best]]
-        runner_up = float(rivals.max()) if rivals.size else 0.0
-        evidence = MatchEvidence(
-            coverage=hits[0].coverage,
-            similarity=hits[0].similarity,
-            margin=max(0.0, (float(scores[best]) - runner_up) / float(scores[best])),
-            intent_agrees=None if not intent else intent_mask is not None and bool(intent_mask[best]),
-            intent_confidence=intent_confidence,
+        semantic_topic = int(self._topic_of[int(np.argmax(semantic))]) if semantic.any() else -1
+        hits = self._hits(
+            scores,
+            _Evidence(signals[Signal.PHRASING_CHARS], terms, reading, intent_mask, semantic_topic),
+            language,
+            limit,
         )
-        confidence = self.calibration.confidence(evidence)
-        return Retrieval(language, tuple(terms), hits, confidence, self.kb_version, evidence)
+        first = hits[0]
+        return Retrieval(
+            language, tuple(terms), hits, first.probability or 0.0, self.kb_version, first.evidence
+        )
 
-    def _hits(
-        self, scores: Scores, fields: FieldScores, terms: Sequence[str], language: Language, limit: int
-    ) -> tuple[Hit, ...]:
-        """The best `limit` entries with a positive score, best first (ties in entry order)."""
-        phrasing_similarity = fields[KnowledgeField.PHRASING, Scorer.CHARACTERS]
+    def _hits(self, scores: Scores, known: _Evidence, language: Language, limit: int) -> tuple[Hit, ...]:
+        """The best `limit` entries with a positive score, best first (ties in entry order), each with
+        its probability of answering the question."""
         wanted = min(limit, len(scores))
         order = np.argpartition(-scores, wanted - 1)[:wanted]
         order = order[np.argsort(-scores[order], kind="stable")]
-        return tuple(
-            Hit(
-                entry=self.entries[i],
-                score=float(scores[i]),
-                coverage=self._coverage(terms, int(i)),
-                similarity=float(phrasing_similarity[i]),
-                language=language
-                if language in self._phrasing_language[i]
-                else self._phrasing_language[i][0],
+        order = order[scores[order] > 0]
+        topic = self._topic_of
+        softmax = np.exp(self.model.tau * (scores - scores[order[0]]))
+        shares = np.bincount(topic, weights=softmax / softmax.sum())
+        rivals = scores[topic != topic[order[0]]]
+        lead = float(scores[order[0]]) - (float(rivals.max()) if rivals.size else 0.0)
+        hits = []
+        for rank, i in enumerate(order.tolist()):
+            evidence = MatchEvidence(
+                share=float(shares[topic[i]]),
+                coverage=self._coverage(known.terms, i),
+                similarity=float(known.similarity[i]),
+                out_of_scope=known.reading.out_of_scope,
+                intent=known.reading.confidence
+                if known.intent_mask is not None and known.intent_mask[i]
+                else 0.0,
+                semantic_agrees=int(topic[i]) == known.semantic_topic,
+                margin=max(0.0, lead / float(scores[i])) if rank == 0 else 0.0,
             )
-            for i in order
-            if scores[i] > 0
-        )
+            hits.append(
+                Hit(
+                    entry=self.entries[i],
+                    score=float(scores[i]),
+                    coverage=evidence.coverage,
+                    similarity=evidence.similarity,
+                    language=language
+                    if language in self._phrasing_language[i]
+                    else self._phrasing_language[i][0],
+                    probability=self.model.probability(evidence),
+                    evidence=evidence,
+                )
+            )
+        return tuple(hits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """nlp's reading of the message, as retrieval weighs it."""
+
+    intent: str | None
+    confidence: float
+    out_of_scope: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What every hit's evidence is computed from."""
+
+    similarity: Scores
+    terms: Sequence[str]
+    reading: _Reading
+    intent_mask: Scores | None
+    semantic_topic: int
+    """The topic the sentence vectors alone put first (-1 without them)."""

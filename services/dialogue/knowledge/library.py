@@ -35,6 +35,7 @@ from helpdesk.knowledge.versions import LoadedKnowledge
 from helpdesk.logging import get_logger
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.knowledge_metrics import KB_ENTRIES, KB_INDEX_SECONDS, KB_UPDATES, KB_VERSION
+from services.dialogue.knowledge.semantic import SemanticSpace, SentenceEncoder, load_sentence_encoder
 
 _log = get_logger(__name__)
 
@@ -66,6 +67,16 @@ def seed_knowledge(path: Path) -> KnowledgeBase:
     return KnowledgeBase(f"seed-{fingerprint(path)}", {e.id: e for e in entries})
 
 
+def deployed_index(
+    items: Iterable[FaqEntry | Passage], kb_version: str, *, semantic_retrieval: bool = True
+) -> KnowledgeIndex:
+    """An index as a replica builds it (tools that measure what the service does): with the sentence
+    encoder unless it is switched off or not installed."""
+    encoder = load_sentence_encoder() if semantic_retrieval else None
+    space = SemanticSpace(encoder) if encoder is not None else None
+    return KnowledgeIndex(list(items), kb_version, semantic=space)
+
+
 def with_updates(
     items: Mapping[str, KnowledgeItem], updates: Iterable[KbUpdated]
 ) -> dict[str, KnowledgeItem]:
@@ -86,9 +97,15 @@ def with_updates(
 class KnowledgeLibrary:
     """The current index of this replica, kept in step with the knowledge store."""
 
-    def __init__(self, seed_path: Path, store: KnowledgeStore) -> None:
+    def __init__(
+        self, seed_path: Path, store: KnowledgeStore, encoder: SentenceEncoder | None = None
+    ) -> None:
+        """`encoder`: the sentence encoder every index of this replica uses (None: lexical retrieval);
+        the vectors of the texts it embedded are kept between builds, so a new version embeds only
+        the texts it did not have."""
         self._seed_path = seed_path
         self._store = store
+        self._semantic = SemanticSpace(encoder) if encoder is not None else None
         self._seed: KnowledgeBase | None = None
         self._loaded: LoadedKnowledge | None = None
         self._inline: list[KbUpdated] = []
@@ -175,7 +192,7 @@ class KnowledgeLibrary:
     async def _install(self, knowledge: KnowledgeBase) -> None:
         started = time.perf_counter()
         items = [item for item in knowledge.items.values() if isinstance(item, FaqEntry | Passage)]
-        index = await asyncio.to_thread(KnowledgeIndex, items, knowledge.kb_version)
+        index = await asyncio.to_thread(self._indexed, items, knowledge.kb_version)
         elapsed = time.perf_counter() - started
         self._knowledge, self._index = knowledge, index
         KB_INDEX_SECONDS.observe(elapsed)
@@ -186,5 +203,13 @@ class KnowledgeLibrary:
             kb_version=knowledge.kb_version,
             items=len(items),
             indexed=len(index),
+            embedded=len(self._semantic) if self._semantic is not None else None,
             seconds=round(elapsed, 3),
         )
+
+    def _indexed(self, items: list[FaqEntry | Passage], kb_version: str) -> KnowledgeIndex:
+        """The index of one version (in a worker thread); the vectors no longer needed are dropped."""
+        index = KnowledgeIndex(items, kb_version, semantic=self._semantic)
+        if self._semantic is not None:
+            self._semantic.keep(index.embedded_texts)
+        return index

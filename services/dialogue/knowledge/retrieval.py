@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from helpdesk.events import Language
 from helpdesk.knowledge.entries import FaqEntry, Passage
-from services.dialogue.knowledge.confidence import Calibration, MatchEvidence
+from services.dialogue.knowledge.confidence import MatchEvidence
 from services.dialogue.knowledge.passage_confidence import PassageEvidence
 from services.dialogue.knowledge.passage_search import PassageResult
 
@@ -34,8 +34,9 @@ class Hit:
     language: Language
     """The language of the closest phrasing (for a passage: its own)."""
     probability: float | None = None
-    """Calibrated probability that this hit answers the question, where it was needed to rank the two
-    kinds together (None in a retrieval of FAQ entries alone)."""
+    """Calibrated probability that this hit answers the question (None for an item the user picked)."""
+    evidence: MatchEvidence | PassageEvidence | None = None
+    """What the probability was computed from."""
 
     @property
     def passage(self) -> Passage | None:
@@ -63,10 +64,10 @@ class Retrieval:
         return self.hits[0] if self.hits else None
 
 
-def ranked_together(faq: Retrieval, found: PassageResult, calibration: Calibration, limit: int) -> Retrieval:
+def ranked_together(faq: Retrieval, found: PassageResult, limit: int) -> Retrieval:
     """The FAQ retrieval with the passages found merged in, by probability; its confidence and evidence
     are those of whichever hit is first."""
-    entries = _with_probabilities(faq, calibration)
+    entries = list(faq.hits)
     passages = [
         Hit(
             entry=m.passage,
@@ -75,6 +76,7 @@ def ranked_together(faq: Retrieval, found: PassageResult, calibration: Calibrati
             similarity=m.evidence.characters,
             language=m.passage.language,
             probability=m.probability,
+            evidence=m.evidence,
         )
         for m in found.matches
     ]
@@ -96,17 +98,3 @@ def ranked_together(faq: Retrieval, found: PassageResult, calibration: Calibrati
         evidence=found.matches[0].evidence,
         passage_terms=found.terms,
     )
-
-
-def _with_probabilities(faq: Retrieval, calibration: Calibration) -> list[Hit]:
-    """The FAQ hits with their probabilities: the first's is the retrieval's confidence; each other is
-    calibrated on its own coverage and similarity, without margin (another entry is ahead) or intent."""
-    return [
-        replace(
-            hit,
-            probability=faq.confidence
-            if rank == 0
-            else calibration.confidence(MatchEvidence(hit.coverage, hit.similarity, 0.0)),
-        )
-        for rank, hit in enumerate(faq.hits)
-    ]

