@@ -229,13 +229,13 @@ class _Turn:
         return intent.name in names and intent.confidence >= self.settings.trusted_intent
 
     def decide(self) -> Decision:
+        if asks_for_a_person(self.text) or self._intent(HUMAN_AGENT_INTENT):
+            return self._escalate(EscalationReason.USER_ASKED, None, DecisionReason.USER_ASKED)
         pending = self.memory.clarification
         if pending is not None:
             resolved = self._resolve(pending)
             if resolved is not None:
                 return resolved
-        if asks_for_a_person(self.text) or self._intent(HUMAN_AGENT_INTENT):
-            return self._escalate(EscalationReason.USER_ASKED, None, DecisionReason.USER_ASKED)
         kind = smalltalk(self.text)
         if kind is None:
             kind = next((k for name, k in SMALLTALK_INTENTS.items() if self._intent(name)), None)

@@ -405,6 +405,25 @@ def test_none_of_these_hands_over_in_either_language(chat: Conversation, questio
     assert handed.message == replies.ESCALATED_NOT_RESOLVED[language]
 
 
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("payslip", "I want to talk to a human"),
+        ("VPN", "can I speak to someone"),
+        ("会社のWi-Fi", "人と話したい"),
+    ],
+)
+def test_a_request_for_a_person_in_reply_to_a_clarification_hands_over(
+    chat: Conversation, question: str, reply: str
+) -> None:
+    """Asking for a person is never read as picking one of the offered entries, whatever its words
+    share with them."""
+    assert answer(chat.say(question)).mode is AnswerMode.CLARIFY
+    handed = escalation(chat.say(reply))
+    assert handed.reason is EscalationReason.USER_ASKED
+    assert chat.memory.clarification is None
+
+
 def test_without_the_encoder_the_lexical_model_and_its_thresholds_decide(
     lexical_index: KnowledgeIndex,
 ) -> None:
