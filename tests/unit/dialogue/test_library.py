@@ -4,6 +4,7 @@ default files until the store has a version, and still follows schema 1 updates 
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from collections.abc import Sequence
@@ -14,10 +15,18 @@ from numpy.typing import NDArray
 
 from helpdesk.dapr.ports import SidecarUnavailable, Stored
 from helpdesk.events import KbUpdated, Language
-from helpdesk.knowledge.entries import InvalidKnowledge, Passage, document_id, parse_entry, passage_id
+from helpdesk.knowledge.entries import (
+    FaqEntry,
+    InvalidKnowledge,
+    Passage,
+    document_id,
+    parse_entry,
+    passage_id,
+)
 from helpdesk.knowledge.store import KnowledgeStore, KnowledgeStoreDamaged
 from helpdesk.knowledge.versions import DocumentItems, DocumentRecord, KnowledgeEdit
 from helpdesk.memory_ports import MemoryStateStore
+from services.dialogue.knowledge import library as library_module
 from services.dialogue.knowledge.confidence import LEXICAL_MODEL
 from services.dialogue.knowledge.library import KnowledgeLibrary, seed_knowledge
 from services.dialogue.knowledge.semantic import SemanticSpace, SentenceEncoder, load_sentence_encoder
@@ -284,6 +293,72 @@ async def test_vectors_are_computed_off_the_event_loop_and_only_for_texts_that_c
     assert len(watched.texts) == embedded, "nothing new to embed"
     assert library.index.get("it-yubikey") is None
     assert YUBIKEY.texts[Language.EN].answer not in library.index.embedded_texts
+
+
+class GatedEncoder(WatchedEncoder):
+    """The real encoder, held at a gate while `closed`, to see what is answered while vectors are
+    being computed."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        super().__init__(encoder)
+        self.open = threading.Event()
+        self.open.set()
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        assert self.open.wait(timeout=30), "the gate was never opened"
+        return super().embed(texts)
+
+
+def sites(count: int) -> list[FaqEntry]:
+    return [
+        parse_entry(
+            {
+                "id": f"fac-site-{n}",
+                "en": {"question": f"Where is the badge office of site {n}?", "answer": f"Building {n}."},
+            }
+        )
+        for n in range(count)
+    ]
+
+
+async def test_a_large_change_is_answered_lexically_until_its_vectors_are_ready(
+    watched: WatchedEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(library_module, "LEXICAL_FIRST_ABOVE", 5)
+    gated = GatedEncoder(watched)
+    memory = MemoryStateStore()
+    store = KnowledgeStore(memory)
+    await store.commit(seeded_edit())
+    library = KnowledgeLibrary(DEFAULT_KNOWLEDGE_PATH, store, gated)
+    await library.start()
+
+    small = (await store.commit(KnowledgeEdit(put=sites(5)))).event()
+    assert small is not None
+    gated.open.clear()
+    following = asyncio.create_task(library.follow(small, path="live"))
+    await asyncio.sleep(0.5)
+    assert library.index.kb_version != small.kb_version, "a small change waits for its vectors"
+    gated.open.set()
+    assert await following
+    assert library.index.semantic is not None
+
+    large = (await store.commit(KnowledgeEdit(put=sites(12)))).event()
+    assert large is not None
+    gated.open.clear()
+    following = asyncio.create_task(library.follow(large, path="live"))
+    for _ in range(100):
+        if library.index.kb_version == large.kb_version:
+            break
+        await asyncio.sleep(0.05)
+    assert library.index.kb_version == large.kb_version
+    assert library.index.semantic is None
+    found = library.index.search("Where is the badge office of site 11?", Language.EN)
+    assert found.top is not None
+    assert found.top.entry.id == "fac-site-11"
+    gated.open.set()
+    assert await following
+    assert library.index.kb_version == large.kb_version
+    assert library.index.semantic is not None
 
 
 async def test_without_the_encoder_the_library_indexes_lexically() -> None:
