@@ -54,12 +54,21 @@ def parse_answer(received: bytes) -> tuple[int, dict[str, str], bytes]:
     return status, headers, body
 
 
+CLIENT_SEND_BUFFER = 256 * 1024
+"""The client's socket send buffer, fixed: by default Linux grows it to 4 MiB on loopback, and what a
+client has written into its own buffer says nothing of what the server read. With it fixed, `sent`
+exceeds what the server took by at most this, the server's initial receive window and one piece."""
+
+
 def _post_huge(port: int, head: bytes, total: int, chunked: bool) -> Answer:
     """A blocking socket rather than asyncio's streams: those drop what the server sent once a write
     fails, and a server that refuses a body closes while the client is still writing it."""
     piece = b"a" * MB
     sent = 0
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CLIENT_SEND_BUFFER)
+        sock.settimeout(60)
+        sock.connect(("127.0.0.1", port))
         try:
             sock.sendall(head)
             time.sleep(0.2)
