@@ -5,35 +5,32 @@ another service: `turn_id` (the idempotency key, assigned once by the gateway), 
 `occurred_at` and the channel reference needed to answer. Consumers ignore fields they do not know, so
 a producer can add optional fields without a coordinated release; removing or retyping a field needs a
 new `schema_version`.
+
+The base every contract shares is in `contract`, the knowledge event in `knowledge`; both are
+re-exported here, so every contract is imported from `helpdesk.events`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
+from pydantic import Field
 
-from helpdesk.knowledge.entries import FaqEntry, KnowledgeKind, RejectedEntry, sort_entries
+from helpdesk.events.contract import SCHEMA_VERSION as SCHEMA_VERSION
+from helpdesk.events.contract import Contract as Contract
+from helpdesk.events.contract import utcnow as utcnow
+from helpdesk.events.knowledge import MAX_CHANGED_IDS as MAX_CHANGED_IDS
+from helpdesk.events.knowledge import KbUpdated as KbUpdated
+from helpdesk.events.knowledge import KnowledgeCounts as KnowledgeCounts
+from helpdesk.knowledge.entries import KnowledgeKind
 from helpdesk.text.language import Language as Language
 from helpdesk.topics import Topic
 
-SCHEMA_VERSION = 1
 MAX_MESSAGE_CHARS = 4000
 MAX_COMMENT_CHARS = 1000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Contract(BaseModel):
-    """Base of every event payload: immutable, unknown fields ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
 
 
 class Channel(StrEnum):
@@ -267,145 +264,6 @@ class FeedbackSubmitted(TurnEvent):
     rating: Rating
     comment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS)
     """Redacted by the gateway."""
-
-
-MAX_CHANGED_IDS = 100
-"""How many changed item ids a `kb.updated` names (schema 2): at most 100 ids of at most 128 characters
-keep the event near 13 KB whatever the size of the change; a consumer that needs them all diffs the
-manifests."""
-
-
-class KnowledgeCounts(Contract):
-    """How many items a knowledge version added, changed and removed, and how many it kept."""
-
-    added: int = Field(default=0, ge=0)
-    changed: int = Field(default=0, ge=0)
-    removed: int = Field(default=0, ge=0)
-    unchanged: int = Field(default=0, ge=0)
-
-    @property
-    def nothing_changed(self) -> bool:
-        return not (self.added or self.changed or self.removed)
-
-
-class KbUpdated(Contract):
-    """The knowledge base changed; every dialogue replica re-indexes. Not about a chat turn.
-
-    Schema 2 (what the evaluator publishes) is a claim check: it names the new knowledge version in the
-    `knowledgestore` component (`kb_version`, `previous_version`, its manifest's `pages`), how much
-    changed (`counts`) and the first `MAX_CHANGED_IDS` changed ids; the items themselves are read from
-    the store (`helpdesk.knowledge.store`), so no event grows with the knowledge base. It never carries
-    content: a schema 2 event with `entries` is refused.
-
-    Schema 1 carried the added or changed entries inline (`entries`, `added`, `changed`, `removed`);
-    consumers still accept it during an upgrade. Its received entries are validated one by one: an
-    invalid one is set aside in `rejected_entries` instead of failing the whole event, and each consumer
-    decides what it means (dialogue refuses the update whole, the evaluator follows the valid rest).
-    """
-
-    topic: ClassVar[Topic] = Topic.KB_UPDATED
-
-    schema_version: Literal[1, 2] = 1
-    update_id: UUID
-    occurred_at: datetime = Field(default_factory=utcnow)
-    kb_version: str = Field(min_length=1, max_length=200)
-    actor: str = "system"
-
-    previous_version: str | None = Field(default=None, max_length=200)
-    """Schema 2: the version this one replaced (None for the first)."""
-    pages: int = Field(default=0, ge=0)
-    """Schema 2: how many manifest pages the version has."""
-    counts: KnowledgeCounts = Field(default_factory=KnowledgeCounts)
-    changed_ids: list[str] = Field(default_factory=list, max_length=MAX_CHANGED_IDS)
-    """Schema 2: ids added, changed or removed, up to `MAX_CHANGED_IDS` (all of them when
-    `changed_ids_complete`)."""
-    changed_ids_complete: bool = True
-
-    added: list[str] = Field(default_factory=list)
-    """Schema 1: the ids `entries` adds."""
-    changed: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    entries: list[FaqEntry] = Field(default_factory=list)
-    """Schema 1: the added or changed entries themselves."""
-
-    _rejected: tuple[RejectedEntry, ...] = PrivateAttr(default=())
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _set_aside_invalid_entries(
-        cls, data: Any, handler: ModelWrapValidatorHandler[KbUpdated]
-    ) -> KbUpdated:
-        rejected: list[RejectedEntry] = []
-        if isinstance(data, dict) and isinstance(data.get("entries"), list | tuple):
-            if data.get("schema_version") == 2 and data["entries"]:
-                raise ValueError("a schema 2 kb.updated carries references only, never entries")
-            valid, rejected = sort_entries(data["entries"])
-            data = {**data, "entries": valid}
-        update = handler(data)
-        if rejected:
-            update._rejected = tuple(rejected)
-        return update
-
-    @property
-    def rejected_entries(self) -> tuple[RejectedEntry, ...]:
-        return self._rejected
-
-    @property
-    def carries_entries(self) -> bool:
-        """Schema 1: the content travels in the event; schema 2: it is read from the knowledge store."""
-        return self.schema_version == 1
-
-    @classmethod
-    def referring(
-        cls,
-        *,
-        update_id: UUID,
-        kb_version: str,
-        previous_version: str | None,
-        pages: int,
-        counts: KnowledgeCounts,
-        changed_ids: Iterable[str],
-        actor: str,
-    ) -> KbUpdated:
-        """The schema 2 update that names a knowledge version written to the store."""
-        ids = list(changed_ids)
-        return cls(
-            schema_version=2,
-            update_id=update_id,
-            kb_version=kb_version,
-            previous_version=previous_version,
-            pages=pages,
-            counts=counts,
-            changed_ids=ids[:MAX_CHANGED_IDS],
-            changed_ids_complete=len(ids) <= MAX_CHANGED_IDS,
-            actor=actor,
-        )
-
-    @classmethod
-    def carrying(
-        cls,
-        entries: Iterable[FaqEntry],
-        *,
-        removed: Iterable[str] = (),
-        known_ids: Iterable[str] = (),
-        kb_version: str | None = None,
-        actor: str = "operator",
-    ) -> KbUpdated:
-        """A schema 1 update that carries these entries (ids in `known_ids` count as changed, the
-        others as added) and removes `removed`; without a `kb_version`, one named after the update id.
-        What producers sent before the knowledge store; kept to test that consumers still accept it."""
-        items = list(entries)
-        known = set(known_ids)
-        update_id = uuid4()
-        return cls(
-            update_id=update_id,
-            kb_version=kb_version or f"update-{update_id.hex[:12]}",
-            added=[e.id for e in items if e.id not in known],
-            changed=[e.id for e in items if e.id in known],
-            removed=list(removed),
-            entries=items,
-            actor=actor,
-        )
 
 
 Event = (
