@@ -1,8 +1,10 @@
-"""Shared pieces of dialogue's tests: the default knowledge base indexed once, analysed turns."""
+"""Shared pieces of dialogue's tests: the default knowledge base indexed once, analysed turns, and a
+conversation through the answer policy."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -12,6 +14,16 @@ from helpdesk.text import detect_language, normalise
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.knowledge.library import seed_knowledge
 from services.dialogue.knowledge.semantic import SemanticSpace, load_sentence_encoder
+from services.dialogue.memory import ConversationMemory
+from services.dialogue.policy import (
+    Answer,
+    AnswerPolicy,
+    Decision,
+    Escalation,
+    FixedKnowledge,
+    reply_language,
+)
+from services.dialogue.responder import outcome_event, remember
 from services.dialogue.settings import DEFAULT_KNOWLEDGE_PATH
 
 
@@ -62,3 +74,37 @@ def analyzed(
     }
     fields.update(overrides)
     return ChatAnalyzed(**fields)
+
+
+@dataclass
+class Conversation:
+    """Turns through the policy, remembered as the responder remembers them."""
+
+    policy: AnswerPolicy
+    handoff_enabled: bool = True
+    memory: ConversationMemory = field(
+        default_factory=lambda: ConversationMemory(conversation_id=uuid.uuid4(), user_id="user-1")
+    )
+
+    def say(self, text: str, **analysis: Any) -> Decision:
+        event = analyzed(text, conversation_id=self.memory.conversation_id, **analysis)
+        decision = self.policy.decide(event, self.memory, handoff_enabled=self.handoff_enabled)
+        outcome = outcome_event(event, decision, 0.0, reply_language(event, self.memory))
+        self.memory = remember(self.memory, event, decision, outcome, keep_turns=10)
+        return decision
+
+
+@pytest.fixture
+def chat(default_index: KnowledgeIndex) -> Conversation:
+    """A conversation with the answer policy over the default knowledge base."""
+    return Conversation(AnswerPolicy(FixedKnowledge(default_index)))
+
+
+def answer(decision: Decision) -> Answer:
+    assert isinstance(decision.outcome, Answer), decision
+    return decision.outcome
+
+
+def escalation(decision: Decision) -> Escalation:
+    assert isinstance(decision.outcome, Escalation), decision
+    return decision.outcome
