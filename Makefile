@@ -4,13 +4,14 @@ VENV := .venv/bin
 REPLICAS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-test run test lint unit integration contract e2e chaos bench nlu-bench faq-bench doc-bench eval train clean
+.PHONY: help setup setup-test run test lint unit integration contract e2e chaos bench soak nlu-bench faq-bench doc-bench eval train clean
 
 help:
 	@echo "make run        start the whole helpdesk locally (REPLICAS=\"nlp=2 dialogue=3\" for more replicas; SECRETS=file.json for a model key)"
 	@echo "make test       lint, type-check and run the test suite (unit, contract, integration, e2e)"
 	@echo "make chaos      fault-injection suite against the real stack"
 	@echo "make bench      load benchmark against the running stack (after make run)"
+	@echo "make soak       30 minutes at 60 % of capacity against the running stack: memory, bounds, pending, lost turns"
 	@echo "make nlu-bench TRAIN=... TEST=...   intent benchmark;  make faq-bench FAQ=... QUERIES=...   retrieval benchmark"
 	@echo "make doc-bench DOCS=... QUERIES=...   document retrieval benchmark (SQuAD-format JSON, or a folder + queries.jsonl)"
 	@echo "make eval DATASET=...   offline evaluation of a golden set"
@@ -76,6 +77,14 @@ BENCH_ARGS ?=
 bench:
 	@test -f .run/stack.json || { echo "start the stack first: make run (in another terminal)"; exit 1; }
 	@$(VENV)/python -m bench.load $(BENCH_ARGS)
+
+# Soak (after make run): holds 60 % of capacity (measured by a short search unless SOAK_ARGS gives --capacity
+# or --rate) for 30 minutes and stops by itself; PASS/FAIL per criterion, last line JSON, exit 1 on a FAIL.
+#   make soak SOAK_ARGS="--minutes 3 --capacity 45 --sample-seconds 15"
+SOAK_ARGS ?=
+soak:
+	@test -f .run/stack.json || { echo "start the stack first: make run (in another terminal)"; exit 1; }
+	@$(VENV)/python -m bench.soak $(SOAK_ARGS)
 
 chaos: setup-test
 	@$(VENV)/pytest tests/chaos -m chaos -p no:cacheprovider $(PYTEST_ARGS)
