@@ -1,18 +1,17 @@
 """The Azure deployment (deploy/) and the local run (components/, dapr.yaml, docker-compose.yml) describe
 the same system: component names, type mapping, scopes, intent, resiliency, topics, subscriptions and
 app-ids agree, and the code (helpdesk/topics.py) is the reference. A change on one side only fails here.
+The container apps themselves (app-ids, ports, ingress, scaling, azd) are in test_deploy_apps.py.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from helpdesk.flags import CONFIG_KEY_PREFIX
 from helpdesk.topics import (
     BROADCAST_SUBSCRIPTIONS,
     DEAD_LETTER_RECORDER,
@@ -26,17 +25,9 @@ from helpdesk.topics import (
 )
 from tests.support.deployfiles import (
     DEPLOY_DIR,
-    ROOT,
-    allowed_secrets,
     bicep,
-    compose,
-    dockerfile_stages,
-    exec_form,
-    flag_value,
-    load_yaml,
     local_components,
     local_resiliency,
-    run_file,
 )
 
 APPS = [app.value for app in AppId]
@@ -109,33 +100,6 @@ def messaging() -> dict[str, Any]:
 
 def messaging_var(name: str) -> Any:
     return messaging()["variables"][name]["value"]
-
-
-def main() -> dict[str, Any]:
-    return bicep(DEPLOY_DIR / "main.bicep")
-
-
-def app_modules() -> dict[str, dict[str, Any]]:
-    """app-id -> params of its container-app module in main.bicep."""
-    found = {}
-    for module in main()["modules"].values():
-        if module["detail"]["path"] == "modules/container-app.bicep":
-            params = module["config"]["params"]
-            found[params["serviceName"]] = params
-    return found
-
-
-def backlog_rules(app: str) -> list[dict[str, Any]]:
-    return [
-        rule["custom"]
-        for rule in app_modules()[app]["scaleRules"]
-        if "custom" in rule and rule["custom"]["type"] == "azure-servicebus"
-    ]
-
-
-def image_port(app: str) -> int:
-    final = dockerfile_stages(ROOT / "services" / app / "Dockerfile")[-1]
-    return int(flag_value(exec_form(final.last("CMD") or "[]"), "--port") or 0)
 
 
 def ms(duration: str) -> int:
@@ -309,100 +273,3 @@ def test_the_declared_lists_are_the_ones_service_bus_gets() -> None:
     assert set(durable["parameters"].values()) == {"topics", "deadLetterTopics"}
     assert looped_over("broadcastTopics") == "liveTopics"
     assert looped_over("durableSubscriptions") == "allSubscriptions"
-
-
-# ---- the apps ----------------------------------------------------------------------------------
-
-
-def test_every_app_id_agrees_across_code_run_file_compose_components_azd_and_bicep() -> None:
-    expected = set(APPS)
-    assert {a["appID"] for a in run_file()["apps"]} == expected
-    sidecars = {
-        flag_value([str(a) for a in s["command"]], "--app-id")
-        for name, s in compose()["services"].items()
-        if name.endswith("-dapr")
-    }
-    assert sidecars == expected
-    assert {scope for c in local_components().values() for scope in c.scopes} == expected
-    assert set(app_modules()) == expected
-    assert set(load_yaml(ROOT / "azure.yaml")["services"]) == expected
-
-
-@pytest.mark.parametrize("app", APPS)
-def test_each_container_app_runs_its_service_with_dapr_on_the_image_port(app: str) -> None:
-    params = app_modules()[app]
-    assert params["targetPort"] == "appPort"
-    assert main()["variables"]["appPort"]["value"] == image_port(app)
-    assert params["image"] == f"{app}Image"
-    template = bicep(DEPLOY_DIR / "modules" / "container-app.bicep")
-    dapr = template["resources"]["app"]["config"]["properties"]["configuration"]["dapr"]
-    assert dapr == {
-        "enabled": True,
-        "appId": "serviceName",
-        "appPort": "targetPort",
-        "appProtocol": "http",
-        "enableApiLogging": False,
-        "logLevel": "warn",
-    }
-
-
-def test_only_the_gateway_and_the_operator_api_have_external_ingress() -> None:
-    external = {app for app, params in app_modules().items() if params.get("external") is True}
-    assert external == {AppId.GATEWAY.value, AppId.EVALUATOR.value}
-    assert "allowedIpRanges" in app_modules()[AppId.EVALUATOR.value]
-
-
-def test_the_gateway_scales_on_http_concurrency() -> None:
-    rules = app_modules()[AppId.GATEWAY.value]["scaleRules"]
-    assert [rule["name"] for rule in rules] == ["http-concurrency"]
-    assert "concurrentRequests" in rules[0]["http"]["metadata"]
-
-
-@pytest.mark.parametrize("app", [AppId.NLP, AppId.DIALOGUE, AppId.EVALUATOR])
-def test_queue_workers_scale_on_their_own_subscription_backlog(app: AppId) -> None:
-    rules = backlog_rules(app.value)
-    assert rules, f"{app} has no backlog rule"
-    assert app_modules()[app.value]["scalerIdentityId"] == "scalerId"
-    for rule in rules:
-        assert rule["identity"] == "scalerId"
-        assert rule["metadata"]["subscriptionName"] == app.value
-        assert rule["metadata"]["topicName"] in {t.value for t in SUBSCRIPTIONS[app]}
-        assert rule["metadata"]["namespace"] == "sbNamespace"
-    assert {r["metadata"]["topicName"] for r in rules} >= {SUBSCRIPTIONS[app][0].value}
-
-
-def test_the_scaler_may_read_exactly_the_topics_the_rules_read() -> None:
-    read = {r["metadata"]["topicName"] for app in APPS for r in backlog_rules(app)}
-    assert set(main()["variables"]["scaledTopics"]["value"]) == read
-
-
-def test_azd_builds_each_service_from_its_dockerfile_at_the_root() -> None:
-    azure = load_yaml(ROOT / "azure.yaml")
-    assert azure["infra"] == {"provider": "bicep", "path": "deploy", "module": "main"}
-    for app, service in azure["services"].items():
-        assert service["host"] == "containerapp"
-        assert service["project"] == "."
-        assert service["docker"]["context"] == "."
-        assert service["docker"]["path"] == f"services/{app}/Dockerfile"
-
-
-def test_azd_passes_each_deployed_image_back_to_the_template() -> None:
-    parameters = json.loads((DEPLOY_DIR / "main.parameters.json").read_text())["parameters"]
-    for app in APPS:
-        assert parameters[f"{app}Image"]["value"] == f"${{SERVICE_{app.upper()}_IMAGE_NAME=}}"
-
-
-# ---- secrets and flags -------------------------------------------------------------------------
-
-
-def test_the_deployment_guide_names_every_secret_the_sidecars_may_read() -> None:
-    guide = (ROOT / "docs" / "deploy.md").read_text()
-    secrets = {name for app in APPS for name in allowed_secrets(app)}
-    assert secrets
-    missing = sorted(name for name in secrets if f"`{name}`" not in guide)
-    assert not missing, f"docs/deploy.md does not say how to set {missing}"
-
-
-def test_the_deployment_guide_uses_the_flag_keys_the_services_read() -> None:
-    guide = (ROOT / "docs" / "deploy.md").read_text()
-    assert f"{CONFIG_KEY_PREFIX}answer_mode" in guide
