@@ -120,23 +120,12 @@ def of_threads(queries: list[Query], parity: str | None) -> list[Query]:
     return [q for q in queries if q.relevant and int(min(q.relevant)[1:].split("-")[0]) % 2 == wanted]
 
 
-def run(
-    faq: Path,
-    queries_path: Path,
-    latency_entries: int | None,
-    docs: Path | None = None,
-    *,
-    semantic: bool = True,
-    threads: str | None = None,
-) -> dict[str, Any]:
-    entries = read_entries(faq)
-    queries = of_threads(read_queries(queries_path), threads)
-    passages = documents(docs) if docs is not None else []
-    started = time.perf_counter()
-    index = deployed_index([*entries, *passages], "bench", semantic_retrieval=semantic)
-    build_seconds = time.perf_counter() - started
+def scored(
+    index: KnowledgeIndex, queries: list[Query]
+) -> tuple[dict[str, list[float]], dict[str, int], list[str]]:
+    """The sums `metrics` reads, per language and over "all"; how the queries no entry answers were
+    answered, clarified or escalated at the index's thresholds; and the first 15 misses to print."""
     thresholds = index.model.thresholds
-
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     unanswerable: dict[str, int] = {"queries": 0, "answered": 0, "clarified": 0, "escalated": 0}
     misses: list[str] = []
@@ -162,6 +151,25 @@ def run(
                 row[3] += rank < 5
         if rank != 0 and len(misses) < 15:
             misses.append(f"  miss (rank {rank}): {query.text[:70]!r} -> {ranked[:1]}")
+    return sums, unanswerable, misses
+
+
+def run(
+    faq: Path,
+    queries_path: Path,
+    latency_entries: int | None,
+    docs: Path | None = None,
+    *,
+    semantic: bool = True,
+    threads: str | None = None,
+) -> dict[str, Any]:
+    entries = read_entries(faq)
+    queries = of_threads(read_queries(queries_path), threads)
+    passages = documents(docs) if docs is not None else []
+    started = time.perf_counter()
+    index = deployed_index([*entries, *passages], "bench", semantic_retrieval=semantic)
+    build_seconds = time.perf_counter() - started
+    sums, unanswerable, misses = scored(index, queries)
 
     latency_index = index
     if latency_entries and latency_entries > len(entries):
