@@ -6,11 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
+from uuid import UUID
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from helpdesk.events import AnswerMode, ChatAnswered, ChatRequested, Contract, Language
+from helpdesk.events import (
+    AnswerMode,
+    ChatAnswered,
+    ChatEscalated,
+    ChatRequested,
+    Contract,
+    EscalationReason,
+    Language,
+)
 from helpdesk.memory_ports import MemoryBus, MemoryStateStore, memory_runtime
 from helpdesk.runtime import Runtime, flag_defaults
 from helpdesk.settings import ServiceSettings
@@ -19,6 +29,7 @@ from services.gateway.app import create_app
 from services.gateway.channels.web.web_sessions import WebSessions
 from services.gateway.composition import GatewayParts
 from services.gateway.settings import GatewaySettings
+from tests.support.events import envelope
 
 APP_TOKEN = "app-token-for-tests"
 USER_KEY = "hd_user_key_for_tests"
@@ -55,6 +66,15 @@ class GatewayUnderTest:
     def published(self, kind: type[Contract] | None = None) -> list[Contract]:
         return [e for _, e in self.bus.published if kind is None or isinstance(e, kind)]
 
+    def deliver(self, event: Contract, topic: str) -> dict[str, Any]:
+        """Hand an event to the gateway's competing subscription, as daprd would."""
+        response = self.client.post(
+            f"/events/pubsub/{topic}", json=envelope(event, topic), headers={"dapr-api-token": APP_TOKEN}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
 
 def answer_for(request: ChatRequested, text: str = "Here is how.") -> ChatAnswered:
     return ChatAnswered(
@@ -66,6 +86,28 @@ def answer_for(request: ChatRequested, text: str = "Here is how.") -> ChatAnswer
         answer=text,
         mode=AnswerMode.FAQ,
         cited_faq_ids=["kb-001"],
+    )
+
+
+def escalation_for(
+    request: ChatRequested,
+    *,
+    summary: str,
+    turn_id: UUID | None = None,
+    question: str | None = None,
+    message: str = "A person will take over.",
+) -> ChatEscalated:
+    """What dialogue publishes when the user asked for a person: by default for the request's own turn
+    and question."""
+    return ChatEscalated(
+        turn_id=turn_id or request.turn_id,
+        conversation_id=request.conversation_id,
+        channel=request.channel,
+        language=Language.EN,
+        reason=EscalationReason.USER_ASKED,
+        question=request.text if question is None else question,
+        summary=summary,
+        message=message,
     )
 
 

@@ -13,18 +13,15 @@ from typing import Any
 from helpdesk.events import (
     AnswerMode,
     ChatAnswered,
-    ChatEscalated,
     ChatRequested,
     Citation,
     Contract,
-    EscalationReason,
     Language,
 )
 from helpdesk.memory_ports import MemorySecrets
 from services.gateway.settings import TeamsSettings
 from tests.support.connector_server import BotConnectorServer
-from tests.support.events import envelope
-from tests.support.gateway import APP_TOKEN, GatewayUnderTest, gateway
+from tests.support.gateway import GatewayUnderTest, escalation_for, gateway
 from tests.support.jwks_server import BotFrameworkKeyServer
 from tests.support.tls import TestCertificates, make_certificates
 
@@ -137,12 +134,7 @@ class TeamsGateway:
 
     def deliver(self, event: Contract, topic: str) -> dict[str, Any]:
         """Hand an event to the gateway's competing subscription, as daprd would."""
-        response = self.g.client.post(
-            f"/events/pubsub/{topic}", json=envelope(event, topic), headers={"dapr-api-token": APP_TOKEN}
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return self.g.deliver(event, topic)
 
     def answer(
         self,
@@ -172,16 +164,7 @@ class TeamsGateway:
         return self.deliver(answered, "chat.answered")
 
     def escalate(self, request: ChatRequested, message: str = "A person will take over.") -> dict[str, Any]:
-        escalated = ChatEscalated(
-            turn_id=request.turn_id,
-            conversation_id=request.conversation_id,
-            channel=request.channel,
-            language=Language.EN,
-            reason=EscalationReason.USER_ASKED,
-            question=request.text,
-            summary="The user asked for a person.",
-            message=message,
-        )
+        escalated = escalation_for(request, summary="The user asked for a person.", message=message)
         return self.deliver(escalated, "chat.escalated")
 
 

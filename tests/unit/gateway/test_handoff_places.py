@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from helpdesk.events import ChatEscalated, ChatRequested, Contract, EscalationReason, Language
+from helpdesk.events import ChatRequested, Contract
 from services.gateway.channels.web.web_sessions import WebSessions
-from tests.support.gateway import OPERATOR_KEY, GatewayUnderTest, gateway
+from tests.support.gateway import OPERATOR_KEY, GatewayUnderTest, escalation_for, gateway
 
 KEY = "k" * 43
 
@@ -20,16 +20,7 @@ def escalating(**settings: object) -> Iterator[GatewayUnderTest]:
 
         async def escalate(event: Contract) -> None:
             assert isinstance(event, ChatRequested)
-            escalated = ChatEscalated(
-                turn_id=event.turn_id,
-                conversation_id=event.conversation_id,
-                channel=event.channel,
-                language=Language.EN,
-                reason=EscalationReason.USER_ASKED,
-                question=event.text,
-                summary="Asked for a person.",
-                message="A person will take over.",
-            )
+            escalated = escalation_for(event, summary="Asked for a person.")
             await g.parts.answers.complete(escalated)
             await g.parts.handoffs.open(escalated)
             await g.parts.answers.push(escalated)
@@ -104,16 +95,7 @@ def test_a_redelivered_escalation_keeps_its_place() -> None:
         g.client.post("/v1/chat", json={"message": "a person"}, headers=g.auth())
         request = g.published(ChatRequested)[-1]
         assert isinstance(request, ChatRequested)
-        again = ChatEscalated(
-            turn_id=request.turn_id,
-            conversation_id=request.conversation_id,
-            channel=request.channel,
-            language=Language.EN,
-            reason=EscalationReason.USER_ASKED,
-            question=request.text,
-            summary="Asked for a person.",
-            message="A person will take over.",
-        )
+        again = escalation_for(request, summary="Asked for a person.")
         g.client.portal.call(g.parts.answers.complete, again)  # type: ignore[union-attr]
         g.client.portal.call(g.parts.handoffs.open, again)  # type: ignore[union-attr]
         [handoff] = open_handoffs(g)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import uuid
 
 from helpdesk.events import (
-    ChatEscalated,
     ChatRequested,
-    EscalationReason,
     HandoffReplied,
-    Language,
 )
 from tests.support.events import envelope
-from tests.support.gateway import APP_TOKEN, OPERATOR_KEY, GatewayUnderTest, gateway
+from tests.support.gateway import APP_TOKEN, OPERATOR_KEY, GatewayUnderTest, escalation_for, gateway
 
 
 def escalate(g: GatewayUnderTest) -> dict:  # type: ignore[type-arg]
@@ -20,22 +17,10 @@ def escalate(g: GatewayUnderTest) -> dict:  # type: ignore[type-arg]
     turn = g.client.post("/v1/chat", json={"message": "I need a human"}, headers=g.auth()).json()
     request = g.published(ChatRequested)[-1]
     assert isinstance(request, ChatRequested)
-    escalated = ChatEscalated(
-        turn_id=uuid.uuid4(),
-        conversation_id=request.conversation_id,
-        channel=request.channel,
-        language=Language.EN,
-        reason=EscalationReason.USER_ASKED,
-        question="I need a human",
-        summary="User asked for a person.",
-        message="A person will take over.",
+    escalated = escalation_for(
+        request, turn_id=uuid.uuid4(), question="I need a human", summary="User asked for a person."
     )
-    delivered = g.client.post(
-        "/events/pubsub/chat.escalated",
-        json=envelope(escalated, "chat.escalated"),
-        headers={"dapr-api-token": APP_TOKEN},
-    )
-    assert delivered.json() == {"status": "SUCCESS"}
+    assert g.deliver(escalated, "chat.escalated") == {"status": "SUCCESS"}
     return turn
 
 

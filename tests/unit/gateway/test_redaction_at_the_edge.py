@@ -7,15 +7,11 @@ from __future__ import annotations
 import uuid
 
 from helpdesk.events import (
-    ChatEscalated,
     ChatRequested,
-    EscalationReason,
     FeedbackSubmitted,
     HandoffReplied,
-    Language,
 )
-from tests.support.events import envelope
-from tests.support.gateway import APP_TOKEN, OPERATOR_KEY, GatewayUnderTest, gateway
+from tests.support.gateway import OPERATOR_KEY, GatewayUnderTest, escalation_for, gateway
 from tests.support.pii import PiiGenerator, Planted, found_in
 
 
@@ -58,22 +54,8 @@ def test_nothing_the_gateway_stores_or_publishes_holds_raw_personal_data() -> No
         assert feedback.comment
         assert "[" in feedback.comment
 
-        escalated = ChatEscalated(
-            turn_id=uuid.uuid4(),
-            conversation_id=request.conversation_id,
-            channel=request.channel,
-            language=Language.EN,
-            reason=EscalationReason.USER_ASKED,
-            question=request.text,
-            summary=f"Question (en): {request.text}",
-            message="A person will take over.",
-        )
-        delivered = g.client.post(
-            "/events/pubsub/chat.escalated",
-            json=envelope(escalated, "chat.escalated"),
-            headers={"dapr-api-token": APP_TOKEN},
-        )
-        assert delivered.json() == {"status": "SUCCESS"}
+        escalated = escalation_for(request, turn_id=uuid.uuid4(), summary=f"Question (en): {request.text}")
+        assert g.deliver(escalated, "chat.escalated") == {"status": "SUCCESS"}
         held = g.client.post(
             "/v1/chat",
             json={"message": message(10), "conversation_id": turn["conversation_id"]},
