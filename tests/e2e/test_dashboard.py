@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from helpdesk.events import Channel, ChannelRef, ChatEscalated, EscalationReason, HandoffReplied, Language
 from helpdesk_ops.devstack import Stack
@@ -80,14 +80,8 @@ async def _fill_with_chats(stack: Stack, question: str) -> None:
         await asyncio.sleep(0.25)
 
 
-async def test_chats_fill_the_dashboard_and_an_operator_approves_a_candidate(
-    stack: Stack, chromium: Browser, artifacts: Path
-) -> None:
-    """One operator's session from sign-in to approval, in order: each step needs the one before."""
-    question = f"Where do I book a parking space {uuid.uuid4().hex[:6]}?"
-    await _fill_with_chats(stack, question)
-    context = await chromium.new_context(viewport={"width": 1400, "height": 1800})
-    page = await context.new_page()
+def _watch(page: Page) -> tuple[list[str], list[str]]:
+    """The page's script and console errors, and the dialogs it opens (no script from chat text may run)."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # The refused sign-in answers 401 on purpose; Chromium logs that status as a console error.
@@ -99,15 +93,32 @@ async def test_chats_fill_the_dashboard_and_an_operator_approves_a_candidate(
     )
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    return errors, dialogs
+
+
+async def _sign_in(page: Page, stack: Stack) -> None:
+    """A key that is not an operator's is refused with an alert; then the operator key signs in."""
+    evaluator = stack.of("evaluator")[0].url
+    await page.goto(f"{evaluator}/")
+    await expect(page.get_by_role("heading", name="Operator sign-in")).to_be_visible()
+    await page.get_by_label("Operator API key").fill("not-a-key")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("not an operator key")
+    await page.get_by_label("Operator API key").fill(stack.operator_key)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_chats_fill_the_dashboard_and_an_operator_approves_a_candidate(
+    stack: Stack, chromium: Browser, artifacts: Path
+) -> None:
+    """One operator's session from sign-in to approval, in order: each step needs the one before."""
+    question = f"Where do I book a parking space {uuid.uuid4().hex[:6]}?"
+    await _fill_with_chats(stack, question)
+    context = await chromium.new_context(viewport={"width": 1400, "height": 1800})
+    page = await context.new_page()
+    errors, dialogs = _watch(page)
     try:
-        evaluator = stack.of("evaluator")[0].url
-        await page.goto(f"{evaluator}/")
-        await expect(page.get_by_role("heading", name="Operator sign-in")).to_be_visible()
-        await page.get_by_label("Operator API key").fill("not-a-key")
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("alert")).to_contain_text("not an operator key")
-        await page.get_by_label("Operator API key").fill(stack.operator_key)
-        await page.get_by_role("button", name="Sign in").click()
+        await _sign_in(page, stack)
 
         await expect(page.get_by_text("Signed in as")).to_be_visible()
         turns = page.locator("#metric-turns strong")
