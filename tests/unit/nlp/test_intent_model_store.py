@@ -10,26 +10,12 @@ import pytest
 from services.nlp import intent_model_store
 from services.nlp.pipeline.intents import TrainingOptions
 from services.nlp.settings import NlpSettings
-
-EXAMPLES = """
-vpn:
-  en: [vpn is down, cannot connect to vpn, vpn error]
-  ja: [VPNにつながらない, VPNが遅い, VPNのエラー]
-printer:
-  en: [printer is jammed, cannot print, printer offline]
-  ja: [印刷できない, プリンターが動かない, 紙詰まり]
-oos:
-  en: [weather today, tell me a joke, football scores]
-  ja: [明日の天気, 冗談を言って, 野球の結果]
-"""
+from tests.support.intent_examples import EXAMPLES, intents_folder
 
 
 @pytest.fixture
 def intents_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "intents"
-    directory.mkdir()
-    (directory / "helpdesk.yaml").write_text(EXAMPLES, encoding="utf-8")
-    return directory
+    return intents_folder(tmp_path)
 
 
 def test_fingerprint_follows_the_examples_and_the_options(intents_dir: Path, tmp_path: Path) -> None:
