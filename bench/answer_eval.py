@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from typing import Annotated, Any
 import typer
 
 from bench.faq_bench import Query, read_queries
-from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatRequested
+from bench.questions import analysed
+from helpdesk.events import AnswerMode
 from services.dialogue.public import (
     Answer,
     AnswerPolicy,
@@ -43,7 +43,7 @@ from services.dialogue.public import (
     deployed_index,
     seed_knowledge,
 )
-from services.nlp.public import Analyzer, NlpSettings, analyzed_event, load_intent_model
+from services.nlp.public import Analyzer, NlpSettings, load_intent_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -103,14 +103,7 @@ def in_process(settings: PolicySettings) -> Callable[[Query], Awaitable[Reply]]:
     )
 
     async def ask(query: Query) -> Reply:
-        request = ChatRequested(
-            turn_id=uuid.uuid4(),
-            conversation_id=uuid.uuid4(),
-            channel=ChannelRef(channel=Channel.API, user_id="answer-eval", locale=query.language.value),
-            text=query.text,
-            locale_hint=query.language.value,
-        )
-        event = analyzed_event(request, analyzer)
+        event = analysed(analyzer, query, "answer-eval")
         memory = ConversationMemory(conversation_id=event.conversation_id, user_id="answer-eval")
         decided = policy.decide(event, memory).outcome
         if not isinstance(decided, Answer):

@@ -27,7 +27,6 @@ is one JSON object.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from bench.faq_bench import Query, read_queries
-from helpdesk.events import Channel, ChannelRef, ChatRequested
+from bench.questions import analysed
 from helpdesk.knowledge.files import read_entries
 from services.dialogue.public import (
     LEXICAL_MODEL,
@@ -53,7 +52,7 @@ from services.dialogue.public import (
     load_sentence_encoder,
     turn_search,
 )
-from services.nlp.public import Analyzer, NlpSettings, analyzed_event, load_intent_model
+from services.nlp.public import Analyzer, NlpSettings, load_intent_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_SETS = (ROOT / "bench" / "data" / "kb-eval.jsonl", ROOT / "bench" / "data" / "kb-tune.jsonl")
@@ -76,17 +75,6 @@ class Observed:
     relevant: tuple[bool, ...]
 
 
-def analysed(analyzer: Analyzer, query: Query) -> Any:
-    request = ChatRequested(
-        turn_id=uuid.uuid4(),
-        conversation_id=uuid.uuid4(),
-        channel=ChannelRef(channel=Channel.API, user_id="calibration", locale=query.language.value),
-        text=query.text,
-        locale_hint=query.language.value,
-    )
-    return analyzed_event(request, analyzer)
-
-
 @dataclass(frozen=True)
 class Question:
     query: Query
@@ -100,7 +88,7 @@ def questions(analyzer: Analyzer, sets: Sequence[Path]) -> list[Question]:
     for path in sets:
         for query, ambiguous in read_queries_with_kind(path):
             kind = "oos" if not query.relevant else "ambiguous" if ambiguous else "single"
-            out.append(Question(query, kind, analysed(analyzer, query)))
+            out.append(Question(query, kind, analysed(analyzer, query, "calibration")))
     return out
 
 
