@@ -50,6 +50,19 @@ class ChatPage:
     def bot_answers(self) -> Any:
         return self.page.locator("#log .message--bot")
 
+    async def answered_with(self, reply: dict[str, Any], message: str) -> tuple[Any, list[str]]:
+        """Say `message` while every chat call is answered with `reply` (model output a test controls):
+        the bot's answer, and every URL the page requests from now on (to see that nothing loads)."""
+        seen: list[str] = []
+        self.page.on("request", lambda r: seen.append(r.url))
+
+        async def answered(route: Route) -> None:
+            await fulfil_json(route, reply)
+
+        await self.page.route("**/v1/chat", answered)
+        await self.say(message)
+        return self.bot_answers().last, seen
+
     async def conversation(self) -> dict[str, Any]:
         """The visitor's conversation as the API shows it to them (with their own session token)."""
         turn_id = await self.bot_answers().last.get_attribute("data-turn-id")

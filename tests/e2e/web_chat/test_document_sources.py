@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Route, expect
+from playwright.async_api import expect
 
-from tests.support.web_chat_page import ChatPage, fake_reply, fulfil_json
+from tests.support.web_chat_page import ChatPage, fake_reply
 
 pytestmark = pytest.mark.e2e
 
@@ -49,16 +49,7 @@ async def test_a_passage_source_shows_document_section_and_page_as_text(
     chat: ChatPage, artifacts: Path
 ) -> None:
     page = chat.page
-    seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url))
-    reply = document_reply()
-
-    async def answered(route: Route) -> None:
-        await fulfil_json(route, reply)
-
-    await page.route("**/v1/chat", answered)
-    await chat.say("error 809 at the hotel")
-    answer = chat.bot_answers().last
+    answer, seen = await chat.answered_with(document_reply(), "error 809 at the hotel")
 
     citations = answer.locator("a.citation")
     await expect(citations).to_have_count(2)

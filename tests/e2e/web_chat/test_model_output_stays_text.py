@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Route, expect
+from playwright.async_api import expect
 
-from tests.support.web_chat_page import ChatPage, fake_reply, fulfil_json
+from tests.support.web_chat_page import ChatPage, fake_reply
 
 pytestmark = pytest.mark.e2e
 
@@ -50,16 +50,7 @@ async def test_model_output_with_html_script_or_markdown_images_stays_text(
     chat: ChatPage, artifacts: Path
 ) -> None:
     page = chat.page
-    seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url))
-    reply = hostile_reply()
-
-    async def hostile(route: Route) -> None:
-        await fulfil_json(route, reply)
-
-    await page.route("**/v1/chat", hostile)
-    await chat.say("show me something nasty")
-    answer = chat.bot_answers().last
+    answer, seen = await chat.answered_with(hostile_reply(), "show me something nasty")
     await expect(answer.locator(".bubble")).to_contain_text("<img src=x onerror=")
     await expect(answer.locator(".bubble")).to_contain_text("<script>window.__pwned='script'</script>")
     await expect(answer.locator(".bubble")).to_contain_text("![logo](/static/pwned.png)")
