@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from helpdesk_ops.devstack import Stack
+from tests.support.openai_server import OpenAITestServer
 from tests.support.stack import running_stack
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -17,6 +18,22 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[OpenAITestServer]:
+    """The local OpenAI-compatible server over real HTTP, one per session; tests that script it reset it
+    first (`llm` does)."""
+    with OpenAITestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(openai_server: OpenAITestServer) -> Iterator[OpenAITestServer]:
+    """The session's OpenAI-compatible server, reset before and after the test."""
+    openai_server.reset()
+    yield openai_server
+    openai_server.reset()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -82,19 +82,6 @@ CASES: list[tuple[str, Script, FallbackReason]] = [
     ),
     ("paraphrase", paraphrases_the_rules, FallbackReason.PROMPT_LEAK),
 ]
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[OpenAITestServer]:
-    with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def llm(model: OpenAITestServer) -> Iterator[OpenAITestServer]:
-    model.reset()
-    yield model
-    model.reset()
 
 
 def leaks_counted(kind: str) -> float:
@@ -191,10 +178,10 @@ async def test_a_legitimate_answer_passes(
 
 @pytest.fixture(scope="module")
 async def llm_stack(
-    model: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory
+    openai_server: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     dialogue = {
-        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_BASE_URL": openai_server.base_url,
         "HELPDESK_GENERATION__CACHE_TTL_SECONDS": "0",
         "HELPDESK_GENERATION__USER_DAILY_TOKEN_BUDGET": "0",
         "HELPDESK_GENERATION__CONVERSATION_TOKEN_BUDGET": "0",
@@ -221,22 +208,22 @@ def readable_forms(canary: str) -> list[str]:
 
 @pytest.mark.integration
 async def test_through_the_stack_an_escaped_leak_reaches_the_user_as_the_faq_fallback(
-    llm_stack: Stack, model: OpenAITestServer
+    llm_stack: Stack, openai_server: OpenAITestServer
 ) -> None:
     """The reported incident: the model wrote the whole system prompt with `\\u` escapes in mode llm."""
-    model.reset()
-    model.script = Scripts.leaks_as(same, json_escapes=True)
+    openai_server.reset()
+    openai_server.script = Scripts.leaks_as(same, json_escapes=True)
 
     async def model_answer() -> dict[str, object] | None:
         async with client_for(llm_stack) as client:
             body: dict[str, object] = (
                 await client.post("/v1/chat", json={"message": "How do I reset my password?"})
             ).json()
-        return body if model.requests and body.get("answer") else None
+        return body if openai_server.requests and body.get("answer") else None
 
     body = await eventually(model_answer, timeout=60, interval=1)
     assert body is not None, "the model was never asked: is answer_mode llm?"
-    canary = model.requests[-1].canary
+    canary = openai_server.requests[-1].canary
     assert canary is not None
     answer = str(body["answer"])
     assert body["mode"] == "fallback"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,19 +25,6 @@ FAST = {
     "backoff_max_seconds": 0.2,
     "min_attempt_seconds": 0.1,
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[OpenAITestServer]:
-    with OpenAITestServer() as running:
-        yield running
-
-
-@pytest.fixture
-def llm(server: OpenAITestServer) -> Iterator[OpenAITestServer]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 def model_for(server: OpenAITestServer, **overrides: object) -> OpenAIChatModel:
