@@ -14,24 +14,13 @@ from helpdesk.memory_ports import MemoryStateStore
 from services.dialogue.generation import Fallback, FallbackReason, Generated
 from services.dialogue.generation.budgets import TokenBudgets
 from services.dialogue.generation.cache import cache_key
+from tests.support.kept_for import KeptFor
 from tests.support.openai_server import OpenAITestServer
 from tests.unit.dialogue.generation.support import FAQ_EN, ask, open_generator
 
 
 def cache_count(outcome: str) -> float:
     return REGISTRY.get_sample_value("helpdesk_llm_cache_total", {"outcome": outcome}) or 0.0
-
-
-class RecordingStore(MemoryStateStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ttls: dict[str, int | None] = {}
-
-    async def save(
-        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
-    ) -> None:
-        self.ttls[key] = ttl_seconds
-        await super().save(key, value, etag=etag, ttl_seconds=ttl_seconds)
 
 
 class InterleavingStore(MemoryStateStore):
@@ -83,7 +72,7 @@ async def test_a_new_kb_version_prompt_or_model_misses_the_cache(llm: OpenAITest
 
 
 async def test_cache_entries_expire_with_the_configured_ttl(llm: OpenAITestServer) -> None:
-    store = RecordingStore()
+    store = KeptFor()
     generator = await open_generator(llm, store=store, cache_ttl_seconds=600)
 
     await generator.generate(ask())
