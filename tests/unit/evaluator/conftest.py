@@ -6,7 +6,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from helpdesk.events import AnswerMode, Channel, ChannelRef, ChatAnswered, Language, Usage, Variant, utcnow
+from helpdesk.events import (
+    AnswerMode,
+    Channel,
+    ChannelRef,
+    ChatAnswered,
+    ChatEscalated,
+    EscalationReason,
+    Language,
+    Usage,
+    Variant,
+    utcnow,
+)
 from helpdesk.knowledge.entries import parse_entry
 from services.evaluator.knowledge import KnowledgeCopy
 
@@ -62,3 +73,19 @@ def answered(**overrides: Any) -> ChatAnswered:
     }
     fields.update(overrides)
     return ChatAnswered(**fields)
+
+
+def escalated(**overrides: Any) -> ChatEscalated:
+    """A user's request for a person in a conversation of its own, on `answered`'s channel."""
+    fields: dict[str, Any] = {
+        "turn_id": uuid.uuid4(),
+        "conversation_id": uuid.uuid4(),
+        "channel": ChannelRef(channel=Channel.API, user_id="user-1"),
+        "language": Language.EN,
+        "reason": EscalationReason.USER_ASKED,
+        "question": "I want a human",
+        "summary": "",
+        "message": "Connecting you.",
+    }
+    fields.update(overrides)
+    return ChatEscalated(**fields)

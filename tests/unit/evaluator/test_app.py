@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 
 from helpdesk.events import (
     AnswerMode,
-    ChatEscalated,
     EscalationReason,
     FeedbackSubmitted,
     HandoffReplied,
@@ -30,7 +29,7 @@ from helpdesk_ops.seed import local_secrets
 from services.evaluator.app import create_app
 from services.evaluator.settings import EvaluatorSettings
 from tests.support.events import envelope
-from tests.unit.evaluator.conftest import answered
+from tests.unit.evaluator.conftest import answered, escalated
 
 OPERATOR_KEY = "hdop_test-operator-key"
 USER_KEY = "hd_test-user-key"
@@ -85,15 +84,8 @@ def deliver(client: TestClient, event: object, topic: str) -> str:
 
 def escalate(client: TestClient, conversation_id: uuid.UUID, question: str) -> None:
     """The escalation an agent's reply follows (the evaluator waits for it before drafting)."""
-    escalation = ChatEscalated(
-        turn_id=uuid.uuid4(),
-        conversation_id=conversation_id,
-        channel=answered().channel,
-        language=Language.EN,
-        reason=EscalationReason.LOW_CONFIDENCE,
-        question=question,
-        summary="",
-        message="Connecting you.",
+    escalation = escalated(
+        conversation_id=conversation_id, reason=EscalationReason.LOW_CONFIDENCE, question=question
     )
     assert deliver(client, escalation, "chat.escalated") == "SUCCESS"
 
@@ -166,17 +158,7 @@ def test_a_split_shows_per_variant_numbers_and_a_verdict(client: TestClient) -> 
             ),
             "feedback.submitted",
         )
-    escalation = ChatEscalated(
-        turn_id=uuid.uuid4(),
-        conversation_id=uuid.uuid4(),
-        channel=answered().channel,
-        language=Language.EN,
-        reason=EscalationReason.USER_ASKED,
-        question="I want a human",
-        summary="wants a human",
-        message="Connecting you.",
-        variant=Variant(name="b"),
-    )
+    escalation = escalated(summary="wants a human", variant=Variant(name="b"))
     deliver(client, escalation, "chat.escalated")
     report = client.get("/v1/experiments", headers=operator()).json()
     arms = {arm["variant"]: arm for arm in report["arms"]}
@@ -373,15 +355,10 @@ def test_a_reply_after_asking_for_a_person_learns_the_question_the_bot_could_not
         question="How do I get a standing desk?", mode=AnswerMode.FALLBACK, cited_faq_ids=[]
     )
     deliver(client, unanswered, "chat.answered")
-    escalation = ChatEscalated(
-        turn_id=uuid.uuid4(),
+    escalation = escalated(
         conversation_id=unanswered.conversation_id,
         channel=unanswered.channel,
-        language=Language.EN,
-        reason=EscalationReason.USER_ASKED,
         question="I want to talk to a person",
-        summary="",
-        message="Connecting you.",
     )
     deliver(client, escalation, "chat.escalated")
     reply = HandoffReplied(

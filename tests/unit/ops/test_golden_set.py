@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import uuid
 from pathlib import Path
 
 import pytest
 
-from helpdesk.events import AnswerMode, ChatEscalated, EscalationReason, Language
+from helpdesk.events import AnswerMode, Language
 from helpdesk_ops.golden_set import (
     GoldenCase,
     Thresholds,
@@ -18,7 +17,7 @@ from helpdesk_ops.golden_set import (
     write_csv,
     write_html,
 )
-from tests.unit.evaluator.conftest import answered, knowledge
+from tests.unit.evaluator.conftest import answered, escalated, knowledge
 
 GOLDEN = Path(__file__).resolve().parents[3] / "bench" / "data" / "golden.jsonl"
 
@@ -46,16 +45,7 @@ def test_a_case_is_right_when_the_expected_entry_is_cited_first() -> None:
 
 def test_a_mode_case_accepts_any_listed_mode_and_escalations() -> None:
     case = GoldenCase("human", "I want a human", Language.EN, expected_modes=("escalate",))
-    escalation = ChatEscalated(
-        turn_id=uuid.uuid4(),
-        conversation_id=uuid.uuid4(),
-        channel=answered().channel,
-        language=Language.EN,
-        reason=EscalationReason.USER_ASKED,
-        question="I want a human",
-        summary="",
-        message="Connecting you to a person.",
-    )
+    escalation = escalated(message="Connecting you to a person.")
     assert score_case(case, "a", escalation, 1.0, knowledge()).correct
     handoff = answered(mode=AnswerMode.HANDOFF, cited_faq_ids=[])
     assert score_case(case, "a", handoff, 1.0, knowledge()).correct
