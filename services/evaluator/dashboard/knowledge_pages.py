@@ -24,6 +24,7 @@ from services.evaluator.dashboard.pages import (
     read_form,
     redirect_to,
     render_page,
+    session_ended,
     session_for_form,
 )
 from services.evaluator.knowledge_sources import (
@@ -79,10 +80,10 @@ async def upload(
 ) -> Response:
     session = await operators.session(token)
     if session is None:
-        return render_page("login.html", status=403, error="Your session ended; sign in again.")
+        return session_ended()
     async with request.form(max_files=MAX_FILES, max_fields=4, max_part_size=64 * 1024) as form:
         if not csrf_ok(session, str(form.get("csrf") or "")):
-            return render_page("login.html", status=403, error="Your session ended; sign in again.")
+            return session_ended()
         files = [f for f in form.getlist("file") if isinstance(f, UploadFile) and f.filename]
         results = []
         try:
@@ -106,7 +107,7 @@ async def remove(
     form = await read_form(request)
     session = await session_for_form(operators, token, form)
     if session is None:
-        return render_page("login.html", status=403, error="Your session ended; sign in again.")
+        return session_ended()
     with contextlib.suppress(SourceNotFound):
         await sources.remove(document_id, session.user_id)
     return redirect_to(path=PAGE)

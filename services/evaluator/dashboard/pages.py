@@ -68,6 +68,12 @@ def render_page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
 
 
+def session_ended() -> HTMLResponse:
+    """The sign-in page for a form sent without a live session or without its CSRF token: the operator
+    signs in again rather than learning which of the two failed."""
+    return render_page("login.html", status=403, error="Your session ended; sign in again.")
+
+
 def redirect_to(status: int = 303, path: str = "/dashboard") -> RedirectResponse:
     return RedirectResponse(path, status_code=status, headers=_SECURITY_HEADERS)
 
@@ -168,7 +174,7 @@ async def review(
     form = await read_form(request)
     session = await session_for_form(operators, token, form)
     if session is None:
-        return render_page("login.html", status=403, error="Your session ended; sign in again.")
+        return session_ended()
     edit = CandidateEdit(
         question=form.get("question") or None,
         answer=form.get("answer") or None,
