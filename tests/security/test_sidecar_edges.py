@@ -13,7 +13,6 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from helpdesk.topics import (
     publishing_scopes,
 )
 from helpdesk_ops.devstack import Replica, Stack
+from tests.support.events import envelope
 from tests.support.stack import client_for, eventually
 
 pytestmark = pytest.mark.integration
@@ -163,17 +163,8 @@ def forged_kb_update(marker: str) -> dict[str, Any]:
 
 
 def cloud_event(data: dict[str, Any], topic: str, source: str, pubsub: str = "pubsub") -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": source,
-        "type": "com.dapr.event.sent",
-        "datacontenttype": "application/json",
-        "data": data,
-        "topic": topic,
-        "pubsubname": pubsub,
-        "time": datetime.now(UTC).isoformat(),
-    }
+    """A CloudEvent written outside any trace, as a forger would."""
+    return envelope(data, topic, pubsub, source, traceparent=None)
 
 
 def _varint(value: int) -> bytes:

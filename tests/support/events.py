@@ -21,13 +21,22 @@ def chat_requested(text: str = "hello", **overrides: Any) -> ChatRequested:
     return ChatRequested(**fields)
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
 def envelope(
-    event: Contract | dict[str, Any], topic: str, pubsub: str = "pubsub", source: str | None = None
+    event: Contract | dict[str, Any],
+    topic: str,
+    pubsub: str = "pubsub",
+    source: str | None = None,
+    *,
+    traceparent: str | None = TRACEPARENT,
 ) -> dict[str, Any]:
     """A CloudEvent as daprd delivers it to a subscription route. Its `source` is the publishing
-    sidecar's app-id: by default the app allowed to publish the topic, which consumers check."""
+    sidecar's app-id: by default the app allowed to publish the topic, which consumers check. Without a
+    `traceparent` it carries none (an event forged outside any trace)."""
     data = event if isinstance(event, dict) else event.model_dump(mode="json")
-    return {
+    cloud_event = {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
         "source": source or publisher_of(topic).value,
@@ -37,5 +46,7 @@ def envelope(
         "topic": topic,
         "pubsubname": pubsub,
         "time": datetime.now(UTC).isoformat(),
-        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     }
+    if traceparent is not None:
+        cloud_event["traceparent"] = traceparent
+    return cloud_event
