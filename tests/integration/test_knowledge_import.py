@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -39,7 +38,7 @@ from tests.support.imported_knowledge import (
     operator_api,
     sources,
 )
-from tests.support.stack import client_for, eventually, running_stack
+from tests.support.stack import answer_to, eventually, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -109,14 +108,6 @@ async def every_replica_indexes(stack: Stack, version: str) -> bool:
     return await eventually(indexed, timeout=30)
 
 
-async def ask(stack: Stack, question: str) -> dict[str, Any]:
-    async with client_for(stack) as client:
-        response = await client.post("/v1/chat", json={"message": question})
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
 async def test_the_knowledge_store_is_shared_by_the_evaluator_and_dialogue_alone(stack: Stack) -> None:
     async def seeded() -> bool:
         return (await redis_state(stack))[1] is not None
@@ -177,7 +168,7 @@ async def test_files_imported_by_api_and_by_helpdeskctl_reach_every_replica_and_
     assert {p.page for p in manual} == {1, 2}
     for file in (CSV_CP932, XLSX_FAQ):
         question = file.questions[0]
-        answer = await ask(stack, question.text)
+        answer = await answer_to(stack, question.text)
         assert answer["citations"] == [question.cites], answer
         assert question.says in answer["answer"]
 
@@ -218,7 +209,7 @@ async def test_a_broken_file_changes_nothing(stack: Stack) -> None:
     assert also.json()["type"].endswith("/corrupt")
     assert await redis_state(stack) == before, "the knowledge version and the items in Redis are unchanged"
     assert view["recent"][0]["outcome"] == "refused"
-    answer = await ask(stack, DOCX_GUIDE.questions[0].text)
+    answer = await answer_to(stack, DOCX_GUIDE.questions[0].text)
     assert answer["status"] == "answered"
 
 
@@ -242,7 +233,7 @@ async def test_removing_a_document_removes_its_passages_from_every_replica(
     listed = await asyncio.to_thread(helpdeskctl, state_file, "kb", "sources")
     assert listed.returncode == 0
     assert PDF_MANUAL.name not in listed.stdout
-    answer = await ask(stack, PDF_MANUAL.questions[0].text)
+    answer = await answer_to(stack, PDF_MANUAL.questions[0].text)
     cited = [c for c in answer.get("sources", []) if c.get("document_id") == manual]
     assert not cited, json.dumps(answer)
 
@@ -277,7 +268,7 @@ async def test_a_large_import_leaves_the_evaluator_answering(stack: Stack) -> No
         assert imported.status_code == 200, imported.text
         assert imported.json()["faq_entries"] == 12_000
         assert await every_replica_indexes(stack, imported.json()["kb_version"])
-        answer = await ask(stack, "How do I set option 7331 on the Zephyr panel?")
+        answer = await answer_to(stack, "How do I set option 7331 on the Zephyr panel?")
         assert answer["citations"][:1] == ["BULK-7331"], answer
         assert (
             await api.delete(f"/v1/knowledge/sources/{imported.json()['document_id']}")

@@ -11,7 +11,6 @@ import json
 import uuid
 from typing import Any
 
-import httpx
 import redis.asyncio as aioredis
 
 from helpdesk.events import KbUpdated, KnowledgeCounts
@@ -22,15 +21,7 @@ from helpdesk.topics import AppId, Topic, dead_letter_topic, live_topic
 from helpdesk_ops.devstack import Stack
 from tests.support.documents import HONEST, PLANTED_EN, markdown_guide
 from tests.support.imported_knowledge import indexed_versions, operator_api, sources
-from tests.support.stack import client_for, eventually
-
-
-async def _answer_to(stack: Stack, question: str) -> dict[str, Any]:
-    async with client_for(stack) as client:
-        response = await client.post("/v1/chat", json={"message": question})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.support.stack import answer_to, eventually, rejected
 
 
 async def _knowledge_keys(stack: Stack) -> tuple[set[bytes], bytes | None]:
@@ -41,17 +32,6 @@ async def _knowledge_keys(stack: Stack) -> tuple[set[bytes], bytes | None]:
     finally:
         await client.aclose()
     return keys, current
-
-
-async def _rejected_by_dialogue(stack: Stack, topic: str) -> float:
-    needle = f'helpdesk_events_rejected_total{{reason="source",service="dialogue",topic="{topic}"}}'
-    total = 0.0
-    async with httpx.AsyncClient() as client:
-        for replica in stack.of("dialogue"):
-            for line in (await client.get(f"{replica.url}/metrics")).text.splitlines():
-                if line.startswith(needle):
-                    total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 async def test_a_50_mb_upload_gets_413_before_it_is_read(stack: Stack) -> None:
@@ -120,7 +100,7 @@ async def test_a_forged_schema_2_update_pointing_at_planted_items_is_refused(sta
 
     durable = cloud_event(Topic.KB_UPDATED.value, "pubsub", AppId.GATEWAY.value)
     live_name = live_topic(Topic.KB_UPDATED)
-    before_live = await _rejected_by_dialogue(stack, live_name)
+    before_live = await rejected(stack, "dialogue", live_name, "source")
     dead_letters = dead_letter_topic(AppId.DIALOGUE, Topic.KB_UPDATED)
     indexed = await indexed_versions(stack)
     client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
@@ -141,11 +121,11 @@ async def test_a_forged_schema_2_update_pointing_at_planted_items_is_refused(sta
         await client.aclose()
 
     async def live_refused() -> bool:
-        return await _rejected_by_dialogue(stack, live_name) > before_live
+        return await rejected(stack, "dialogue", live_name, "source") > before_live
 
     assert await eventually(live_refused, timeout=30)
     assert await indexed_versions(stack) == indexed, "no replica loads a version kb:current does not name"
-    assert PLANTED_EN not in (await _answer_to(stack, f"How do I open the {marker} safe?"))["answer"]
+    assert PLANTED_EN not in (await answer_to(stack, f"How do I open the {marker} safe?"))["answer"]
 
 
 async def test_a_planted_instruction_is_kept_flagged_and_never_answered_from(stack: Stack) -> None:
@@ -172,8 +152,8 @@ async def test_a_planted_instruction_is_kept_flagged_and_never_answered_from(sta
         return all(v == summary["kb_version"] for v in await indexed_versions(stack))
 
     assert await eventually(indexed_everywhere, timeout=30)
-    answer = await _answer_to(stack, "How do I reset my Zephyr password?")
+    answer = await answer_to(stack, "How do I reset my Zephyr password?")
     assert "evil.example" not in answer["answer"]
     assert not [s for s in answer.get("sources", []) if s.get("section") == ["Zephyr password reset"]], answer
-    unlocked = await _answer_to(stack, "How do I unlock my Zephyr account?")
+    unlocked = await answer_to(stack, "How do I unlock my Zephyr account?")
     assert "evil.example" not in unlocked["answer"]

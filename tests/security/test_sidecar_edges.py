@@ -38,7 +38,7 @@ from helpdesk.topics import (
 )
 from helpdesk_ops.devstack import Replica, Stack
 from tests.support.events import envelope
-from tests.support.stack import client_for, eventually
+from tests.support.stack import answer_to, eventually, rejected
 
 pytestmark = pytest.mark.integration
 
@@ -201,27 +201,6 @@ def call_local(port: int, method: str, body: bytes) -> grpc.StatusCode:
         except grpc.RpcError as exc:
             return exc.code()  # type: ignore[no-any-return]
     return grpc.StatusCode.OK
-
-
-async def answer_to(stack: Stack, question: str) -> dict[str, Any]:
-    async with client_for(stack) as client:
-        response = await client.post("/v1/chat", json={"message": question})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def rejected(stack: Stack, app: str, topic: str, reason: str) -> float:
-    """helpdesk_events_rejected_total of one app's replicas for a topic and reason."""
-    total = 0.0
-    needle = f'helpdesk_events_rejected_total{{reason="{reason}",service="{app}",topic="{topic}"}}'
-    async with httpx.AsyncClient(headers={"authorization": f"Bearer {stack.operator_key}"}) as client:
-        for replica in stack.of(app):
-            text = (await client.get(f"{replica.url}/metrics")).text
-            for line in text.splitlines():
-                if line.startswith(needle):
-                    total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 # ---- the tests -----------------------------------------------------------------------------------

@@ -66,6 +66,28 @@ def client_for(
     return httpx.AsyncClient(base_url=stack.gateway_url(index), headers=headers, timeout=timeout)
 
 
+async def answer_to(stack: Stack, question: str) -> dict[str, Any]:
+    """The API's answer to `question` from the first gateway replica (200 expected)."""
+    async with client_for(stack) as client:
+        response = await client.post("/v1/chat", json={"message": question})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def rejected(stack: Stack, app: str, topic: str, reason: str) -> float:
+    """helpdesk_events_rejected_total of one app's replicas for a topic and reason."""
+    total = 0.0
+    needle = f'helpdesk_events_rejected_total{{reason="{reason}",service="{app}",topic="{topic}"}}'
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {stack.operator_key}"}) as client:
+        for replica in stack.of(app):
+            text = (await client.get(f"{replica.url}/metrics")).text
+            for line in text.splitlines():
+                if line.startswith(needle):
+                    total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 T = TypeVar("T")
 
 
