@@ -4,9 +4,18 @@ and pushed to channels that push (Teams).
 Every replica sees every answer on the broadcast subscription (`wake`), and one replica gets it on the
 competing subscription (`complete`, then `push`); whichever delivery comes first wakes the waiting
 request, and whichever reply is stored first is the one every waiter gets.
+
+On the replica holding the request both deliveries usually arrive within the same millisecond. They
+store the reply one after the other (`_one_at_a_time`): run together, each read the turn and wrote it,
+and the second write failed its etag and read the turn again, five state calls where two do.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
 
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.state import Records
@@ -36,17 +45,34 @@ class AnswerDesk:
         self._places = places
         self._waiters = waiters
         self._deliveries = deliveries
+        self._storing: dict[UUID, asyncio.Event] = {}
 
     async def wake(self, event: Answer) -> None:
         """Broadcast path: if the request for this turn waits on this replica, store the reply (so the
         caller's next read sees it) and wake the request. Other replicas ignore the event."""
         if not self._waiters.holds(event.turn_id):
             return
-        try:
-            await self.complete(event)
-        except SidecarUnavailable:
-            _log.warning("reply_not_stored_on_wake", turn_id=str(event.turn_id))
+        async with self._one_at_a_time(event.turn_id):
+            if not self._waiters.holds(event.turn_id):
+                return  # the competing delivery stored the reply and answered the request meanwhile
+            try:
+                await self._complete(event)
+            except SidecarUnavailable:
+                _log.warning("reply_not_stored_on_wake", turn_id=str(event.turn_id))
         self._waiters.resolve(event.turn_id, reply_from(event))
+
+    @asynccontextmanager
+    async def _one_at_a_time(self, turn_id: UUID) -> AsyncIterator[None]:
+        """Store the replies of one turn one at a time on this replica: a delivery waits while another
+        one of the same turn is storing (the lock is per turn and leaves nothing behind)."""
+        while (storing := self._storing.get(turn_id)) is not None:
+            await storing.wait()
+        done = self._storing[turn_id] = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._storing[turn_id]
+            done.set()
 
     async def complete(self, event: Answer) -> bool:
         """Competing path: store the reply once, and answer the request if it waits on this replica
@@ -57,6 +83,10 @@ class AnswerDesk:
         answered with a refusal instead. Both deliveries of an answer (this path and the live copy's)
         come here: taking a place is idempotent per conversation, and whichever reply is stored first
         is the one every waiter gets."""
+        async with self._one_at_a_time(event.turn_id):
+            return await self._complete(event)
+
+    async def _complete(self, event: Answer) -> bool:
         reply = reply_from(event)
         placed = False
         if isinstance(event, ChatEscalated) and self._places.enabled(event.channel.user_id):
