@@ -104,7 +104,17 @@ class InProcessHelpdesk:
             )
             settings: Any = None
             if app_id is AppId.GATEWAY:
-                settings = GatewaySettings(allow_anonymous=True, rate_limit_per_user=0, rate_limit_per_key=0)
+                # As dapr.yaml runs the local gateway: no rate limits and no cap on open handoffs. The
+                # in-process client keeps its anonymous cookie, so every chat is one anonymous user, whose
+                # cap of one open handoff refused every later escalation (409) and made the baseline fail
+                # its error budget at every rate.
+                settings = GatewaySettings(
+                    allow_anonymous=True,
+                    rate_limit_per_user=0,
+                    rate_limit_per_key=0,
+                    open_handoffs_per_user=0,
+                    open_handoffs_per_session=0,
+                )
             app = factory(settings, runtime=runtime)  # type: ignore[operator]
             await self._lifespans.enter_async_context(app.router.lifespan_context(app))
             self.apps[app_id] = app
