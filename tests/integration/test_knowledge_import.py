@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,7 +22,6 @@ from helpdesk.knowledge.versions import LoadedKnowledge
 from helpdesk.settings import ServiceSettings
 from helpdesk.topics import Component, Topic
 from helpdesk_ops.devstack import Stack
-from helpdesk_ops.local import write_state
 from tests.support.documents import corrupt_pdf, xlsx_faq
 from tests.support.imported_knowledge import (
     CSV_CP932,
@@ -38,6 +34,7 @@ from tests.support.imported_knowledge import (
     operator_api,
     sources,
 )
+from tests.support.operator_cli import helpdeskctl
 from tests.support.stack import answer_to, eventually, running_stack
 
 pytestmark = pytest.mark.integration
@@ -56,24 +53,6 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         },
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def state_file(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "stack.json"
-    write_state(stack, path)
-    return path
-
-
-def helpdeskctl(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"HELPDESK_STACK_STATE": str(state), "COLUMNS": "250"}
-    return subprocess.run(
-        [sys.executable, "-m", "helpdesk_ops.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
 
 
 async def load_through(stack: Stack, app_id: str) -> LoadedKnowledge:
@@ -130,7 +109,7 @@ async def test_the_knowledge_store_is_shared_by_the_evaluator_and_dialogue_alone
 
 
 async def test_files_imported_by_api_and_by_helpdeskctl_reach_every_replica_and_are_answered_from(
-    stack: Stack, state_file: Path, tmp_path: Path
+    stack: Stack, stack_state: Path, tmp_path: Path
 ) -> None:
     async with operator_api(stack) as api:
         for file in (CSV_CP932, XLSX_FAQ):
@@ -142,7 +121,7 @@ async def test_files_imported_by_api_and_by_helpdeskctl_reach_every_replica_and_
         (tmp_path / file.name).write_bytes(file.data)
     imported = await asyncio.to_thread(
         helpdeskctl,
-        state_file,
+        stack_state,
         "kb",
         "import",
         str(tmp_path / PDF_MANUAL.name),
@@ -174,7 +153,7 @@ async def test_files_imported_by_api_and_by_helpdeskctl_reach_every_replica_and_
 
 
 async def test_importing_the_same_files_again_changes_nothing(
-    stack: Stack, state_file: Path, tmp_path: Path
+    stack: Stack, stack_state: Path, tmp_path: Path
 ) -> None:
     """Chosen behaviour: an unchanged file writes no version and publishes no kb.updated."""
     async with operator_api(stack) as api:
@@ -184,7 +163,7 @@ async def test_importing_the_same_files_again_changes_nothing(
     for file in FOUR_FILES:
         (tmp_path / file.name).write_bytes(file.data)
 
-    again = await asyncio.to_thread(helpdeskctl, state_file, "kb", "import", str(tmp_path))
+    again = await asyncio.to_thread(helpdeskctl, stack_state, "kb", "import", str(tmp_path))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 imported, 4 unchanged, 0 refused" in again.stdout
     async with operator_api(stack) as api:
@@ -214,12 +193,12 @@ async def test_a_broken_file_changes_nothing(stack: Stack) -> None:
 
 
 async def test_removing_a_document_removes_its_passages_from_every_replica(
-    stack: Stack, state_file: Path
+    stack: Stack, stack_state: Path
 ) -> None:
     async with operator_api(stack) as api:
         assert (await import_file(api, PDF_MANUAL)).status_code == 200
     manual = document_id(PDF_MANUAL.name)
-    removed = await asyncio.to_thread(helpdeskctl, state_file, "kb", "remove", manual)
+    removed = await asyncio.to_thread(helpdeskctl, stack_state, "kb", "remove", manual)
     assert removed.returncode == 0, removed.stdout + removed.stderr
 
     loaded = await load_through(stack, "dialogue")
@@ -230,7 +209,7 @@ async def test_removing_a_document_removes_its_passages_from_every_replica(
     assert kept == {loaded.version.version, loaded.version.previous_version}, "older versions are retired"
     assert f"{PREFIX}kb:writing" not in keys
     assert f"{PREFIX}kb:lock" not in keys
-    listed = await asyncio.to_thread(helpdeskctl, state_file, "kb", "sources")
+    listed = await asyncio.to_thread(helpdeskctl, stack_state, "kb", "sources")
     assert listed.returncode == 0
     assert PDF_MANUAL.name not in listed.stdout
     answer = await answer_to(stack, PDF_MANUAL.questions[0].text)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,38 +12,20 @@ import pytest
 from helpdesk.events import Channel, ChannelRef, FeedbackSubmitted, Rating
 from helpdesk.topics import AppId, Topic, dead_letter_topic
 from helpdesk_ops.devstack import Stack
-from helpdesk_ops.local import write_state
+from tests.support.operator_cli import helpdeskctl
 from tests.support.stack import client_for, eventually, publish
 
 pytestmark = pytest.mark.integration
 
 
-def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"HELPDESK_STACK_STATE": str(state), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "helpdesk_ops.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-@pytest.fixture(scope="module")
-def state(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "stack.json"
-    write_state(stack, path)
-    return path
-
-
-async def test_status_lists_every_replica_ready(state: Path, stack: Stack) -> None:
-    result = await asyncio.to_thread(cli, state, "status")
+async def test_status_lists_every_replica_ready(stack_state: Path, stack: Stack) -> None:
+    result = await asyncio.to_thread(helpdeskctl, stack_state, "status", timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     for replica in stack.replicas:
         assert replica.name in result.stdout
 
 
-async def test_a_dead_letter_is_listed_and_replayed_end_to_end(state: Path, stack: Stack) -> None:
+async def test_a_dead_letter_is_listed_and_replayed_end_to_end(stack_state: Path, stack: Stack) -> None:
     async with client_for(stack) as client:
         turn = (await client.post("/v1/chat", json={"message": "How do I reset my password?"})).json()
     feedback = FeedbackSubmitted(
@@ -59,7 +38,7 @@ async def test_a_dead_letter_is_listed_and_replayed_end_to_end(state: Path, stac
     # As the sidecar does when the evaluator gave up on a rating: the event lands in its dead-letter topic.
     await publish(stack, dead_letter_topic(AppId.EVALUATOR, Topic.FEEDBACK_SUBMITTED), feedback)
 
-    listed = await asyncio.to_thread(cli, state, "deadletters", "list")
+    listed = await asyncio.to_thread(helpdeskctl, stack_state, "deadletters", "list", timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert turn["turn_id"] in listed.stdout
 
@@ -74,17 +53,18 @@ async def test_a_dead_letter_is_listed_and_replayed_end_to_end(state: Path, stac
 
         assert not await rated(), "the rating is only in the dead-letter topic so far"
         replayed = await asyncio.to_thread(
-            cli,
-            state,
+            helpdeskctl,
+            stack_state,
             "deadletters",
             "replay",
             "--topic",
             dead_letter_topic(AppId.EVALUATOR, Topic.FEEDBACK_SUBMITTED),
+            timeout=120,
         )
         assert replayed.returncode == 0, replayed.stdout + replayed.stderr
         assert await eventually(rated, timeout=20)
 
-    after = await asyncio.to_thread(cli, state, "deadletters", "list")
+    after = await asyncio.to_thread(helpdeskctl, stack_state, "deadletters", "list", timeout=120)
     assert turn["turn_id"] not in after.stdout
 
 
@@ -105,10 +85,12 @@ TELESCOPE_ENTRY = """\
 """
 
 
-async def test_a_published_entry_is_answered_from_at_once(state: Path, stack: Stack, tmp_path: Path) -> None:
+async def test_a_published_entry_is_answered_from_at_once(
+    stack_state: Path, stack: Stack, tmp_path: Path
+) -> None:
     entries = tmp_path / "telescope.yaml"
     entries.write_text(TELESCOPE_ENTRY, encoding="utf-8")
-    published = await asyncio.to_thread(cli, state, "kb", "publish", str(entries))
+    published = await asyncio.to_thread(helpdeskctl, stack_state, "kb", "publish", str(entries), timeout=120)
     assert published.returncode == 0, published.stdout + published.stderr
     assert "1 added" in published.stdout
 
