@@ -201,7 +201,8 @@ class KnowledgeLibrary:
         while its vectors are computed (`LEXICAL_FIRST_ABOVE`)."""
         started = time.perf_counter()
         items = [item for item in knowledge.items.values() if isinstance(item, FaqEntry | Passage)]
-        if self._semantic is not None and self._changed_entries(items) > LEXICAL_FIRST_ABOVE:
+        changed = await asyncio.to_thread(self._changed_entries, items) if self._semantic is not None else 0
+        if changed > LEXICAL_FIRST_ABOVE:
             lexical = await asyncio.to_thread(KnowledgeIndex, items, knowledge.kb_version)
             self._adopt(knowledge, lexical, started)
         index = await asyncio.to_thread(self._indexed, items, knowledge.kb_version)
