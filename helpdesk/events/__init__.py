@@ -51,6 +51,12 @@ class ChannelRef(Contract):
     service_url: str | None = None
     conversation_ref: dict[str, Any] | None = None
     locale: str | None = None
+    waiting_on: str | None = Field(default=None, max_length=256)
+    """The gateway replica whose HTTP request waits for this turn's answer (its `address`), if one does.
+
+    The live copy of the answer is addressed to it (the CloudEvent's `subject`), and the other replicas'
+    sidecars skip that copy by their routing rule, so a gateway replica pays for the answers it waits for,
+    not for every answer of the deployment."""
 
 
 class TurnEvent(Contract):
@@ -189,6 +195,16 @@ class Citation(Contract):
     """The document a passage belongs to."""
 
 
+class Clarified(Contract):
+    """The clarification a reply resolved: the question that was asked (redacted, as `question` is),
+    the entry the user picked and the choices offered. The evaluator learns the question's wording as
+    an alternative of that entry once enough users picked it."""
+
+    question: str
+    faq_id: str
+    choices: list[Choice] = Field(default_factory=list)
+
+
 class Refusal(StrEnum):
     """Why dialogue refused a turn instead of answering it (`ChatAnswered.refusal`)."""
 
@@ -218,6 +234,10 @@ class ChatAnswered(TurnEvent):
     """Set when the turn is refused rather than answered; channels show `answer`."""
     received_at: datetime | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    clarified: Clarified | None = None
+    """Set when this turn picked one entry of a clarification (a label, number, ordinal, words, or yes
+    to a single "Did you mean"); never for "none of these" or a handoff. Optional: consumers that do not
+    know it read the answer as before."""
 
 
 class EscalationReason(StrEnum):

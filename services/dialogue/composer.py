@@ -74,7 +74,10 @@ def _fallback(decision: Decision, result: Fallback, flags: FlagValues, language:
         if flags.budget_exhausted is BudgetExhausted.REJECT:
             refused = Answer(text=BUDGET_REFUSAL[language], mode=AnswerMode.FALLBACK)
             return Composed(
-                replace(decision, outcome=refused, clarification=None), variant, result.usage, Refusal.BUDGET
+                replace(decision, outcome=refused, clarification=None, clarified=None),
+                variant,
+                result.usage,
+                Refusal.BUDGET,
             )
         answer = replace(answer, text=f"{answer.text}\n\n{BUDGET_NOTE[language]}")
     mode = AnswerMode.FALLBACK if answer.mode is AnswerMode.FAQ else answer.mode

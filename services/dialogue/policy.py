@@ -30,7 +30,7 @@ entries and passages the policy weighed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -40,6 +40,7 @@ from helpdesk.events import (
     ChatAnalyzed,
     Choice,
     Citation,
+    Clarified,
     EscalationReason,
     Language,
 )
@@ -105,6 +106,8 @@ class Decision:
     """Which small talk, with reason `SMALLTALK`."""
     handoff_withheld: bool = False
     """The turn would have been handed to a person, but the `handoff_enabled` flag is off for this user."""
+    clarified: Clarified | None = None
+    """With reason `CHOSEN`: the clarification this turn resolved, and to which entry."""
 
     @property
     def label(self) -> str:
@@ -267,7 +270,8 @@ class _Turn:
         if isinstance(entry, Passage):
             terms = self.index.search(pending.question, self.language, limit=1).passage_terms
         retrieval = Retrieval(self.language, (), (hit,), 1.0, self.index.kb_version, passage_terms=terms)
-        return self._answer(retrieval, hit, reason=DecisionReason.CHOSEN)
+        clarified = Clarified(question=pending.question, faq_id=entry.id, choices=pending.choices)
+        return replace(self._answer(retrieval, hit, reason=DecisionReason.CHOSEN), clarified=clarified)
 
     def _search_reply(self, text: str, focus: Sequence[str], limit: int) -> Retrieval:
         return search(self.index, self.event, self.language, text, focus, limit)

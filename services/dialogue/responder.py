@@ -65,6 +65,7 @@ def outcome_event(
             variant=variant,
             usage=usage or Usage(),
             refusal=refusal,
+            clarified=decision.clarified,
         )
     return ChatEscalated(
         **common,
