@@ -23,6 +23,14 @@ class CandidateStatus(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class CandidateKind(StrEnum):
+    ENTRY = "entry"
+    """A new entry drafted from an agent's answer."""
+    WORDING = "wording"
+    """An alternative wording of an existing entry (`faq_id`), learned from users' choices or vouched
+    for by an agent's answer; `question` is the wording, `answer` the entry's answer as it was."""
+
+
 class Draft(BaseModel):
     question: str
     answer: str
@@ -32,6 +40,7 @@ class Draft(BaseModel):
 
 class Candidate(BaseModel):
     id: str
+    kind: CandidateKind = CandidateKind.ENTRY
     status: CandidateStatus = CandidateStatus.PENDING
     language: Language
     question: str
@@ -55,6 +64,10 @@ class Candidate(BaseModel):
     kb_version: str | None = None
     update_id: UUID | None = None
     published: bool = False
+    entry_question: str | None = None
+    """A wording candidate's entry, by its question in the wording's language (for the reviewer)."""
+    chosen_by: int = 0
+    """A wording candidate: how many distinct users chose the entry for it (0: an agent vouched)."""
 
 
 class CandidateEdit(BaseModel):
@@ -70,6 +83,14 @@ class CandidateEdit(BaseModel):
 class CandidateAlreadyReviewed(DomainError):
     """The review action does not apply to the candidate in its current state (it was approved or
     rejected already)."""
+
+    status = 409
+    kind = "review-conflict"
+
+
+class WordingEntryGone(DomainError):
+    """The entry a wording candidate would add to is no longer in the knowledge base (or no longer in
+    the wording's language)."""
 
     status = 409
     kind = "review-conflict"

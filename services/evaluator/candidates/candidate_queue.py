@@ -4,27 +4,43 @@ the knowledge store and publishes `kb.updated` (through the same path as an impo
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Protocol
 
-from helpdesk.events import HandoffReplied, KbUpdated, Language, utcnow
+from helpdesk.events import ChatAnswered, HandoffReplied, KbUpdated, Language, utcnow
 from helpdesk.knowledge.entries import FaqEntry
+from helpdesk.logging import get_logger
 from helpdesk.text import detect_language, normalise, terms
 from helpdesk.text.pii import redact_text as redact
 from services.evaluator.candidates.candidate import (
     Candidate,
     CandidateAlreadyReviewed,
     CandidateEdit,
+    CandidateKind,
     CandidateStatus,
     Draft,
+    WordingEntryGone,
     kb_entry,
     with_edits,
 )
 from services.evaluator.candidates.candidate_store import CandidateStore
 from services.evaluator.candidates.drafting import Drafter, ExtractiveDrafter
-from services.evaluator.knowledge import KnowledgeFollower, similarity
+from services.evaluator.candidates.wordings import (
+    WordingChoice,
+    WordingCount,
+    WordingCounts,
+    refusal,
+    with_wording,
+    wording_key,
+)
+from services.evaluator.knowledge import KnowledgeFollower, answer_terms_of, similarity
+
+_log = get_logger(__name__)
 
 KEEP_SUPPORTING = 5
+LEARNED_AUTOMATICALLY = "helpdesk:learned-wording"
+"""Who approved a wording applied without review (`learn_wordings_automatically`)."""
 
 
 class EntryPublisher(Protocol):
@@ -45,15 +61,20 @@ class CandidateQueue:
         *,
         duplicate_threshold: float,
         drafter: Drafter | None = None,
+        wordings: WordingCounts | None = None,
+        learn_wordings_automatically: bool = False,
     ) -> None:
         """`publisher` writes approved entries to the knowledge base; `library` is the knowledge copy
         candidates are checked against; `drafter` drafts candidates from an agent's reply (extraction
-        when None)."""
+        when None); `wordings` counts users' choices of an entry for a wording (None: no wordings are
+        learned), whose proposals are applied at once with `learn_wordings_automatically`."""
         self._store = store
         self._publisher = publisher
         self.library = library
         self._threshold = duplicate_threshold
         self._drafter = drafter or ExtractiveDrafter()
+        self._wordings = wordings
+        self._automatic = learn_wordings_automatically
 
     async def from_handoff(self, event: HandoffReplied) -> Candidate | None:
         """The candidate this reply created or joined; None when there is nothing to learn."""
@@ -97,8 +118,83 @@ class CandidateQueue:
             if candidate is None:
                 candidate = self._new(event, draft, language)
                 await self._store.create(candidate)
+        await self._vouched(event, question, draft, language)
         await self._store.remember_source(event.turn_id, candidate.id)
         return candidate
+
+    async def _vouched(self, event: HandoffReplied, question: str, draft: Draft, language: Language) -> None:
+        """An agent's answer that repeats an entry's answer vouches for the handed-off question as a
+        wording of that entry."""
+        answered = frozenset(terms(draft.answer, language))
+        best, best_score = None, 0.0
+        for entry in self.library.copy:
+            score = similarity(answered, answer_terms_of(entry, language))
+            if score > best_score:
+                best, best_score = entry, score
+        if best is not None and best_score >= self._threshold:
+            choice = WordingChoice(
+                best.id, question, language, event.channel.user_id, event.turn_id, vouched=True
+            )
+            await self._wording_chosen(choice)
+
+    # ---- wordings ----------------------------------------------------------------------------------
+
+    async def learn_wording(self, event: ChatAnswered) -> Candidate | None:
+        """Count an answer that resolved a clarification as the user's choice of an entry for the
+        question's wording; the wording's candidate once it has enough users (approved at once with
+        `learn_wordings_automatically`), else None."""
+        clarified = event.clarified
+        if clarified is None or event.refusal is not None:
+            return None
+        choice = WordingChoice(
+            clarified.faq_id, redact(clarified.question), event.language, event.channel.user_id, event.turn_id
+        )
+        return await self._wording_chosen(choice)
+
+    async def _wording_chosen(self, choice: WordingChoice) -> Candidate | None:
+        if self._wordings is None:
+            return None
+        refused = refusal(choice, self.library.copy, self._wordings.rules)
+        if refused is not None:
+            _log.info("wording_refused", faq_id=choice.faq_id, reason=refused.value)
+            return None
+        ready = await self._wordings.choose(choice)
+        if ready is None:
+            return None
+        candidate = self._wording_candidate(choice.faq_id, ready)
+        await self._store.create(candidate)
+        if self._automatic:
+            with contextlib.suppress(CandidateAlreadyReviewed, WordingEntryGone):
+                await self.approve(candidate.id, LEARNED_AUTOMATICALLY)
+        await self._wordings.proposed(choice.faq_id, ready)
+        _log.info("wording_proposed", faq_id=choice.faq_id, users=len(ready.users), vouched=ready.vouched)
+        return await self.get(candidate.id) or candidate
+
+    def _wording_candidate(self, faq_id: str, count: WordingCount) -> Candidate:
+        entry = self.library.copy.get(faq_id)
+        text = entry.texts.get(count.language) if entry is not None else None
+        key = f"helpdesk:wording:{faq_id}:{count.language.value}:{wording_key(count.wording)}"
+        return Candidate(
+            id=uuid.uuid5(uuid.NAMESPACE_URL, key).hex,
+            kind=CandidateKind.WORDING,
+            language=count.language,
+            question=normalise(count.wording),
+            answer=text.answer if text is not None else "-",
+            drafted_by="users' choices" if not count.vouched else "an agent's answer",
+            source_turn_ids=count.turn_ids,
+            faq_id=faq_id,
+            entry_question=text.question if text is not None else None,
+            chosen_by=0 if count.vouched else len(count.users),
+        )
+
+    def _learned_entry(self, candidate: Candidate) -> FaqEntry:
+        """What approving `candidate` writes: a new entry, or the entry with the wording added."""
+        if candidate.kind is CandidateKind.ENTRY:
+            return kb_entry(candidate)
+        entry = self.library.copy.get(candidate.faq_id or "")
+        if entry is None or candidate.language not in entry.texts:
+            raise WordingEntryGone("The entry this wording belongs to is no longer in the knowledge base.")
+        return with_wording(entry, candidate.language, candidate.question, candidate.reviewed_at or utcnow())
 
     def _new(self, event: HandoffReplied, draft: Draft, language: Language) -> Candidate:
         return Candidate(
@@ -204,7 +300,12 @@ class CandidateQueue:
 
         Approving an approved candidate publishes nothing new; if its publication had failed, it is
         written and published again with the same update id (the store and consumers recognise it).
+        A wording candidate adds its wording to its entry's alternatives (`WordingEntryGone` when the
+        entry is no longer there).
         """
+        pending = await self.get(candidate_id)
+        if pending is not None and pending.kind is CandidateKind.WORDING:
+            self._learned_entry(pending)
 
         def change(current: Candidate) -> Candidate | None:
             if current.status is CandidateStatus.APPROVED:
@@ -231,7 +332,7 @@ class CandidateQueue:
         if candidate.published:
             return candidate
         assert candidate.update_id is not None
-        published = await self._publisher.learn(kb_entry(candidate), candidate.update_id, operator)
+        published = await self._publisher.learn(self._learned_entry(candidate), candidate.update_id, operator)
 
         def mark(current: Candidate) -> Candidate | None:
             if current.published:

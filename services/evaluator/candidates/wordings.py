@@ -1,0 +1,219 @@
+"""Learning alternative wordings from the choices users make (issue 19).
+
+A question that needed a clarification and was resolved to one entry says the question's wording means
+that entry. Once enough distinct users (the channel's user id, already pseudonymous: not conversations
+of one user) chose the same entry for the same normalised wording, the wording is proposed as an
+alternative of the entry, so the next user who asks it that way is answered directly. An agent's answer
+that repeats an entry's answer vouches for the handed-off question on its own (one user suffices).
+
+A wording is refused when it is already a question or alternative of any entry, is suspected injection,
+is too short or too long, or is closer (term similarity) to another entry than to the chosen one: a
+choice is evidence about one user's need, and the knowledge base must not learn a wording that reads
+as another entry's.
+
+The counts are one record per entry (distinct users per wording, bounded: at most `max_wordings` per
+entry, each forgotten `keep_seconds` after its last choice) changed by etag-checked read-modify-write;
+a user is counted once per wording, so a redelivered turn changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
+from helpdesk.events import Language, utcnow
+from helpdesk.knowledge.entries import FaqEntry, parse_entry
+from helpdesk.text import normalise, terms
+from helpdesk.text.injection import check_injection
+from services.evaluator.knowledge import KnowledgeCopy, question_terms_of, similarity
+
+_TRAILING = re.compile(r"[\s?？!！.。、,]+$")
+KEEP_TURN_IDS = 10
+
+
+def wording_key(wording: str) -> str:
+    """The form two users' wordings are compared in: normalised (NFKC, whitespace folded), case-folded,
+    without trailing punctuation."""
+    return _TRAILING.sub("", normalise(wording).casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class WordingRules:
+    min_users: int = 2
+    """Distinct users who must choose the same entry for the same wording before it is proposed."""
+    min_terms: int = 2
+    """A wording of fewer index terms ("VPN") names a topic, not a need: several entries fit it."""
+    max_chars: int = 200
+    max_wordings: int = 200
+    """Wordings counted per entry at once; the least recently chosen go first."""
+    keep_seconds: int = 30 * 86400
+    """A wording's count is forgotten this long after its last choice."""
+
+
+class WordingRefusal(StrEnum):
+    NO_ENTRY = "no_entry"
+    NO_VERSION = "no_version"
+    """The entry has no version in the wording's language to add it to."""
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    KNOWN = "known"
+    """Already a question or alternative of an entry."""
+    INJECTION = "injection"
+    CLOSER_TO_ANOTHER = "closer_to_another"
+
+
+@dataclass(frozen=True, slots=True)
+class WordingChoice:
+    """One user's evidence that `wording` (redacted) means entry `faq_id`."""
+
+    faq_id: str
+    wording: str
+    language: Language
+    user_id: str
+    turn_id: UUID
+    vouched: bool = False
+    """An agent's answer repeated the entry's: one user is enough."""
+
+
+def refusal(choice: WordingChoice, copy: KnowledgeCopy, rules: WordingRules) -> WordingRefusal | None:
+    """Why the wording must not become an alternative of the chosen entry (None: it may)."""
+    entry = copy.get(choice.faq_id)
+    if entry is None:
+        return WordingRefusal.NO_ENTRY
+    if choice.language not in entry.texts:
+        return WordingRefusal.NO_VERSION
+    wording = normalise(choice.wording)
+    wanted = frozenset(terms(wording, choice.language))
+    if len(wanted) < rules.min_terms:
+        return WordingRefusal.TOO_SHORT
+    if len(wording) > rules.max_chars:
+        return WordingRefusal.TOO_LONG
+    key = wording_key(wording)
+    if any(wording_key(p) == key for e in copy for t in e.texts.values() for p in t.phrasings):
+        return WordingRefusal.KNOWN
+    if check_injection(wording).suspected:
+        return WordingRefusal.INJECTION
+    chosen = similarity(wanted, question_terms_of(entry, choice.language))
+    _, closest = copy.closest(wanted, choice.language)
+    if closest > chosen:
+        return WordingRefusal.CLOSER_TO_ANOTHER
+    return None
+
+
+def with_wording(entry: FaqEntry, language: Language, wording: str, at: datetime) -> FaqEntry:
+    """The entry with `wording` added to its alternatives in `language` (unchanged when it has it)."""
+    text = entry.texts[language]
+    if any(wording_key(p) == wording_key(wording) for p in text.phrasings):
+        return entry
+    raw = entry.model_dump(mode="json")
+    raw[language.value] = {**raw[language.value], "alternatives": [*text.alternatives, normalise(wording)]}
+    raw["updated_at"] = at.isoformat()
+    return parse_entry(raw)
+
+
+class WordingCount(BaseModel):
+    wording: str
+    """As the first user wrote it (redacted)."""
+    language: Language
+    users: list[str] = Field(default_factory=list)
+    vouched: bool = False
+    turn_ids: list[UUID] = Field(default_factory=list)
+    """The latest turns that chose it (the candidate's sources)."""
+    last_chosen: datetime = Field(default_factory=utcnow)
+    proposed: bool = False
+
+    def enough(self, rules: WordingRules) -> bool:
+        return self.vouched or len(self.users) >= rules.min_users
+
+
+class EntryWordings(BaseModel):
+    """The wordings being counted for one entry, by language and `wording_key`."""
+
+    faq_id: str
+    counts: dict[str, WordingCount] = Field(default_factory=dict)
+
+
+def count_key(language: Language, wording: str) -> str:
+    return f"{language.value}:{wording_key(wording)}"
+
+
+def counted(
+    current: EntryWordings | None, choice: WordingChoice, rules: WordingRules, now: datetime
+) -> EntryWordings | None:
+    """The entry's counts with this choice (None: nothing changes, e.g. the user was counted already
+    or the wording was proposed already). Counts not chosen for `keep_seconds` are dropped, and the
+    least recently chosen beyond `max_wordings`."""
+    record = current or EntryWordings(faq_id=choice.faq_id)
+    key = count_key(choice.language, choice.wording)
+    count = record.counts.get(key) or WordingCount(wording=choice.wording, language=choice.language)
+    if count.proposed or (choice.user_id in count.users and (count.vouched or not choice.vouched)):
+        return None
+    users = count.users if choice.user_id in count.users else [*count.users, choice.user_id]
+    count = count.model_copy(
+        update={
+            "users": users[: max(rules.min_users, 1)],
+            "vouched": count.vouched or choice.vouched,
+            "turn_ids": [*count.turn_ids, choice.turn_id][-KEEP_TURN_IDS:],
+            "last_chosen": now,
+        }
+    )
+    horizon = now - timedelta(seconds=rules.keep_seconds)
+    kept = {k: c for k, c in record.counts.items() if k != key and c.last_chosen >= horizon}
+    kept[key] = count
+    newest = sorted(kept.items(), key=lambda item: item[1].last_chosen, reverse=True)[: rules.max_wordings]
+    return record.model_copy(update={"counts": dict(newest)})
+
+
+def marked_proposed(current: EntryWordings | None, key: str) -> EntryWordings | None:
+    if current is None or key not in current.counts or current.counts[key].proposed:
+        return None
+    count = current.counts[key].model_copy(update={"proposed": True})
+    return current.model_copy(update={"counts": {**current.counts, key: count}})
+
+
+class WordingCounts:
+    """The per-entry count records in the state store (etag-checked, kept `keep_seconds`)."""
+
+    def __init__(self, state: KeyValueStore, rules: WordingRules) -> None:
+        self._state = state
+        self.rules = rules
+
+    async def choose(self, choice: WordingChoice) -> WordingCount | None:
+        """Count the choice; the wording's count when it has enough users and is not proposed yet."""
+        now = utcnow()
+        record = await self._change(choice.faq_id, lambda current: counted(current, choice, self.rules, now))
+        count = record.counts.get(count_key(choice.language, choice.wording)) if record else None
+        return count if count is not None and count.enough(self.rules) and not count.proposed else None
+
+    async def proposed(self, faq_id: str, count: WordingCount) -> None:
+        key = count_key(count.language, count.wording)
+        await self._change(faq_id, lambda current: marked_proposed(current, key))
+
+    async def _change(
+        self, faq_id: str, change: Callable[[EntryWordings | None], EntryWordings | None]
+    ) -> EntryWordings | None:
+        key = f"wordings:{faq_id}"
+        for _ in range(16):
+            stored = await self._state.get(key)
+            current = EntryWordings.model_validate_json(stored.value) if stored else None
+            updated = change(current)
+            if updated is None:
+                return current
+            payload = updated.model_dump_json().encode()
+            try:
+                if stored is None:
+                    if await self._state.create(key, payload, ttl_seconds=self.rules.keep_seconds):
+                        return updated
+                    continue
+                await self._state.save(key, payload, etag=stored.etag, ttl_seconds=self.rules.keep_seconds)
+                return updated
+            except ETagMismatch:
+                continue
+        raise ETagMismatch(f"{key} kept changing")
