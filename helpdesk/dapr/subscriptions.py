@@ -4,9 +4,10 @@ Each route checks the app API token, unwraps the CloudEvent, checks that it come
 the topic, validates the payload against its contract, continues the trace from the envelope, binds the
 turn id to the logs, calls the handler and answers Dapr with SUCCESS, RETRY or DROP. An invalid payload
 or a foreign source is never retried and never silently dropped: it is answered DROP, which Dapr routes
-to the subscription's dead-letter topic, and counted. A route the
-sidecar knows must always exist: Dapr treats a 404 as "drop", so a renamed route would lose traffic
-(the contract tests guard the route table).
+to the subscription's dead-letter topic, and counted. A subscription may take its deliveries in bulk
+(helpdesk.dapr.bulk_subscriptions): each entry of a batch goes through the same steps and gets its own
+status. A route the sidecar knows must always exist: Dapr treats a 404 as "drop", so a renamed route
+would lose traffic (the contract tests guard the route table).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any, TypeVar
 
 import orjson
 import structlog
-from dapr.ext.fastapi import DaprApp
 from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, SecretStr, ValidationError
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from helpdesk.dapr.bulk_subscriptions import BulkDelivery, Outcome, is_batch, settle_batch
 from helpdesk.dapr.ports import ETagMismatch, SidecarUnavailable
 from helpdesk.errors import Problem
 from helpdesk.logging import get_logger
@@ -79,9 +80,11 @@ RawHandler = Callable[[dict[str, Any], Delivery], Awaitable[None]]
 
 _APP_IDS = frozenset(app.value for app in AppId)
 
-_SUCCESS = Response(content=b'{"status":"SUCCESS"}', media_type="application/json")
-_RETRY = Response(content=b'{"status":"RETRY"}', media_type="application/json")
-_DROP = Response(content=b'{"status":"DROP"}', media_type="application/json")
+_ANSWERS: dict[Outcome, Response] = {
+    "success": Response(content=b'{"status":"SUCCESS"}', media_type="application/json"),
+    "retry": Response(content=b'{"status":"RETRY"}', media_type="application/json"),
+    "drop": Response(content=b'{"status":"DROP"}', media_type="application/json"),
+}
 
 
 def app_token_guard(token: SecretStr | None) -> Callable[[Request], Awaitable[None]]:
@@ -127,7 +130,8 @@ AnyHandler = Callable[[Any, Delivery], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
     """What the route of one subscription does with a delivery: read the envelope, check its source,
-    continue its trace, validate the payload, run the handler, count and answer."""
+    continue its trace, validate the payload, run the handler, count and answer; with `bulk`, the same
+    for each entry of a batch."""
 
     service: str
     pubsub: Component
@@ -136,12 +140,25 @@ class _Endpoint:
     handler: AnyHandler
     source: AppId | None
     dlq: str | None
+    bulk: BulkDelivery | None = None
 
     async def deliver(self, request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            body = None
+        if self.bulk is not None and is_batch(body):
+            return await settle_batch(body["entries"], self.settle, self.bulk.concurrency)
+        return _ANSWERS[await self.settle(body)]
+
+    async def settle(self, envelope: Any) -> Outcome:
+        """One delivery from its CloudEvent envelope (anything but an object is refused) to its outcome."""
         started = time.perf_counter()
-        envelope = await self._envelope(request)
-        if envelope is None:
-            return _DROP
+        if not isinstance(envelope, dict):
+            EVENTS_REJECTED.labels(self.service, self.topic, "envelope").inc()
+            EVENTS_HANDLED.labels(self.service, self.pubsub.value, self.topic, "drop").inc()
+            _log.warning("delivery_rejected", topic=self.topic, reason="envelope")
+            return "drop"
         if self.source is not None and envelope.get("source") != self.source.value:
             return _refuse_source(self.service, self.pubsub, self.topic, envelope, self.source, self.dlq)
         delivery = Delivery(
@@ -157,28 +174,14 @@ class _Endpoint:
         ) as span:
             span.set_attribute("messaging.destination.name", self.topic)
             span.set_attribute("messaging.message.id", delivery.id)
-            handled = await self._handle(envelope, delivery)
-        if handled is None:
-            return _DROP
-        outcome, response = handled
+            outcome = await self._handle(envelope, delivery)
+        if outcome is None:
+            return "drop"
         EVENTS_HANDLED.labels(self.service, self.pubsub.value, self.topic, outcome).inc()
         EVENT_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
-        return response
+        return outcome
 
-    async def _envelope(self, request: Request) -> dict[str, Any] | None:
-        """The CloudEvent envelope; None (counted, logged) when the body is not a JSON object."""
-        try:
-            envelope = orjson.loads(await request.body())
-            if not isinstance(envelope, dict):
-                raise TypeError("envelope is not an object")
-        except (orjson.JSONDecodeError, TypeError):
-            EVENTS_REJECTED.labels(self.service, self.topic, "envelope").inc()
-            EVENTS_HANDLED.labels(self.service, self.pubsub.value, self.topic, "drop").inc()
-            _log.warning("delivery_rejected", topic=self.topic, reason="envelope")
-            return None
-        return envelope
-
-    async def _handle(self, envelope: dict[str, Any], delivery: Delivery) -> tuple[str, Response] | None:
+    async def _handle(self, envelope: dict[str, Any], delivery: Delivery) -> Outcome | None:
         """The handler's outcome and answer; None (counted, logged) when the payload does not match its
         contract."""
         try:
@@ -213,14 +216,23 @@ class Subscriptions:
     def __init__(self, app_id: AppId, app_token: SecretStr | None) -> None:
         self.app_id = app_id
         self.router = APIRouter(dependencies=[Depends(app_token_guard(app_token))], include_in_schema=False)
-        self._dapr = DaprApp(self.router)  # type: ignore[arg-type]
+        self.table: list[dict[str, Any]] = []
+        self.router.add_api_route("/dapr/subscribe", self._table, methods=["GET"])
         self.routes: dict[tuple[str, str], str] = {}
         self._installed: list[BaseRoute] = []
 
+    async def _table(self) -> list[dict[str, Any]]:
+        return self.table
+
     def on(
-        self, topic: Topic, model: type[E], *, pubsub: Component = Component.PUBSUB
+        self,
+        topic: Topic,
+        model: type[E],
+        *,
+        pubsub: Component = Component.PUBSUB,
+        bulk: BulkDelivery | None = None,
     ) -> Callable[[Handler[E]], Handler[E]]:
-        """Register `handler(event, delivery)` for `topic` on `pubsub`.
+        """Register `handler(event, delivery)` for `topic` on `pubsub`, in batches with `bulk`.
 
         Subscriptions on the shared `pubsub` get this app's dead-letter topic; fan-out subscriptions on
         `broadcast` do not (their handlers only touch memory and always succeed).
@@ -231,7 +243,7 @@ class Subscriptions:
                 return model.model_validate(_payload(envelope))
 
             name = live_topic(topic) if pubsub is Component.BROADCAST else topic.value
-            self._register(name, pubsub, parse, handler, source=owner(topic))
+            self._register(name, pubsub, parse, handler, source=owner(topic), bulk=bulk)
             return handler
 
         return decorate
@@ -259,6 +271,7 @@ class Subscriptions:
         *,
         dead_letter: bool = True,
         source: AppId | None = None,
+        bulk: BulkDelivery | None = None,
     ) -> None:
         """`source`: the only app-id accepted as the envelope's `source`, which daprd sets to the
         publishing sidecar's app-id. The sidecars refuse to publish a topic for any other app
@@ -271,13 +284,19 @@ class Subscriptions:
             if dead_letter and pubsub is Component.PUBSUB
             else None
         )
-        target = _Endpoint(self.app_id.value, pubsub, topic, parse, handler, source, dlq)
+        target = _Endpoint(self.app_id.value, pubsub, topic, parse, handler, source, dlq, bulk)
 
         async def endpoint(request: Request) -> Response:
             return await target.deliver(request)
 
         endpoint.__name__ = f"on_{pubsub.value}_{topic}".replace(".", "_")
-        self._dapr.subscribe(pubsub=pubsub.value, topic=topic, route=route, dead_letter_topic=dlq)(endpoint)
+        self.router.add_api_route(route, endpoint, methods=["POST"])
+        entry: dict[str, Any] = {"pubsubname": pubsub.value, "topic": topic, "route": route, "metadata": {}}
+        if dlq is not None:
+            entry["deadLetterTopic"] = dlq
+        if bulk is not None:
+            entry["bulkSubscribe"] = bulk.declaration()
+        self.table.append(entry)
         self.routes[(pubsub.value, topic)] = route
 
     def install(self, app: FastAPI) -> None:
@@ -295,7 +314,7 @@ class Subscriptions:
 
 def _refuse_source(
     service: str, pubsub: Component, topic: str, envelope: dict[str, Any], source: AppId, dlq: str | None
-) -> Response:
+) -> Outcome:
     claimed = envelope.get("source")
     EVENTS_REJECTED.labels(service, topic, "source").inc()
     EVENTS_HANDLED.labels(service, pubsub.value, topic, "drop").inc()
@@ -309,21 +328,19 @@ def _refuse_source(
         event_id=str(envelope.get("id", ""))[:64],
         dead_letter_topic=dlq,
     )
-    return _DROP
+    return "drop"
 
 
-async def _run(
-    handler: Callable[[Any, Delivery], Awaitable[None]], event: Any, delivery: Delivery
-) -> tuple[str, Response]:
+async def _run(handler: AnyHandler, event: Any, delivery: Delivery) -> Outcome:
     try:
         await handler(event, delivery)
     except Drop as exc:
         _log.warning("delivery_dropped", reason=str(exc))
-        return "drop", _DROP
+        return "drop"
     except (Retry, SidecarUnavailable, ETagMismatch) as exc:
         _log.warning("delivery_retry", reason=str(exc), error_type=type(exc).__name__)
-        return "retry", _RETRY
+        return "retry"
     except Exception as exc:
         _log.error("delivery_failed", error_type=type(exc).__name__, exc_info=exc)
-        return "retry", _RETRY
-    return "success", _SUCCESS
+        return "retry"
+    return "success"

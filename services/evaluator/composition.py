@@ -10,6 +10,7 @@ from pathlib import Path
 
 from helpdesk.aggregates import ShardedLedger
 from helpdesk.background import Background
+from helpdesk.dapr.bulk_subscriptions import BulkDelivery
 from helpdesk.dapr.ports import SecretSource, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Subscriptions
@@ -23,6 +24,7 @@ from helpdesk.runtime import Runtime
 from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.candidates.candidate_store import CandidateStore
 from services.evaluator.candidates.drafting import Drafter, ExtractiveDrafter, ModelDrafter
+from services.evaluator.candidates.wordings import WordingCounts, WordingRules
 from services.evaluator.dead_letter_records import DeadLetter
 from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.handlers import EvaluatorHandlers
@@ -112,11 +114,13 @@ async def compose(
         knowledge,
         duplicate_threshold=settings.candidate_duplicate_threshold,
         drafter=faq_drafter(model, prompts_dir),
+        wordings=WordingCounts(runtime.state, WordingRules(min_users=settings.learn_wordings_min_users)),
+        learn_wordings_automatically=settings.learn_wordings_automatically,
     )
     judge = answer_judge(settings, runtime, model, knowledge, evaluations, prompts_dir)
     dead_letters = Records(runtime.state, DeadLetter, "deadletter", settings.record_retention_seconds)
     handlers = EvaluatorHandlers(evaluations, judge, candidates, knowledge, sources, dead_letters)
-    handlers.subscribe(subscriptions)
+    handlers.subscribe(subscriptions, bulk_delivery(settings))
     parts = EvaluatorParts(
         operators=operators,
         report=quality_report(settings, ledger),
@@ -137,6 +141,16 @@ async def compose(
     parts.knowledge_refresher.start()
     _log.info("evaluator_ready", kb_entries=len(knowledge.copy), judge_model=model is not None)
     return parts
+
+
+def bulk_delivery(settings: EvaluatorSettings) -> BulkDelivery | None:
+    if not settings.bulk_delivery:
+        return None
+    return BulkDelivery(
+        max_messages=settings.bulk_max_messages,
+        max_await_ms=settings.bulk_max_await_ms,
+        concurrency=settings.bulk_concurrency,
+    )
 
 
 def quality_report(settings: EvaluatorSettings, ledger: ShardedLedger) -> QualityReport:

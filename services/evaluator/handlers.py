@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk.aggregates import NotYetCounted
+from helpdesk.dapr.bulk_subscriptions import BulkDelivery
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.dapr.subscriptions import Delivery, Drop, Retry, Subscriptions
@@ -45,9 +46,12 @@ class EvaluatorHandlers:
         self._sources = sources
         self._dead_letters = dead_letters
 
-    def subscribe(self, subscriptions: Subscriptions) -> None:
-        subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered)(self.score_answer)
-        subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated)(self.score_escalation)
+    def subscribe(self, subscriptions: Subscriptions, bulk: BulkDelivery | None = None) -> None:
+        """`bulk`: batches for the two topics every turn publishes one of. Ratings and agents' replies
+        stay one by one: they are retried until their turn is evaluated, and a retried entry holds its
+        subscription's next batches while the sidecar backs off."""
+        subscriptions.on(Topic.CHAT_ANSWERED, ChatAnswered, bulk=bulk)(self.score_answer)
+        subscriptions.on(Topic.CHAT_ESCALATED, ChatEscalated, bulk=bulk)(self.score_escalation)
         subscriptions.on(Topic.HANDOFF_REPLIED, HandoffReplied)(self.learn_from_handoff)
         subscriptions.on(Topic.FEEDBACK_SUBMITTED, FeedbackSubmitted)(self.record_feedback)
         subscriptions.on(Topic.KB_UPDATED, KbUpdated, pubsub=Component.BROADCAST)(self.follow_knowledge)
@@ -58,6 +62,7 @@ class EvaluatorHandlers:
             record = await self._evaluations.answered(event)
         except TOO_EARLY as exc:
             raise Retry(str(exc)) from exc
+        await self._candidates.learn_wording(event)
         if record is not None:
             self._judge.offer(record)
             _log.info(

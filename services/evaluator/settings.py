@@ -9,7 +9,15 @@ from helpdesk.settings import ServiceSettings
 class EvaluatorSettings(ServiceSettings):
     """The evaluator's knobs (`HELPDESK_*`). Domain code receives these values, never the environment."""
 
-    record_retention_seconds: int = Field(default=90 * 24 * 3600, gt=0)
+    record_retention_seconds: int = Field(
+        default=14 * 24 * 3600,
+        gt=0,
+        description="How long the per-turn records (evaluations, sessions, ratings, judge verdicts) and "
+        "dead letters are kept. They serve the turn drill-down and are the gate that counts a redelivered "
+        "event once, so never below the longest redelivery: Service Bus keeps a message 14 days "
+        "(deploy/modules/servicebus.bicep). The quality, session and A/B numbers come from the daily "
+        "aggregates, kept 91 days whatever this says.",
+    )
     knowledge_path: str | None = Field(
         default=None, description="Directory of the default knowledge base files (knowledge/ when unset)."
     )
@@ -24,6 +32,19 @@ class EvaluatorSettings(ServiceSettings):
         default=10.0, gt=0, description="After this, an unflushed aggregate shard is presumed abandoned."
     )
     knowledge_refresh_seconds: float = Field(default=30.0, gt=0)
+
+    bulk_delivery: bool = Field(
+        default=True,
+        description="Take chat.answered and chat.escalated from the sidecar in batches (Dapr bulk "
+        "subscribe): one request per batch instead of one per event.",
+    )
+    bulk_max_messages: int = Field(default=100, ge=1, description="The most events in one batch.")
+    bulk_max_await_ms: int = Field(
+        default=250, ge=1, description="How long the sidecar gathers a batch before sending what it has."
+    )
+    bulk_concurrency: int = Field(
+        default=32, ge=1, description="Events of one batch evaluated at once (1: one after another)."
+    )
 
     min_samples_per_arm: int = Field(
         default=100, ge=2, description="Below this an A/B verdict is 'collecting'."
@@ -48,6 +69,16 @@ class EvaluatorSettings(ServiceSettings):
 
     candidate_duplicate_threshold: float = Field(
         default=0.75, gt=0, le=1, description="Term similarity at which a candidate repeats a known question."
+    )
+    learn_wordings_min_users: int = Field(
+        default=2,
+        ge=1,
+        description="Distinct users who must pick the same entry in a clarification of the same wording "
+        "before the wording is proposed as an alternative of that entry.",
+    )
+    learn_wordings_automatically: bool = Field(
+        default=False,
+        description="Add a learned wording to its entry at once instead of queueing it for review.",
     )
     operator_session_seconds: int = Field(default=8 * 3600, gt=0)
     secure_cookies: bool = Field(

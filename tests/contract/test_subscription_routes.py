@@ -60,3 +60,30 @@ def test_the_subscription_table_matches_the_topics_and_every_route_exists(app_id
             recorder = entry["topic"] in all_dead_letter_topics()  # keeps whatever arrives, by design
             want = "SUCCESS" if recorder else "DROP"
             assert response.json() == {"status": want}, "a payload matching no contract is dead-lettered"
+            if "bulkSubscribe" in entry:
+                answer_in_bulk(client, entry)
+
+
+def answer_in_bulk(client: TestClient, entry: dict[str, Any]) -> None:
+    """A route announced with bulkSubscribe gets its deliveries as daprd batches them, and answers
+    each entry: one matching no contract is dead-lettered, entry by entry."""
+    assert entry["bulkSubscribe"]["enabled"] is True
+    assert entry["bulkSubscribe"]["maxMessagesCount"] >= 1
+    assert entry["bulkSubscribe"]["maxAwaitDurationMs"] >= 1
+    assert entry.get("deadLetterTopic"), "a batched subscription still dead-letters what it drops"
+    event = {"data": {"not": "a contract"}, "source": "dialogue", "specversion": "1.0"}
+    body = {
+        "topic": entry["topic"],
+        "pubsubname": entry["pubsubname"],
+        "entries": [{"entryId": "e-1", "event": event, "contentType": "application/cloudevents+json"}],
+    }
+    response = client.post(entry["route"], json=body)
+    assert response.json() == {"statuses": [{"entryId": "e-1", "status": "DROP"}]}
+
+
+def test_the_evaluator_takes_every_turns_outcome_in_batches() -> None:
+    runtime = memory_runtime(AppId.EVALUATOR.value, flags=flag_defaults(ServiceSettings()))
+    with TestClient(evaluator(None, runtime=runtime)) as client:
+        table: list[dict[str, Any]] = client.get("/dapr/subscribe").json()
+    batched = {e["topic"] for e in table if e.get("bulkSubscribe", {}).get("enabled")}
+    assert batched == {"chat.answered", "chat.escalated"}
