@@ -21,8 +21,17 @@ The model, and why:
   bench` with `REPLICAS="gateway=2"`, passed as `--bench-two-gateways`).
 - KEDA's azure-servicebus rule adds replicas until backlog / replicas <= messageCount. A backlog that
   settles there waits messageCount / per-replica throughput seconds, so messageCount = per-replica
-  throughput x the wait allowed (`--target-lag`). The gateway's HTTP rule counts requests in flight,
-  which is throughput x time in the gateway (Little's law, with the measured p50 as that time).
+  throughput x the wait allowed (`--target-lag`). The gateway scales on CPU at the target utilisation
+  itself: Container Apps' HTTP rule counts requests over 15 s divided by 15 (a rate, not requests in
+  flight), and with the fan-out a gateway replica's throughput depends on how many there are, while
+  its CPU is what the budget above is made of.
+- Each sidecar holds up to `maxActiveMessages` of a subscription locked (docs/deploy.md), and KEDA
+  counts them as active: the component's `maxActiveMessages` is the smallest `messageCount`, so a
+  replica's own held messages never ask for another replica.
+- `--recorded` reads a measurement kept in a file (bench/data/sizing-measured.json, the one the
+  template's defaults follow) instead of bench outputs; `--record-to` writes one. Either way the
+  deploy/main.bicep defaults that follow are printed, and tests/contract/test_sizing_defaults.py fails
+  while the template differs from what the kept file derives.
 - Service Bus Standard allows 1,000 credits a second per namespace: a message sent, a filter evaluated
   (one per subscription of the topic) and a message received cost one each. Premium is sized at about
   4 MB/s of ingress and of egress per messaging unit (Microsoft's benchmark figure).
@@ -37,8 +46,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,6 +72,19 @@ SB_PREMIUM_BYTES_PER_MU = 4 * 1024 * 1024
 SB_PREMIUM_UNITS = (1, 2, 4, 8, 16)
 MESSAGE_BYTES = "chat.requested=951,chat.analyzed=1774,chat.answered=2504,chat.escalated=1552"
 """Bytes per event as the soak measured them in the local streams (CloudEvent envelope included)."""
+RECORDED = Path(__file__).resolve().parent / "data" / "sizing-measured.json"
+"""The measurement deploy/main.bicep's scaling defaults follow."""
+MESSAGE_COUNT_PARAMETERS = {
+    "nlp": "nlpMessagesPerReplica",
+    "dialogue": "dialogueMessagesPerReplica",
+    "evaluator": "evaluatorMessagesPerReplica",
+}
+"""App -> the deploy/main.bicep parameter that sets the messageCount of its azure-servicebus rules."""
+CPU_UTILISATION_PARAMETER = "gatewayCpuUtilization"
+"""The deploy/main.bicep parameter that sets the gateway's CPU rule (percent of its replica's vCPU)."""
+DEFAULT_UTILISATION = 0.6
+DEFAULT_TARGET_LAG = 2.0
+DEFAULT_ESCALATED_SHARE = 0.04
 
 
 @dataclass(frozen=True)
@@ -176,11 +201,19 @@ def size_app(app: str, rate: float, m: Measured, vcpu: float, utilisation: float
         count = replicas or 1
         per_chat = Cost(own.service + count * m.live.service, own.sidecar + count * m.live.sidecar)
         per_replica = throughput(per_chat, vcpu, utilisation)
-        in_flight = max(1, math.ceil(per_replica * m.p50_ms / 1000))
-        return AppSize(app, vcpu, replicas, per_replica, f"HTTP concurrentRequests {in_flight}")
+        return AppSize(app, vcpu, replicas, per_replica, f"CPU utilisation {cpu_percent(utilisation)} %")
     replicas = needed(rate, cost, Cost(0.0, 0.0), vcpu, utilisation)
     per_replica = throughput(cost, vcpu, utilisation)
-    return AppSize(app, vcpu, replicas, per_replica, f"messageCount {max(1, math.ceil(per_replica * lag))}")
+    return AppSize(app, vcpu, replicas, per_replica, f"messageCount {message_count(per_replica, lag)}")
+
+
+def message_count(per_replica_rps: float, lag: float) -> int:
+    """What one replica works off in the wait allowed: KEDA's messageCount per replica."""
+    return max(1, math.ceil(per_replica_rps * lag))
+
+
+def cpu_percent(utilisation: float) -> int:
+    return round(utilisation * 100)
 
 
 def cheapest_size(app: str, rate: float, m: Measured, utilisation: float, lag: float) -> AppSize:
@@ -304,28 +337,98 @@ def parse_pairs(text: str) -> dict[str, float]:
     return {k.strip(): float(v) for k, v in (part.split("=") for part in text.split(",") if part)}
 
 
-def main(
-    bench: Annotated[Path, typer.Option(help="make bench output (JSON lines) or a soak's JSON.")],
-    at: Annotated[float | None, typer.Option(help="Which offered rate's measurement to use.")] = 30.0,
-    bench_two_gateways: Annotated[
-        Path | None, typer.Option(help='The same bench with REPLICAS="gateway=2": gives live_ms.')
-    ] = None,
-    live_ms: Annotated[float | None, typer.Option(help="Gateway CPU ms per chat per extra replica.")] = None,
-    soak: Annotated[Path | None, typer.Option(help="A soak's JSON: state calls and Redis memory.")] = None,
-    fan_out: Annotated[
-        bool,
-        typer.Option(help="Every gateway replica gets every live answer (today); off: only the waiting one."),
-    ] = True,
-    rates: Annotated[str, typer.Option(help="Chats per second to size for.")] = "50,500,5000",
-    sizes: Annotated[str, typer.Option(help="vCPU per replica per app.")] = DEFAULT_SIZES,
-    utilisation: Annotated[float, typer.Option(help="Target CPU utilisation per replica.")] = 0.6,
-    target_lag: Annotated[float, typer.Option(help="Seconds a backlog may wait (KEDA messageCount).")] = 2.0,
-    escalated_share: Annotated[float, typer.Option(help="Share of chats escalated.")] = 0.04,
-    message_bytes: Annotated[str, typer.Option(help="Bytes per event by topic.")] = MESSAGE_BYTES,
-    vcpu_second: Annotated[float, typer.Option(help="USD per vCPU-second (active).")] = PRICE_VCPU_SECOND,
-    gib_second: Annotated[float, typer.Option(help="USD per GiB-second (active).")] = PRICE_GIB_SECOND,
-) -> None:
-    """Replicas, KEDA thresholds, Service Bus and Redis, and compute cost per 1,000 chats."""
+def template_defaults(m: Measured, plan: Plan) -> dict[str, int]:
+    """The deploy/main.bicep scaling parameters, by name, that follow from the measurement at the
+    plan's replica sizes: the gateway's CPU rule at the target utilisation, and each backlog rule's
+    messageCount (what one replica works off in the wait allowed)."""
+    found = {CPU_UTILISATION_PARAMETER: cpu_percent(plan.utilisation)}
+    for app, parameter in MESSAGE_COUNT_PARAMETERS.items():
+        per_replica = throughput(m.cpu[app], plan.sizes[app], plan.utilisation)
+        found[parameter] = message_count(per_replica, plan.target_lag)
+    return found
+
+
+def max_active_messages(defaults: dict[str, int]) -> int:
+    """The most a sidecar may hold of one subscription before its own held messages (active for KEDA)
+    ask for another replica: the smallest messageCount, since one pubsub component serves every app."""
+    return min(defaults[parameter] for parameter in MESSAGE_COUNT_PARAMETERS.values())
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A measurement kept in a file, with the sizes, utilisation and wait it was sized for and where it
+    came from (date, machine, commands)."""
+
+    measured: Measured
+    sizes: dict[str, float]
+    utilisation: float
+    target_lag: float
+    provenance: dict[str, Any]
+
+
+def _cost(data: dict[str, Any]) -> Cost:
+    return Cost(float(data["service"]), float(data["sidecar"]))
+
+
+def read_recorded(path: Path) -> Recorded:
+    data = json.loads(path.read_text())
+    plan = data["plan"]
+    measured = Measured(
+        rate=float(data["rate"]),
+        cpu={app: _cost(data["cpu_ms_per_chat"][app]) for app in APPS},
+        redis_ms=float(data["redis_ms"]),
+        p50_ms=float(data["p50_ms"]),
+        live=_cost(data["live_ms_per_chat"]),
+        escalated_share=float(data["escalated_share"]),
+        state_calls=data.get("state_calls_per_chat"),
+        redis_gib_per_rate=data.get("redis_gib_per_rate"),
+    )
+    return Recorded(
+        measured=measured,
+        sizes={app: float(plan["sizes"][app]) for app in APPS},
+        utilisation=float(plan["utilisation"]),
+        target_lag=float(plan["target_lag_seconds"]),
+        provenance=data.get("measured", {}),
+    )
+
+
+def write_recorded(path: Path, kept: Recorded) -> None:
+    m = kept.measured
+    data = {
+        "about": (
+            "The measured inputs of the Azure sizing (bench/sizing.py). deploy/main.bicep's scaling "
+            "defaults are derived from this file: `.venv/bin/python -m bench.sizing --recorded "
+            f"{path}` prints them, and tests/contract/test_sizing_defaults.py fails while the template "
+            "differs."
+        ),
+        "measured": kept.provenance,
+        "rate": m.rate,
+        "cpu_ms_per_chat": {app: asdict(cost) for app, cost in m.cpu.items()},
+        "redis_ms": round(m.redis_ms, 3),
+        "p50_ms": round(m.p50_ms, 2),
+        "live_ms_per_chat": asdict(m.live),
+        "escalated_share": m.escalated_share,
+        "state_calls_per_chat": m.state_calls,
+        "redis_gib_per_rate": m.redis_gib_per_rate,
+        "plan": {
+            "sizes": kept.sizes,
+            "utilisation": kept.utilisation,
+            "target_lag_seconds": kept.target_lag,
+        },
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def measure(
+    bench: Path,
+    at: float | None,
+    bench_two_gateways: Path | None,
+    live_ms: float | None,
+    soak: Path | None,
+    fan_out: bool,
+    escalated_share: float,
+) -> Measured:
+    """A Measured from `make bench` outputs (and a soak's JSON)."""
     base = load_measurement(bench, at)
     cpu = per_app(base["cpu_ms_per_chat"])
     unmeasured = [app for app, cost in cpu.items() if cost.service <= 0]
@@ -339,7 +442,7 @@ def main(
         two = per_app(load_measurement(bench_two_gateways, at)["cpu_ms_per_chat"])
         live = two["gateway"].minus(cpu["gateway"])
     soaked = json_rows(soak)[-1] if soak else {}
-    m = Measured(
+    return Measured(
         rate=base["offered_rps"],
         cpu=cpu,
         redis_ms=base["cpu_ms_per_chat"].get("redis", 0.0),
@@ -351,13 +454,125 @@ def main(
         if soaked.get("redis_bound_gib")
         else None,
     )
-    plan = Plan(parse_pairs(sizes), utilisation, target_lag, fan_out, vcpu_second, gib_second)
+
+
+def provenance(measured_by: list[str]) -> dict[str, Any]:
+    command = " ".join([".venv/bin/python -m bench.sizing", *sys.argv[1:]])
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.platform()}",
+        "commands": [*measured_by, command],
+    }
+
+
+def defaults_text(defaults: dict[str, int]) -> str:
+    lines = [f"  param {name} int = {value}" for name, value in defaults.items()]
+    return "\n".join(
+        [
+            "deploy/main.bicep defaults that follow (tests/contract/test_sizing_defaults.py holds them):",
+            *lines,
+            f"  pubsub maxActiveMessages = min(messageCount) = {max_active_messages(defaults)}"
+            " (main.bicep computes it from the parameters)",
+        ]
+    )
+
+
+def main(
+    bench: Annotated[
+        Path | None, typer.Option(help="make bench output (JSON lines) or a soak's JSON.")
+    ] = None,
+    recorded: Annotated[
+        Path | None,
+        typer.Option(help=f"A kept measurement instead of --bench (the template follows {RECORDED.name})."),
+    ] = None,
+    record_to: Annotated[
+        Path | None, typer.Option(help="Keep this measurement, its sizes, utilisation and wait, in a file.")
+    ] = None,
+    measured_by: Annotated[
+        list[str] | None, typer.Option(help="With --record-to: how the bench outputs were made (repeat).")
+    ] = None,
+    at: Annotated[float | None, typer.Option(help="Which offered rate's measurement to use.")] = 30.0,
+    bench_two_gateways: Annotated[
+        Path | None, typer.Option(help='The same bench with REPLICAS="gateway=2": gives live_ms.')
+    ] = None,
+    live_ms: Annotated[float | None, typer.Option(help="Gateway CPU ms per chat per extra replica.")] = None,
+    soak: Annotated[Path | None, typer.Option(help="A soak's JSON: state calls and Redis memory.")] = None,
+    fan_out: Annotated[
+        bool,
+        typer.Option(help="Every gateway replica gets every live answer (today); off: only the waiting one."),
+    ] = True,
+    rates: Annotated[str, typer.Option(help="Chats per second to size for.")] = "50,500,5000",
+    sizes: Annotated[
+        str | None, typer.Option(help=f"vCPU per replica per app [{DEFAULT_SIZES}, or the kept file's].")
+    ] = None,
+    utilisation: Annotated[
+        float | None, typer.Option(help=f"Target CPU utilisation per replica [{DEFAULT_UTILISATION}].")
+    ] = None,
+    target_lag: Annotated[
+        float | None,
+        typer.Option(help=f"Seconds a backlog may wait (KEDA messageCount) [{DEFAULT_TARGET_LAG}]."),
+    ] = None,
+    escalated_share: Annotated[
+        float | None, typer.Option(help=f"Share of chats escalated [{DEFAULT_ESCALATED_SHARE}].")
+    ] = None,
+    message_bytes: Annotated[str, typer.Option(help="Bytes per event by topic.")] = MESSAGE_BYTES,
+    vcpu_second: Annotated[float, typer.Option(help="USD per vCPU-second (active).")] = PRICE_VCPU_SECOND,
+    gib_second: Annotated[float, typer.Option(help="USD per GiB-second (active).")] = PRICE_GIB_SECOND,
+) -> None:
+    """Replicas, KEDA thresholds, Service Bus and Redis, and compute cost per 1,000 chats; the
+    deploy/main.bicep scaling defaults that follow."""
+    if (bench is None) == (recorded is None):
+        raise typer.BadParameter("pass --bench (a new measurement) or --recorded (a kept one)")
+    if recorded is not None:
+        kept = read_recorded(recorded)
+        m = kept.measured
+        if escalated_share is not None:
+            m = replace(m, escalated_share=escalated_share)
+        if not fan_out:
+            m = replace(m, live=Cost(0.0, 0.0))
+        kept_sizes, kept_utilisation, kept_lag = kept.sizes, kept.utilisation, kept.target_lag
+        live_measured = True
+    else:
+        assert bench is not None
+        share = DEFAULT_ESCALATED_SHARE if escalated_share is None else escalated_share
+        m = measure(bench, at, bench_two_gateways, live_ms, soak, fan_out, share)
+        kept_sizes, kept_utilisation, kept_lag = (
+            parse_pairs(DEFAULT_SIZES),
+            DEFAULT_UTILISATION,
+            DEFAULT_TARGET_LAG,
+        )
+        live_measured = bool(bench_two_gateways or live_ms or not fan_out)
+    plan = Plan(
+        parse_pairs(sizes) if sizes else kept_sizes,
+        kept_utilisation if utilisation is None else utilisation,
+        kept_lag if target_lag is None else target_lag,
+        fan_out,
+        vcpu_second,
+        gib_second,
+    )
+    if record_to is not None:
+        write_recorded(
+            record_to,
+            Recorded(m, plan.sizes, plan.utilisation, plan.target_lag, provenance(measured_by or [])),
+        )
     topic_bytes = {k: int(v) for k, v in parse_pairs(message_bytes).items()}
     rows = [size_rate(float(r), m, plan, topic_bytes) for r in rates.split(",") if r]
-    measured = bool(bench_two_gateways or live_ms or not fan_out)
-    print(describe(m, measured, fan_out))
+    defaults = template_defaults(m, plan)
+    print(describe(m, live_measured, fan_out))
     print(table(rows))
-    print(json.dumps({"measured": asdict(m), "utilisation": utilisation, "rows": rows}), file=sys.stdout)
+    print(defaults_text(defaults))
+    print(
+        json.dumps(
+            {
+                "measured": asdict(m),
+                "utilisation": plan.utilisation,
+                "rows": rows,
+                "template_defaults": defaults,
+                "max_active_messages": max_active_messages(defaults),
+            }
+        ),
+        file=sys.stdout,
+    )
 
 
 if __name__ == "__main__":

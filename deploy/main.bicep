@@ -52,21 +52,33 @@ param openAiDeployments array = [
 param operatorAllowedIpRanges array = []
 
 // ---- Scaling knobs (docs/deploy.md, "Scaling") ----------------------------------------------------
-@description('Concurrent HTTP requests per gateway replica before another replica starts. Waiting chats hold a request for up to chat_wait_seconds, so keep this well above the expected chats per second.')
-param gatewayConcurrentRequests int = 50
+// The defaults of gatewayCpuUtilization and <app>MessagesPerReplica are what bench.sizing derives from the
+// kept measurement (bench/data/sizing-measured.json: CPU per chat, replica sizes, 60 % utilisation, a
+// 2 s backlog); tests/contract/test_sizing_defaults.py fails while they differ.
+@description('Average CPU use, in percent of a gateway replica\'s vCPU, above which another replica starts (the sizing\'s target utilisation). Every gateway replica pays for every live answer, so CPU, not requests, is what fills one.')
+@minValue(1)
+@maxValue(100)
+param gatewayCpuUtilization int = 60
+@description('At least 1: a CPU rule cannot scale to zero, nor start a replica from none.')
+@minValue(1)
 param gatewayMinReplicas int = 1
 param gatewayMaxReplicas int = 10
 
-@description('Messages waiting per replica on a service\'s subscription before another replica starts.')
-param nlpMessagesPerReplica int = 50
+@description('Active messages (waiting, or held by a sidecar) per replica on a service\'s subscription before another replica starts: what one replica works off in 2 s. At least 32, the messages a sidecar hands its app at once (maxConcurrentHandlers), since a sidecar may hold the smallest of these (maxActiveMessages).')
+@minValue(32)
+param nlpMessagesPerReplica int = 122
 param nlpMinReplicas int = 1
 param nlpMaxReplicas int = 10
 
-param dialogueMessagesPerReplica int = 20
+@description('As nlpMessagesPerReplica, for dialogue on chat.analyzed.')
+@minValue(32)
+param dialogueMessagesPerReplica int = 55
 param dialogueMinReplicas int = 1
 param dialogueMaxReplicas int = 10
 
-param evaluatorMessagesPerReplica int = 100
+@description('As nlpMessagesPerReplica, for the evaluator on each of its subscriptions.')
+@minValue(32)
+param evaluatorMessagesPerReplica int = 79
 param evaluatorMinReplicas int = 1
 param evaluatorMaxReplicas int = 5
 
@@ -219,6 +231,9 @@ module daprComponents 'modules/dapr-components.bicep' = {
     redisType: redis.outputs.redisType
     appConfigurationEndpoint: appConfig.outputs.endpoint
     keyVaultName: keyVault.outputs.name
+    // KEDA counts the messages a sidecar holds locked as active: holding no more than the smallest
+    // messageCount, a replica's own held messages never ask for another replica.
+    pubsubMaxActiveMessages: min(nlpMessagesPerReplica, dialogueMessagesPerReplica, evaluatorMessagesPerReplica)
   }
 }
 
@@ -260,12 +275,17 @@ module gateway 'modules/container-app.bicep' = {
     memory: '0.5Gi'
     minReplicas: gatewayMinReplicas
     maxReplicas: gatewayMaxReplicas
+    // CPU, not HTTP concurrency: Container Apps counts a rule's "concurrent requests" as the requests of
+    // the past 15 s over 15 (a rate), and a gateway replica's CPU per chat grows with the replica count
+    // (the live fan-out), so no fixed request figure marks a full replica; its CPU does.
     scaleRules: [
       {
-        name: 'http-concurrency'
-        http: {
+        name: 'cpu-utilisation'
+        custom: {
+          type: 'cpu'
           metadata: {
-            concurrentRequests: string(gatewayConcurrentRequests)
+            type: 'Utilization'
+            value: string(gatewayCpuUtilization)
           }
         }
       }

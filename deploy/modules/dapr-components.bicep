@@ -40,6 +40,10 @@ param flagsSentinelPollInterval string = '15s'
 @minValue(300)
 param broadcastIdleSeconds int = 900
 
+@description('Messages of one subscription a sidecar may hold locked, handed out or buffered (pubsub\'s maxActiveMessages). KEDA\'s azure-servicebus rules count them among the active messages, so main.bicep passes the smallest messageCount: a replica\'s own held messages then never ask for another replica. At least maxConcurrentHandlers (32), as the component asks.')
+@minValue(32)
+param pubsubMaxActiveMessages int
+
 resource environment 'Microsoft.App/managedEnvironments@2024-10-02-preview' existing = {
   name: environmentName
 }
@@ -109,8 +113,9 @@ resource pubsub 'Microsoft.App/managedEnvironments/daprComponents@2024-10-02-pre
       { name: 'azureClientId', value: identityClientId }
       // Topics and subscriptions come from servicebus.bicep; the sidecars need no Manage right.
       { name: 'disableEntityManagement', value: 'true' }
-      // Same intent as pubsub.yaml: queueDepth 100, concurrency 32, processingTimeout 60s.
-      { name: 'maxActiveMessages', value: '100' }
+      // Same intent as pubsub.yaml: concurrency 32, processingTimeout 60s. The messages held (queueDepth
+      // 100 locally) follow the KEDA thresholds here instead: see pubsubMaxActiveMessages.
+      { name: 'maxActiveMessages', value: string(pubsubMaxActiveMessages) }
       { name: 'maxConcurrentHandlers', value: '32' }
       { name: 'handlerTimeoutInSec', value: '60' }
       { name: 'lockRenewalInSec', value: '20' }

@@ -96,10 +96,11 @@ def test_only_the_gateway_and_the_operator_api_have_external_ingress() -> None:
     assert "allowedIpRanges" in app_modules()[AppId.EVALUATOR.value]
 
 
-def test_the_gateway_scales_on_http_concurrency() -> None:
+def test_the_gateway_scales_on_its_cpu() -> None:
+    # its threshold, and why CPU rather than HTTP concurrency: test_sizing_defaults.py
     rules = app_modules()[AppId.GATEWAY.value]["scaleRules"]
-    assert [rule["name"] for rule in rules] == ["http-concurrency"]
-    assert "concurrentRequests" in rules[0]["http"]["metadata"]
+    assert [rule["name"] for rule in rules] == ["cpu-utilisation"]
+    assert rules[0]["custom"]["type"] == "cpu"
 
 
 @pytest.mark.parametrize("app", [AppId.NLP, AppId.DIALOGUE, AppId.EVALUATOR])

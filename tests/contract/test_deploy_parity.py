@@ -46,7 +46,8 @@ SAME_INTENT: dict[Component, list[tuple[str, str, Callable[[str], str]]]] = {
     # component: [(local metadata, Azure metadata, local value -> Azure value)]
     Component.PUBSUB: [
         ("concurrency", "maxConcurrentHandlers", str),
-        ("queueDepth", "maxActiveMessages", str),
+        # not queueDepth -> maxActiveMessages: on Azure the messages a sidecar holds count for KEDA, so
+        # they follow the KEDA thresholds (test_sizing_defaults.py), which the local run does not have
         ("processingTimeout", "handlerTimeoutInSec", lambda v: str(int(v.removesuffix("s")))),
     ],
     Component.BROADCAST: [

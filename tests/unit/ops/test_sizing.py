@@ -12,17 +12,23 @@ from typer.testing import CliRunner
 
 from bench.sizing import (
     APPS,
+    RECORDED,
     Cost,
     Measured,
     Plan,
+    Recorded,
     cost_per_thousand,
     load_measurement,
     main,
+    max_active_messages,
     needed,
     per_app,
+    read_recorded,
     service_bus,
     size_app,
     size_rate,
+    template_defaults,
+    write_recorded,
 )
 
 UTILISATION = 0.6
@@ -91,11 +97,12 @@ def test_keda_message_count_is_one_replicas_throughput_over_the_wait_allowed() -
     assert size_app("evaluator", 50, measured(), 1.0, UTILISATION, LAG).keda == "messageCount 80"
 
 
-def test_keda_http_rule_is_requests_in_flight_by_littles_law() -> None:
-    # 20 chats/s a replica, each holding its request 400 ms: 8 in flight; 40 ms: 0.8, at least 1
-    assert size_app("gateway", 50, measured(), 0.5, UTILISATION, LAG).keda == "HTTP concurrentRequests 8"
+def test_the_gateway_scales_on_cpu_at_the_target_utilisation_whatever_its_latency() -> None:
+    # Container Apps' HTTP rule counts a 15 s request rate, and with the fan-out a gateway replica's
+    # throughput depends on how many there are: its CPU is what the budget is made of
+    assert size_app("gateway", 50, measured(), 0.5, UTILISATION, LAG).keda == "CPU utilisation 60 %"
     fast = measured(p50_ms=40.0)
-    assert size_app("gateway", 50, fast, 0.5, UTILISATION, LAG).keda == "HTTP concurrentRequests 1"
+    assert size_app("gateway", 50, fast, 0.5, 0.75, LAG).keda == "CPU utilisation 75 %"
 
 
 def test_every_gateway_replica_pays_for_every_live_answer() -> None:
@@ -246,3 +253,80 @@ def test_the_cheapest_size_is_the_fewest_vcpu_in_all_not_the_smallest_that_fits(
     gateway = row["apps"][APPS.index("gateway")]
 
     assert (gateway["replicas"], gateway["vcpu"]) == (3, 2.0)
+
+
+def test_the_template_defaults_are_the_cpu_target_and_each_apps_two_seconds_of_work() -> None:
+    # 0.5 vCPU at 60 %: 20 chats/s of 15 ms each, 40 in the 2 s allowed; a 1 vCPU nlp: 40/s, 80
+    defaults = template_defaults(
+        measured(), Plan({**dict.fromkeys(APPS, 0.5), "nlp": 1.0}, 0.6, LAG, True, 0, 0)
+    )
+
+    assert defaults == {
+        "gatewayCpuUtilization": 60,
+        "nlpMessagesPerReplica": 80,
+        "dialogueMessagesPerReplica": 40,
+        "evaluatorMessagesPerReplica": 40,
+    }
+    assert max_active_messages(defaults) == 40
+
+
+def test_a_kept_measurement_reads_back_as_written(tmp_path: Path) -> None:
+    kept = Recorded(measured(live=Cost(2.0, 1.0)), dict.fromkeys(APPS, 0.5), 0.6, 2.0, {"date": "2026-12-06"})
+    path = tmp_path / "kept.json"
+
+    write_recorded(path, kept)
+
+    assert read_recorded(path) == kept
+
+
+def test_the_kept_measurement_gives_the_thresholds_docs_deploy_publishes() -> None:
+    kept = read_recorded(RECORDED)
+    plan = Plan(kept.sizes, kept.utilisation, kept.target_lag, True, 0, 0)
+
+    assert {"date", "machine", "commands"} <= set(kept.provenance)
+    assert template_defaults(kept.measured, plan) == {
+        "gatewayCpuUtilization": 60,
+        "nlpMessagesPerReplica": 122,
+        "dialogueMessagesPerReplica": 55,
+        "evaluatorMessagesPerReplica": 79,
+    }
+
+
+def test_the_command_keeps_a_measurement_and_sizes_from_it_again(tmp_path: Path) -> None:
+    bench, kept = tmp_path / "bench.out", tmp_path / "kept.json"
+    bench.write_text(bench_lines(dapr_row(30, 400.0)))
+    sizes = ",".join(f"{app}=0.5" for app in APPS)
+    first = CliRunner().invoke(
+        _app(),
+        [
+            "--bench",
+            str(bench),
+            "--live-ms",
+            "3",
+            "--sizes",
+            sizes,
+            "--record-to",
+            str(kept),
+            "--measured-by",
+            "make bench on a test box",
+        ],
+    )
+
+    again = CliRunner().invoke(_app(), ["--recorded", str(kept), "--rates", "50"])
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    assert read_recorded(kept).provenance["commands"][0] == "make bench on a test box"
+    assert "| 50 | 4 × 0.5 vCPU | 3 × 0.5 vCPU | 3 × 0.5 vCPU | 3 × 0.5 vCPU |" in again.output
+    assert "  param dialogueMessagesPerReplica int = 40" in again.output
+    last = json.loads(again.output.strip().splitlines()[-1])
+    assert last["template_defaults"]["nlpMessagesPerReplica"] == 40
+    assert last["max_active_messages"] == 40
+
+
+def test_the_command_wants_one_measurement_new_or_kept(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.out"
+    bench.write_text(bench_lines(dapr_row(30, 400.0)))
+
+    assert CliRunner().invoke(_app(), []).exit_code == 2
+    assert CliRunner().invoke(_app(), ["--bench", str(bench), "--recorded", str(RECORDED)]).exit_code == 2
