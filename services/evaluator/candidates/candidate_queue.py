@@ -142,13 +142,16 @@ class CandidateQueue:
     async def learn_wording(self, event: ChatAnswered) -> Candidate | None:
         """Count an answer that resolved a clarification as the user's choice of an entry for the
         question's wording; the wording's candidate once it has enough users (approved at once with
-        `learn_wordings_automatically`), else None."""
+        `learn_wordings_automatically`), else None. The wording's language is its own (a reply such as
+        "2" or "yes" may be read as another language than the question)."""
         clarified = event.clarified
         if clarified is None or event.refusal is not None:
             return None
-        choice = WordingChoice(
-            clarified.faq_id, redact(clarified.question), event.language, event.channel.user_id, event.turn_id
-        )
+        wording = redact(clarified.question)
+        language = detect_language(wording)
+        if language not in (Language.EN, Language.JA):
+            language = event.language
+        choice = WordingChoice(clarified.faq_id, wording, language, event.channel.user_id, event.turn_id)
         return await self._wording_chosen(choice)
 
     async def _wording_chosen(self, choice: WordingChoice) -> Candidate | None:

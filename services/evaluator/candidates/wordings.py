@@ -32,7 +32,7 @@ from helpdesk.events import Language, utcnow
 from helpdesk.knowledge.entries import FaqEntry, parse_entry
 from helpdesk.text import normalise, terms
 from helpdesk.text.injection import check_injection
-from services.evaluator.knowledge import KnowledgeCopy, question_terms_of, similarity
+from services.evaluator.knowledge import KnowledgeCopy, similarity
 
 _TRAILING = re.compile(r"[\s?？!！.。、,]+$")
 KEEP_TURN_IDS = 10
@@ -83,7 +83,9 @@ class WordingChoice:
 
 
 def refusal(choice: WordingChoice, copy: KnowledgeCopy, rules: WordingRules) -> WordingRefusal | None:
-    """Why the wording must not become an alternative of the chosen entry (None: it may)."""
+    """Why the wording must not become an alternative of the chosen entry (None: it may). "Closer"
+    compares the wording with each phrasing of an entry, the best phrasing counting, as
+    `KnowledgeCopy.closest` does."""
     entry = copy.get(choice.faq_id)
     if entry is None:
         return WordingRefusal.NO_ENTRY
@@ -100,7 +102,10 @@ def refusal(choice: WordingChoice, copy: KnowledgeCopy, rules: WordingRules) -> 
         return WordingRefusal.KNOWN
     if check_injection(wording).suspected:
         return WordingRefusal.INJECTION
-    chosen = similarity(wanted, question_terms_of(entry, choice.language))
+    chosen = max(
+        similarity(wanted, frozenset(terms(p, choice.language)))
+        for p in entry.texts[choice.language].phrasings
+    )
     _, closest = copy.closest(wanted, choice.language)
     if closest > chosen:
         return WordingRefusal.CLOSER_TO_ANOTHER

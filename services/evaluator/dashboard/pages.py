@@ -18,6 +18,7 @@ from services.evaluator.candidates.candidate import (
     CandidateEdit,
     CandidateNotFound,
     CandidateStatus,
+    WordingEntryGone,
 )
 from services.evaluator.operator_access import SESSION_COOKIE, OperatorAuth, OperatorSession, csrf_ok
 from services.evaluator.quality_report import MAX_DAYS
@@ -193,7 +194,7 @@ async def review(
                 await queue.edit(candidate_id, edit)
             case ReviewAction.REJECT:
                 await queue.reject(candidate_id, session.user_id, form.get("note") or None)
-    except (CandidateNotFound, CandidateAlreadyReviewed):
+    except (CandidateNotFound, CandidateAlreadyReviewed, WordingEntryGone):
         return redirect_to()
     except SidecarUnavailable:
         return render_page(

@@ -23,7 +23,7 @@ from services.evaluator.candidates.wordings import (
     refusal,
     wording_key,
 )
-from services.evaluator.knowledge import KnowledgeFollower
+from services.evaluator.knowledge import KnowledgeCopy, KnowledgeFollower
 from services.evaluator.knowledge_sources import KnowledgeSources
 from services.evaluator.source_reader import SourceReader
 from tests.unit.evaluator.conftest import PASSWORD_ENTRY, VPN_ENTRY, answered
@@ -193,3 +193,32 @@ async def test_an_agents_answer_repeating_an_entrys_answer_vouches_for_the_quest
         ("password-reset", "my account got locked after the holidays, help", 0)
     ]
     assert wordings[0].drafted_by == "an agent's answer"
+
+
+async def test_the_wording_is_counted_in_its_own_language_whatever_the_reply_was_read_as() -> None:
+    candidates, _, _ = queue(min_users=1)
+    read_as_english = chose("user-a", "ログインできなくなった時の対処", language=Language.EN)
+    proposed = await candidates.learn_wording(read_as_english)
+    assert proposed is not None
+    assert proposed.language is Language.JA
+    assert proposed.entry_question == "パスワードをリセットするにはどうすればいいですか？"
+
+
+def test_closer_compares_with_each_phrasing_not_all_of_an_entrys_words_at_once() -> None:
+    """An entry with many alternatives is as close as its best phrasing (as `closest` measures every
+    entry): a wording as close to the chosen entry's question as to another entry's is not refused."""
+    printers = parse_entry(
+        {
+            "id": "printer-add",
+            "en": {
+                "question": "How do I add a printer?",
+                "alternatives": ["install a network printer", "printer driver setup", "map a printer share"],
+                "answer": "Open Settings, Printers, Add.",
+            },
+        }
+    )
+    jammed = parse_entry(
+        {"id": "printer-mac", "en": {"question": "Printer on a Mac", "answer": "Use the Mac print dialog."}}
+    )
+    copy = KnowledgeCopy([printers, jammed])
+    assert refusal(choice("add a printer on my mac", "printer-add"), copy, WordingRules()) is None

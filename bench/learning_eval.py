@@ -1,0 +1,183 @@
+"""Learning wordings from users' choices (issue 19), simulated in process: how much more often the
+helpdesk answers directly, and how often wrongly, once the wordings users resolved in clarifications are
+alternatives of the entries they picked.
+
+    .venv/bin/python -m bench.learning_eval
+
+Simulated users ask every answerable question of a set as the first turn of a conversation of their
+own (nlp's `Analyzer` and dialogue's `AnswerPolicy` over the index a replica builds, as
+`bench.answer_eval` runs them). When the reply is a clarification that offers a right entry, the user
+replies with its number; the `chat.answered` dialogue would publish for that reply goes to the
+evaluator's `CandidateQueue` (in-memory state and knowledge store, the default knowledge base seeded as
+the service seeds it), with `learn_wordings_automatically` and **one user per wording** (each question
+is asked once, so the service's default of two distinct users cannot be reached; the simulation counts
+every resolved question as if a second user had asked it the same way). Out-of-scope questions and
+clarifications that miss the right entry teach nothing (the user says "none of these"). Then the index
+is rebuilt over the knowledge base with the learned alternatives and the sets are asked again.
+
+Two runs, the answer thresholds and the calibrated model untouched:
+- `tune`: users resolve kb-tune; kb-heldout (never tuned on, never learned from) is then measured:
+  what learning does for questions worded differently from every learned one.
+- `repeat`: users resolve kb-heldout once; the same kb-heldout questions are then asked again (the
+  recurring questions of a service desk).
+kb-eval is measured after each as a check on what the learned wordings do to other questions.
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bench.answer_eval import ROOT, Asked, Reply, measure, questions
+from bench.faq_bench import Query
+from bench.questions import analysed
+from helpdesk.events import AnswerMode, ChatAnswered, Language
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore
+from helpdesk.text import detect_language
+from services.dialogue.public import (
+    Answer,
+    AnswerPolicy,
+    ConversationMemory,
+    FixedKnowledge,
+    deployed_index,
+    outcome_event,
+    reply_language,
+)
+from services.evaluator.public import (
+    CandidateQueue,
+    CandidateStore,
+    KnowledgeFollower,
+    KnowledgeSources,
+    SourceReader,
+    WordingChoice,
+    WordingCounts,
+    WordingRules,
+    load_directory,
+    wording_refusal,
+)
+from services.nlp.public import Analyzer, NlpSettings, load_intent_model
+
+KNOWLEDGE = ROOT / "knowledge"
+SIMULATED_RULES = WordingRules(min_users=1)
+
+
+async def learning_queue() -> CandidateQueue:
+    """The evaluator's candidate queue over a knowledge store seeded with the default files, applying
+    every wording one user resolved."""
+    state = MemoryStateStore()
+    store = KnowledgeStore(MemoryStateStore())
+    follower = KnowledgeFollower(store, load_directory(KNOWLEDGE))
+    sources = KnowledgeSources(store, MemoryBus(), state, SourceReader(), follower)
+    await sources.seed(KNOWLEDGE)
+    await follower.refresh()
+    return CandidateQueue(
+        CandidateStore(state),
+        sources,
+        follower,
+        duplicate_threshold=0.75,
+        wordings=WordingCounts(state, SIMULATED_RULES),
+        learn_wordings_automatically=True,
+    )
+
+
+def policy_over(queue: CandidateQueue) -> AnswerPolicy:
+    """Dialogue's policy over the index a replica builds of the queue's current knowledge base."""
+    entries = list(queue.library.copy)
+    return AnswerPolicy(FixedKnowledge(deployed_index(entries, queue.library.kb_version or "seed")))
+
+
+def asking(analyzer: Analyzer, policy: AnswerPolicy) -> Callable[[Query], Awaitable[Reply]]:
+    async def ask(query: Query) -> Reply:
+        event = analysed(analyzer, query, "learning-eval")
+        memory = ConversationMemory(conversation_id=event.conversation_id, user_id="learning-eval")
+        decided = policy.decide(event, memory).outcome
+        if not isinstance(decided, Answer):
+            return Reply("escalated")
+        return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
+
+    return ask
+
+
+async def users_resolve(
+    analyzer: Analyzer, policy: AnswerPolicy, queue: CandidateQueue, asked: Sequence[Asked], who: str
+) -> Counter[str]:
+    """Each answerable question asked by a user of its own, who picks the first right choice offered;
+    what happened to the wordings."""
+    seen: Counter[str] = Counter()
+    for number, item in enumerate(asked):
+        if not item.query.relevant:
+            continue
+        user = f"{who}-{number}"
+        event = analysed(analyzer, item.query, user)
+        memory = ConversationMemory(conversation_id=event.conversation_id, user_id=user)
+        decision = policy.decide(event, memory)
+        offered = decision.outcome
+        if not isinstance(offered, Answer) or offered.mode is not AnswerMode.CLARIFY:
+            continue
+        seen["clarified"] += 1
+        relevant = item.query.relevant
+        position = next((i for i, c in enumerate(offered.choices) if c.faq_id in relevant), None)
+        if position is None:
+            seen["clarification_missed"] += 1
+            continue
+        memory = memory.model_copy(
+            update={"language": reply_language(event, memory), "clarification": decision.clarification}
+        )
+        reply = analysed(analyzer, Query(str(position + 1), relevant, item.query.language), user)
+        reply = reply.model_copy(update={"conversation_id": event.conversation_id})
+        answered = outcome_event(reply, policy.decide(reply, memory), 0.0, reply_language(reply, memory))
+        if not isinstance(answered, ChatAnswered) or answered.clarified is None:
+            seen["reply_not_read"] += 1
+            continue
+        seen["resolved"] += 1
+        refused = wording_refusal(_choice(answered), queue.library.copy, SIMULATED_RULES)
+        if refused is not None:
+            seen[f"refused_{refused.value}"] += 1
+        candidate = await queue.learn_wording(answered)
+        if candidate is not None and candidate.published:
+            seen["learned"] += 1
+    return seen
+
+
+def _choice(answered: ChatAnswered) -> WordingChoice:
+    """The choice as the queue reads it (for counting refusals before it is learned)."""
+    assert answered.clarified is not None
+    wording = answered.clarified.question
+    language = detect_language(wording)
+    if language not in (Language.EN, Language.JA):
+        language = answered.language
+    faq_id = answered.clarified.faq_id
+    return WordingChoice(faq_id, wording, language, answered.channel.user_id, answered.turn_id)
+
+
+async def run() -> dict[str, Any]:
+    analyzer = Analyzer(load_intent_model(NlpSettings()))
+    result: dict[str, Any] = {"via": "in-process", "min_users_simulated": 1}
+    print("== before learning")
+    baseline_queue = await learning_queue()
+    baseline = policy_over(baseline_queue)
+    result["before"] = await measure(asking(analyzer, baseline), ["kb-heldout", "kb-eval"])
+    for name, learned_from in (("tune", "kb-tune"), ("repeat", "kb-heldout")):
+        queue = await learning_queue()
+        seen = await users_resolve(analyzer, baseline, queue, questions(learned_from), name)
+        print(f"== {name}: users resolved {learned_from}: {dict(seen)}")
+        learned = policy_over(queue)
+        result[name] = {
+            "learned_from": learned_from,
+            "wordings": dict(seen),
+            "sets": await measure(asking(analyzer, learned), ["kb-heldout", "kb-eval"]),
+        }
+    return result
+
+
+def main() -> None:
+    print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Learned wordings through the evaluator service in process: two users' choices delivered as
+`chat.answered` become a wording candidate on the dashboard, and the operator's approval there adds the
+wording to the entry and publishes a new knowledge version."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from fastapi.testclient import TestClient
+
+from helpdesk.events import Channel, ChannelRef, Choice, Clarified, KbUpdated
+from helpdesk.knowledge.store import KnowledgeStore
+from helpdesk.memory_ports import MemoryBus, MemoryStateStore
+from tests.unit.evaluator.conftest import answered
+from tests.unit.evaluator.test_app import OPERATOR_KEY, await_store, bus, client, deliver, knowledge, operator
+
+__all__ = ["bus", "client", "knowledge"]
+
+WORDING = "locked out after too many tries, what now"
+
+
+def picked(user: str) -> object:
+    return answered(
+        channel=ChannelRef(channel=Channel.WEB, user_id=user),
+        clarified=Clarified(
+            question=WORDING,
+            faq_id="password-reset",
+            choices=[Choice(faq_id="password-reset", question="How do I reset my password?")],
+        ),
+    )
+
+
+def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboard(
+    client: TestClient, bus: MemoryBus, knowledge: MemoryStateStore
+) -> None:
+    first = picked("user-a")
+    assert deliver(client, first, "chat.answered") == "SUCCESS"
+    assert deliver(client, first, "chat.answered") == "SUCCESS"
+    listing = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()
+    assert listing["candidates"] == [], "one user is not enough"
+    assert deliver(client, picked("user-b"), "chat.answered") == "SUCCESS"
+    (candidate,) = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
+        "candidates"
+    ]
+    assert (candidate["kind"], candidate["faq_id"], candidate["question"]) == (
+        "wording",
+        "password-reset",
+        WORDING,
+    )
+
+    assert (
+        client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False).status_code
+        == 303
+    )
+    page = client.get("/dashboard").text
+    assert "alternative wording for entry <code>password-reset</code>" in page
+    assert "chosen by 2 users in a clarification" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    done = client.post(
+        f"/dashboard/candidates/{candidate['id']}/approve",
+        data={"csrf": csrf.group(1)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    approved = client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()
+    assert approved["status"] == "approved"
+    assert approved["published"] is True
+    assert [u.changed_ids for u in bus.of(KbUpdated) if isinstance(u, KbUpdated)][-1] == ["password-reset"]
+    entry = await_store(KnowledgeStore(knowledge)).items["password-reset"].model_dump(mode="json")
+    assert entry["en"]["alternatives"] == [WORDING]
+    assert deliver(client, picked(f"user-{uuid.uuid4().hex[:6]}"), "chat.answered") == "SUCCESS"
+    assert (
+        client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
+            "candidates"
+        ]
+        == []
+    )
