@@ -48,6 +48,11 @@ class LedgerFact(BaseModel):
     recorded_at: datetime = Field(default_factory=utcnow)
     position: LedgerPosition | None = None
 
+    def stored(self) -> bytes:
+        """The record as kept in the state store: fields at their defaults are left out (reading fills
+        them in again), since facts are kept one per event for as long as their retention."""
+        return self.model_dump_json(exclude_defaults=True).encode()
+
 
 class AggregateLedger(Protocol):
     async def fold(

@@ -130,9 +130,7 @@ class ShardedLedger:
                     "recorded_at": datetime.fromtimestamp(self._clock(), UTC),
                 }
             )
-            created = await self._store.create(
-                key, placed.model_dump_json().encode(), ttl_seconds=ttl_seconds
-            )
+            created = await self._store.create(key, placed.stored(), ttl_seconds=ttl_seconds)
             if created:
                 batch.add(bucket, tally, recent)
                 self._nudge(batch)
@@ -216,9 +214,7 @@ class ShardedLedger:
                 update={"position": LedgerPosition(shard=shard.doc.id, seq=batch.seq)}
             )
             try:
-                await self._store.save(
-                    key, moved.model_dump_json().encode(), etag=etag, ttl_seconds=contribution.ttl_seconds
-                )
+                await self._store.save(key, moved.stored(), etag=etag, ttl_seconds=contribution.ttl_seconds)
             except ETagMismatch:
                 return False
             batch.add(contribution.bucket, contribution.tally, contribution.recent)

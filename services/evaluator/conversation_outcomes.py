@@ -66,7 +66,7 @@ def observe_turn(
         delta["unresolved_conversations"] = 1
     questions = session.questions
     if terms:
-        questions = [*questions, RememberedQuestion(turn_id=turn_id, terms=sorted(terms))][-KEEP_QUESTIONS:]
+        questions = [*questions, RememberedQuestion(terms=sorted(terms))][-KEEP_QUESTIONS:]
     updated = session.model_copy(
         update={
             "questions": questions,

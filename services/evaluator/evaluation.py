@@ -38,6 +38,7 @@ from services.evaluator.records import (
     JudgeScores,
     SessionRecord,
     TurnFeedback,
+    stored_json,
 )
 from services.evaluator.scores.turn_scores import (
     END_TO_END,
@@ -218,7 +219,7 @@ class TurnEvaluator:
             updated = change(current)
             if updated is None:
                 return
-            payload = updated.model_dump_json().encode()
+            payload = stored_json(updated)
             try:
                 if stored is None:
                     if await store.create(key, payload, ttl_seconds=self._ttl):

@@ -2,6 +2,11 @@
 
 Text in these records is redacted: questions arrive redacted by nlp, and comments and agents' answers
 are redacted here before they are stored, so no record at rest holds personal data.
+
+They are kept for `record_retention_seconds` (14 days): long enough for the turn drill-down and for
+every redelivery they gate, while the long-window numbers (quality, sessions, A/B) are read from the
+aggregates. At rest a record leaves out the fields at their defaults (`LedgerFact.stored`,
+`stored_json`): one per turn, they are most of what Redis holds.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from helpdesk.aggregates import LedgerFact
-from helpdesk.events import AnswerMode, Citation, EscalationReason, Language, Rating, Variant, utcnow
+from helpdesk.events import AnswerMode, Citation, EscalationReason, Language, Rating, Variant
 from helpdesk.knowledge.entries import KnowledgeKind
 
 ANSWER_KEEP_CHARS = 2000
@@ -110,7 +115,8 @@ class JudgementFact(LedgerFact):
 
 
 class RememberedQuestion(BaseModel):
-    turn_id: UUID
+    """An earlier question of the conversation, as the terms a re-asked one is compared with."""
+
     terms: list[str]
 
 
@@ -130,4 +136,8 @@ class SessionRecord(BaseModel):
     open_question: str | None = None
     """The last question (redacted) the bot could not answer, for drafting FAQ candidates."""
     escalation_reason: EscalationReason | None = None
-    updated_at: datetime = Field(default_factory=utcnow)
+
+
+def stored_json(record: BaseModel) -> bytes:
+    """A record as kept: the fields at their defaults left out (reading fills them in again)."""
+    return record.model_dump_json(exclude_defaults=True).encode()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
+from pydantic import Field
 
 from helpdesk.aggregates import LedgerFact, NotYetCounted, ShardedLedger, Tally
 from helpdesk.aggregates.shards import RECENT_PER_SHARD, ShardDoc
@@ -241,3 +243,31 @@ async def test_shards_and_day_indexes_expire_once_no_reader_looks_back_that_far(
     assert len([k for k in aggregates if k.startswith("aggshard:")]) == 2
     assert any(doc.sealed for doc in await other.shards(["2026-11-22"]))
     assert set(aggregates.values()) == {keep}
+
+
+class Described(LedgerFact):
+    name: str
+    note: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+async def test_a_facts_record_leaves_out_its_defaults_and_reads_back_whole() -> None:
+    """Facts are kept one per event for their whole retention: at rest, what is at its default is not
+    written (here the note and the tags), and reading fills it in again."""
+    store = MemoryStateStore()
+    book = ledger(store)
+    await book.start()
+    try:
+        await book.fold("fact:1", Described(name="x"), one(), BUCKET)
+        await book.fold("fact:2", Described(name="y", tags=["z"]), one(), BUCKET)
+    finally:
+        await book.stop()
+    plain, tagged = await store.get("fact:1"), await store.get("fact:2")
+    assert plain is not None
+    assert tagged is not None
+    assert set(orjson.loads(plain.value)) == {"name", "recorded_at", "position"}
+    assert set(orjson.loads(tagged.value)) == {"name", "tags", "recorded_at", "position"}
+    read = Described.model_validate_json(plain.value)
+    assert (read.name, read.note, read.tags) == ("x", None, [])
+    assert read.position is not None
+    assert Described.model_validate_json(tagged.value).tags == ["z"]
