@@ -8,6 +8,7 @@ Container Apps without translation. Everything else is `HELPDESK_*`. Each servic
 
 from __future__ import annotations
 
+import socket
 from typing import Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -88,6 +89,13 @@ class ServiceSettings(BaseSettings):
         if self.environment == "azure" and self.app_api_token is None:
             raise ValueError("APP_API_TOKEN is required outside local runs: the sidecar must prove itself")
         return self
+
+    @property
+    def address(self) -> str:
+        """This replica's name among all replicas of every service: the host name (unique per replica
+        on Container Apps and per container in docker-compose) and the `replica` name (unique per
+        replica of the local runner, where all share one host)."""
+        return f"{socket.gethostname()}/{self.replica}"
 
     @property
     def sidecar_http(self) -> str:

@@ -16,8 +16,9 @@ class Component(StrEnum):
     BROADCAST = "broadcast"
     """Pub/sub whose consumer id is unique per replica, so that every replica sees every message.
 
-    The gateway uses it to wake the HTTP request waiting on whichever replica holds it; dialogue uses it
-    so that every replica re-indexes its knowledge base on `kb.updated`. See `LIVE_TOPICS`.
+    The gateway uses it to wake the HTTP request waiting on whichever replica holds it (a copy addressed
+    to that replica: the other gateway replicas' sidecars skip it by their routing rule); dialogue uses
+    it so that every replica re-indexes its knowledge base on `kb.updated`. See `LIVE_TOPICS`.
     """
     STATESTORE = "statestore"
     KNOWLEDGESTORE = "knowledgestore"
@@ -76,10 +77,10 @@ SUBSCRIPTIONS: dict[AppId, tuple[Topic, ...]] = {
 LIVE_TOPICS: tuple[Topic, ...] = (Topic.CHAT_ANSWERED, Topic.CHAT_ESCALATED, Topic.KB_UPDATED)
 """Topics whose events are also published, best effort, to `broadcast` as `live.<topic>`.
 
-The durable copy on `pubsub` is what consumers process exactly once; the live copy only wakes every
-replica (the gateway's waiting HTTP requests, every dialogue replica's index). Live topics are separate
-streams kept short, so a replica that starts (and whose fan-out consumer group starts at the beginning
-of the retained stream) replays little.
+The durable copy on `pubsub` is what consumers process exactly once; the live copy only wakes replicas
+(the gateway replica whose HTTP request waits for the answer, every dialogue replica's index). Live
+topics are separate streams kept short, so a replica that starts (and whose fan-out consumer group
+starts at the beginning of the retained stream) replays little.
 """
 
 

@@ -16,7 +16,7 @@ import aiohttp
 
 from helpdesk.dapr.ports import SidecarUnavailable
 from helpdesk.dapr.sidecar import Sidecar
-from helpdesk.events import Contract
+from helpdesk.events import Contract, TurnEvent
 from helpdesk.logging import get_logger
 from helpdesk.telemetry import EVENTS_PUBLISHED, current_traceparent
 from helpdesk.topics import LIVE_TOPICS, Component, Topic, live_topic
@@ -32,12 +32,14 @@ class DaprEventBus:
         self._service = service
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
 
-    async def _post(self, pubsub: str, topic: str, body: bytes) -> None:
-        trace = {f"metadata.cloudevent.{name}": value for name, value in current_traceparent().items()}
+    async def _post(self, pubsub: str, topic: str, body: bytes, subject: str | None = None) -> None:
+        envelope = {f"metadata.cloudevent.{name}": value for name, value in current_traceparent().items()}
+        if subject is not None:
+            envelope["metadata.cloudevent.subject"] = subject
         async with self._sidecar.http.post(
             f"/v1.0/publish/{pubsub}/{topic}",
             data=body,
-            params=trace,
+            params=envelope,
             headers=_JSON,
             timeout=self._timeout,
         ) as response:
@@ -55,15 +57,21 @@ class DaprEventBus:
             raise SidecarUnavailable(f"publishing to {topic.value} failed") from exc
         EVENTS_PUBLISHED.labels(self._service, pubsub.value, topic.value, "ok").inc()
         if pubsub is Component.PUBSUB and topic in LIVE_TOPICS:
-            await self._publish_live(body, topic)
+            await self._publish_live(body, topic, live_address(event))
 
-    async def _publish_live(self, body: bytes, topic: Topic) -> None:
-        """Best effort: a lost live copy only means a waiter polls instead of being woken."""
+    async def _publish_live(self, body: bytes, topic: Topic, address: str | None) -> None:
+        """Best effort: a lost live copy only means a waiter polls instead of being woken. A copy with an
+        `address` goes, as its CloudEvent `subject`, to the one replica that waits for it."""
         name = live_topic(topic)
         try:
-            await self._post(Component.BROADCAST.value, name, body)
+            await self._post(Component.BROADCAST.value, name, body, address)
         except (aiohttp.ClientError, TimeoutError, SidecarUnavailable) as exc:
             EVENTS_PUBLISHED.labels(self._service, Component.BROADCAST.value, name, "failed").inc()
             _log.warning("live_publish_failed", topic=name, error_type=type(exc).__name__)
             return
         EVENTS_PUBLISHED.labels(self._service, Component.BROADCAST.value, name, "ok").inc()
+
+
+def live_address(event: Contract) -> str | None:
+    """The replica a turn's live copy is for (the one whose request waits), or None: every replica."""
+    return event.channel.waiting_on if isinstance(event, TurnEvent) else None

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import orjson
 import structlog
+from dapr.ext.fastapi import DaprApp
 from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -210,19 +211,48 @@ class _Endpoint:
             return await _run(self.handler, event, delivery)
 
 
+class _DaprSubscriptions(DaprApp):
+    """The Dapr FastAPI extension's subscription table (`GET /dapr/subscribe` and the POST routes),
+    completed with the two entry fields its `subscribe` cannot declare: `bulkSubscribe`, and a routing
+    rule, which replaces the plain `route` because Dapr makes a plain route the default rule (a
+    delivery no rule matches would reach the app anyway)."""
+
+    def declare(
+        self,
+        entry: dict[str, Any],
+        endpoint: Callable[[Request], Awaitable[Response]],
+        *,
+        bulk: BulkDelivery | None,
+        match: str | None,
+    ) -> None:
+        route = entry["route"]
+        dlq = entry.get("deadLetterTopic")
+        self.subscribe(pubsub=entry["pubsubname"], topic=entry["topic"], route=route, dead_letter_topic=dlq)(
+            endpoint
+        )
+        declared: dict[str, Any] = self._subscriptions[-1]
+        if bulk is not None:
+            declared["bulkSubscribe"] = bulk.declaration()
+        if match is not None:
+            del declared["route"]
+            declared["routes"] = {"rules": [{"match": match, "path": route}]}
+
+
+def addressed_to(address: str) -> str:
+    """The routing rule (CEL) of a live subscription that takes only the copies addressed to `address`
+    and those addressed to nobody (a turn nobody waits for, an event from before addressing)."""
+    return f"!has(event.subject) || event.subject == {orjson.dumps(address).decode()}"
+
+
 class Subscriptions:
     """The subscription table of one app, served to the sidecar at `/dapr/subscribe`."""
 
     def __init__(self, app_id: AppId, app_token: SecretStr | None) -> None:
         self.app_id = app_id
         self.router = APIRouter(dependencies=[Depends(app_token_guard(app_token))], include_in_schema=False)
-        self.table: list[dict[str, Any]] = []
-        self.router.add_api_route("/dapr/subscribe", self._table, methods=["GET"])
+        self._dapr = _DaprSubscriptions(self.router)  # type: ignore[arg-type]
         self.routes: dict[tuple[str, str], str] = {}
         self._installed: list[BaseRoute] = []
-
-    async def _table(self) -> list[dict[str, Any]]:
-        return self.table
 
     def on(
         self,
@@ -231,8 +261,11 @@ class Subscriptions:
         *,
         pubsub: Component = Component.PUBSUB,
         bulk: BulkDelivery | None = None,
+        match: str | None = None,
     ) -> Callable[[Handler[E]], Handler[E]]:
-        """Register `handler(event, delivery)` for `topic` on `pubsub`, in batches with `bulk`.
+        """Register `handler(event, delivery)` for `topic` on `pubsub`, in batches with `bulk`; with
+        `match` (a CEL routing rule over `event`, the CloudEvent), the sidecar passes only the
+        deliveries it matches to the app and acknowledges the others itself.
 
         Subscriptions on the shared `pubsub` get this app's dead-letter topic; fan-out subscriptions on
         `broadcast` do not (their handlers only touch memory and always succeed).
@@ -243,7 +276,7 @@ class Subscriptions:
                 return model.model_validate(_payload(envelope))
 
             name = live_topic(topic) if pubsub is Component.BROADCAST else topic.value
-            self._register(name, pubsub, parse, handler, source=owner(topic), bulk=bulk)
+            self._register(name, pubsub, parse, handler, source=owner(topic), bulk=bulk, match=match)
             return handler
 
         return decorate
@@ -272,6 +305,7 @@ class Subscriptions:
         dead_letter: bool = True,
         source: AppId | None = None,
         bulk: BulkDelivery | None = None,
+        match: str | None = None,
     ) -> None:
         """`source`: the only app-id accepted as the envelope's `source`, which daprd sets to the
         publishing sidecar's app-id. The sidecars refuse to publish a topic for any other app
@@ -290,13 +324,10 @@ class Subscriptions:
             return await target.deliver(request)
 
         endpoint.__name__ = f"on_{pubsub.value}_{topic}".replace(".", "_")
-        self.router.add_api_route(route, endpoint, methods=["POST"])
-        entry: dict[str, Any] = {"pubsubname": pubsub.value, "topic": topic, "route": route, "metadata": {}}
+        entry: dict[str, Any] = {"pubsubname": pubsub.value, "topic": topic, "route": route}
         if dlq is not None:
             entry["deadLetterTopic"] = dlq
-        if bulk is not None:
-            entry["bulkSubscribe"] = bulk.declaration()
-        self.table.append(entry)
+        self._dapr.declare(entry, endpoint, bulk=bulk, match=match)
         self.routes[(pubsub.value, topic)] = route
 
     def install(self, app: FastAPI) -> None:

@@ -80,5 +80,5 @@ async def compose(settings: GatewaySettings, runtime: Runtime, subscriptions: Su
         feedback=feedback,
         teams=teams,
     )
-    handlers.register(subscriptions, parts.answers, parts.handoffs)
+    handlers.register(subscriptions, parts.answers, parts.handoffs, settings.address)
     return parts

@@ -1,8 +1,9 @@
 """HTTP requests waiting, on this replica, for the answer to their turn.
 
-Every replica sees every answer through the `broadcast` subscription and wakes the waiter it holds, if
-any; the replica that stores and delivers the answer is whichever one the competing subscription picked,
-and it answers the waiter too when it holds it. Whichever delivery comes first wakes the request.
+The answer's live copy on `broadcast` is addressed to the replica holding the request (its `address`,
+named in the turn's `channel.waiting_on`) and wakes the waiter there; the replica that stores and
+delivers the answer is whichever one the competing subscription picked, and it answers the waiter too
+when it holds it. Whichever delivery comes first wakes the request.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from tests.chaos.support import (
     llm_mode,
     redelivered,
 )
-from tests.support.events import envelope
+from tests.support.events import delivery_path, envelope
 from tests.support.openai_server import OpenAITestServer
 from tests.support.stack import client_for, eventually, publish, running_stack
 from tests.support.teams import TeamsWorld
@@ -49,9 +49,10 @@ async def test_every_subscribed_route_answers_and_none_is_a_404(chaos_stack: Sta
                 result.sent += 1
                 result.accepted += 1
                 body = envelope({"not": "a contract"}, entry["topic"], entry["pubsubname"])
-                response = await client.post(f"{replica.url}{entry['route']}", json=body, headers=token)
+                route = delivery_path(entry)
+                response = await client.post(f"{replica.url}{route}", json=body, headers=token)
                 if response.status_code == 404:
-                    missing.append((replica.name, entry["route"]))
+                    missing.append((replica.name, route))
                 else:
                     result.answered += 1
     result.lost = len(missing)

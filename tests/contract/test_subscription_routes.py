@@ -19,6 +19,7 @@ from helpdesk.topics import (
     DEAD_LETTER_RECORDER,
     SUBSCRIPTIONS,
     AppId,
+    Topic,
     all_dead_letter_topics,
     dead_letter_topic,
     live_topic,
@@ -27,6 +28,7 @@ from services.dialogue.app import create_app as dialogue
 from services.evaluator.app import create_app as evaluator
 from services.gateway.app import create_app as gateway
 from services.nlp.app import create_app as nlp
+from tests.support.events import delivery_path
 
 FACTORIES: dict[AppId, Callable[..., FastAPI]] = {
     AppId.GATEWAY: gateway,
@@ -55,13 +57,30 @@ def test_the_subscription_table_matches_the_topics_and_every_route_exists(app_id
         announced = {(e["pubsubname"], e["topic"], e.get("deadLetterTopic")) for e in table}
         assert announced == expected(app_id)
         for entry in table:
-            response = client.post(entry["route"], json={"data": {"not": "a contract"}})
-            assert response.status_code != 404, f"{entry['route']} is announced to daprd but not served"
+            route = delivery_path(entry)
+            response = client.post(route, json={"data": {"not": "a contract"}})
+            assert response.status_code != 404, f"{route} is announced to daprd but not served"
             recorder = entry["topic"] in all_dead_letter_topics()  # keeps whatever arrives, by design
             want = "SUCCESS" if recorder else "DROP"
             assert response.json() == {"status": want}, "a payload matching no contract is dead-lettered"
             if "bulkSubscribe" in entry:
                 answer_in_bulk(client, entry)
+
+
+def test_only_the_gateways_live_answers_are_routed_by_address() -> None:
+    """Each gateway replica takes only the live answers addressed to it, or to nobody; every other
+    subscription takes everything."""
+    for app_id in AppId:
+        runtime = memory_runtime(app_id.value, flags=flag_defaults(ServiceSettings()))
+        with TestClient(FACTORIES[app_id](None, runtime=runtime)) as client:
+            table: list[dict[str, Any]] = client.get("/dapr/subscribe").json()
+        routed = {e["topic"] for e in table if "routes" in e}
+        want = (
+            {live_topic(Topic.CHAT_ANSWERED), live_topic(Topic.CHAT_ESCALATED)}
+            if app_id is AppId.GATEWAY
+            else set()
+        )
+        assert routed == want, app_id
 
 
 def answer_in_bulk(client: TestClient, entry: dict[str, Any]) -> None:
@@ -77,7 +96,7 @@ def answer_in_bulk(client: TestClient, entry: dict[str, Any]) -> None:
         "pubsubname": entry["pubsubname"],
         "entries": [{"entryId": "e-1", "event": event, "contentType": "application/cloudevents+json"}],
     }
-    response = client.post(entry["route"], json=body)
+    response = client.post(delivery_path(entry), json=body)
     assert response.json() == {"statuses": [{"entryId": "e-1", "status": "DROP"}]}
 
 

@@ -50,3 +50,16 @@ def envelope(
     if traceparent is not None:
         cloud_event["traceparent"] = traceparent
     return cloud_event
+
+
+def delivery_path(entry: dict[str, Any]) -> str:
+    """The one path an entry sends deliveries to: its route, or the path of its one routing rule (an
+    entry with a rule has no plain route, which Dapr would make the default for what the rule skips)."""
+    if "routes" in entry:
+        assert "route" not in entry
+        (rule,) = entry["routes"]["rules"]
+        assert rule["match"]
+        path: str = rule["path"]
+        return path
+    route: str = entry["route"]
+    return route

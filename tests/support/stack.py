@@ -77,10 +77,16 @@ async def answer_to(stack: Stack, question: str) -> dict[str, Any]:
 
 async def rejected(stack: Stack, app: str, topic: str, reason: str) -> float:
     """helpdesk_events_rejected_total of one app's replicas for a topic and reason."""
-    total = 0.0
     needle = f'helpdesk_events_rejected_total{{reason="{reason}",service="{app}",topic="{topic}"}}'
+    return await metric_total(stack, app, needle)
+
+
+async def metric_total(stack: Stack, app: str, needle: str, replicas: list[int] | None = None) -> float:
+    """The sum of the samples starting with `needle` on the app's replicas (all, or those listed)."""
+    total = 0.0
+    chosen = stack.of(app) if replicas is None else [stack.of(app)[i] for i in replicas]
     async with httpx.AsyncClient(headers={"authorization": f"Bearer {stack.operator_key}"}) as client:
-        for replica in stack.of(app):
+        for replica in chosen:
             text = (await client.get(f"{replica.url}/metrics")).text
             for line in text.splitlines():
                 if line.startswith(needle):

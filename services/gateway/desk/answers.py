@@ -1,8 +1,9 @@
 """Answers coming back from dialogue: stored once on their turn, handed to the request waiting for them,
 and pushed to channels that push (Teams).
 
-Every replica sees every answer on the broadcast subscription (`wake`), and one replica gets it on the
-competing subscription (`complete`, then `push`); whichever delivery comes first wakes the waiting
+The replica holding the request gets the answer's live copy on the broadcast subscription (`wake`: the
+copy is addressed to it, and the other replicas' sidecars skip it), and one replica gets the answer on
+the competing subscription (`complete`, then `push`); whichever delivery comes first wakes the waiting
 request, and whichever reply is stored first is the one every waiter gets.
 
 On the replica holding the request both deliveries usually arrive within the same millisecond. They
@@ -49,7 +50,8 @@ class AnswerDesk:
 
     async def wake(self, event: Answer) -> None:
         """Broadcast path: if the request for this turn waits on this replica, store the reply (so the
-        caller's next read sees it) and wake the request. Other replicas ignore the event."""
+        caller's next read sees it) and wake the request. A copy addressed to nobody (a turn nobody
+        waits for) reaches every replica; those that do not hold its request ignore it."""
         if not self._waiters.holds(event.turn_id):
             return
         async with self._one_at_a_time(event.turn_id):

@@ -27,6 +27,8 @@ from services.gateway.waiters import AnswerWaiters
 
 _log = get_logger(__name__)
 
+REPLAY_READ_SECONDS = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
@@ -91,10 +93,13 @@ class TurnIntake:
         if isinstance(recorded, Accepted):
             return recorded
         turn = recorded
+        channel = incoming.channel
+        if wait:
+            channel = channel.model_copy(update={"waiting_on": self._settings.address})
         event = ChatRequested(
             turn_id=turn.turn_id,
             conversation_id=turn.conversation_id,
-            channel=incoming.channel,
+            channel=channel,
             text=turn.question,
             locale_hint=incoming.locale,
         )
@@ -219,7 +224,26 @@ class TurnIntake:
             if waiter is not None:
                 self._waiters.discard(turn_id)
             return Accepted(turn, turn.reply, replayed=True)
-        return Accepted(turn, await self._wait(turn_id, waiter), replayed=True)
+        return Accepted(turn, await self._wait_reading(turn_id, waiter), replayed=True)
+
+    async def _wait_reading(self, turn_id: UUID, waiter: asyncio.Future[Reply]) -> Reply | None:
+        """A replay's wait: the answer's live copy is addressed to the replica the first request waited
+        on, which may be another one, so besides the waiter (woken here only if the competing delivery
+        lands on this replica) the turn is read every `REPLAY_READ_SECONDS` until the reply is on it."""
+        deadline = asyncio.get_running_loop().time() + self._settings.chat_wait_seconds
+        try:
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                done, _ = await asyncio.wait({waiter}, timeout=min(REPLAY_READ_SECONDS, left))
+                if done:
+                    return waiter.result()
+                turn = await self._books.turns.get(turn_id)
+                if turn is not None and turn.reply is not None:
+                    return turn.reply
+            return None
+        except (asyncio.CancelledError, SidecarUnavailable):
+            return None
+        finally:
+            self._waiters.discard(turn_id)
 
     async def _to_agent(self, handoff: Handoff, turn: TurnRecord) -> Accepted:
         held = turn.model_copy(update={"status": TurnStatus.HANDED_OFF})
