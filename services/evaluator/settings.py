@@ -38,7 +38,12 @@ class EvaluatorSettings(ServiceSettings):
         description="Take chat.answered and chat.escalated from the sidecar in batches (Dapr bulk "
         "subscribe): one request per batch instead of one per event.",
     )
-    bulk_max_messages: int = Field(default=100, ge=1, description="The most events in one batch.")
+    bulk_max_messages: int = Field(
+        default=32,
+        ge=1,
+        description="The most events in one batch. On Service Bus the sidecar cuts a batch to the messages "
+        "it may hold (maxActiveMessages, at least 32 in deploy/) and logs a warning each time.",
+    )
     bulk_max_await_ms: int = Field(
         default=250, ge=1, description="How long the sidecar gathers a batch before sending what it has."
     )

@@ -23,6 +23,7 @@ from bench.sizing import (
     read_recorded,
     template_defaults,
 )
+from services.evaluator.settings import EvaluatorSettings
 from tests.support.deployfiles import DEPLOY_DIR, ROOT, bicep, bicep_text, render
 
 REDERIVE = f".venv/bin/python -m bench.sizing --recorded {RECORDED.relative_to(ROOT)}"
@@ -171,3 +172,15 @@ def test_a_sidecar_may_hold_at_least_what_it_hands_out_at_once() -> None:
         if d["type"] == "min_value"
     ]
     assert floors == [handlers]
+
+
+def test_the_evaluators_batches_fit_what_its_sidecar_may_hold() -> None:
+    # The servicebus component cuts a bulk subscription's maxMessagesCount to maxActiveMessages and
+    # warns on every subscribe; the floor of maxActiveMessages holds under any override of the counts
+    tree = bicep(DEPLOY_DIR / "modules" / "dapr-components.bicep")
+    (floor,) = [
+        int(d["argument"])
+        for d in tree["parameters"]["pubsubMaxActiveMessages"]["decorators"]
+        if d["type"] == "min_value"
+    ]
+    assert EvaluatorSettings().bulk_max_messages <= floor
