@@ -2,7 +2,9 @@
 helpdesk answers directly, and how often wrongly, once the wordings users resolved in clarifications are
 alternatives of the entries they picked.
 
-    .venv/bin/python -m bench.learning_eval
+    .venv/bin/python -m bench.learning_eval                       # the runs below, right choices
+    .venv/bin/python -m bench.learning_eval --runs tune-again --pick wrong    # users who pick wrongly
+    .venv/bin/python -m bench.learning_eval --runs tune-again --near-duplicate 0.6 --closer-margin 0.1
 
 Simulated users ask every answerable question of a set as the first turn of a conversation of their
 own (nlp's `Analyzer` and dialogue's `AnswerPolicy` over the index a replica builds, as
@@ -15,11 +17,18 @@ every resolved question as if a second user had asked it the same way). Out-of-s
 clarifications that miss the right entry teach nothing (the user says "none of these"). Then the index
 is rebuilt over the knowledge base with the learned alternatives and the sets are asked again.
 
-Two runs, the answer thresholds and the calibrated model untouched:
+With `--pick wrong` the users are adversarial (or confused): each picks the first choice offered that
+is *not* a right entry (none when every choice is right), so what the refusals let through and the wrong
+direct answers that follow are measured. `--near-duplicate` and `--closer-margin` set the rule that
+refuses a wording reading as another entry's (`WordingRules`; the service's defaults otherwise).
+
+Runs, the answer thresholds and the calibrated model untouched:
 - `tune`: users resolve kb-tune; kb-heldout (never tuned on, never learned from) is then measured:
   what learning does for questions worded differently from every learned one.
 - `repeat`: users resolve kb-heldout once; the same kb-heldout questions are then asked again (the
   recurring questions of a service desk).
+- `tune-again`: users resolve kb-tune once and kb-tune is asked again: the run the refusal's
+  parameters may be chosen on (kb-heldout must not be).
 kb-eval is measured after each as a check on what the learned wordings do to other questions.
 The last line printed is one JSON object.
 """
@@ -30,7 +39,11 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from dataclasses import replace
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
 
 from bench.answer_eval import ROOT, Asked, Reply, measure, questions
 from bench.faq_bench import Query
@@ -64,9 +77,22 @@ from services.nlp.public import Analyzer, NlpSettings, load_intent_model
 
 KNOWLEDGE = ROOT / "knowledge"
 SIMULATED_RULES = WordingRules(min_users=1)
+RUNS = {
+    "tune": ("kb-tune", "kb-heldout"),
+    "repeat": ("kb-heldout", "kb-heldout"),
+    "tune-again": ("kb-tune", "kb-tune"),
+}
+"""Each run: the set users resolve, the set asked afterwards (kb-eval is asked after every run too)."""
 
 
-async def learning_queue() -> CandidateQueue:
+class Pick(StrEnum):
+    RIGHT = "right"
+    """The first right choice offered."""
+    WRONG = "wrong"
+    """The first choice offered that is not a right one."""
+
+
+async def learning_queue(rules: WordingRules = SIMULATED_RULES) -> CandidateQueue:
     """The evaluator's candidate queue over a knowledge store seeded with the default files, applying
     every wording one user resolved."""
     state = MemoryStateStore()
@@ -80,7 +106,7 @@ async def learning_queue() -> CandidateQueue:
         sources,
         follower,
         duplicate_threshold=0.75,
-        wordings=WordingCounts(state, SIMULATED_RULES),
+        wordings=WordingCounts(state, rules),
         learn_wordings_automatically=True,
     )
 
@@ -104,10 +130,16 @@ def asking(analyzer: Analyzer, policy: AnswerPolicy) -> Callable[[Query], Awaita
 
 
 async def users_resolve(
-    analyzer: Analyzer, policy: AnswerPolicy, queue: CandidateQueue, asked: Sequence[Asked], who: str
+    analyzer: Analyzer,
+    policy: AnswerPolicy,
+    queue: CandidateQueue,
+    asked: Sequence[Asked],
+    who: str,
+    pick: Pick = Pick.RIGHT,
+    rules: WordingRules = SIMULATED_RULES,
 ) -> Counter[str]:
-    """Each answerable question asked by a user of its own, who picks the first right choice offered;
-    what happened to the wordings."""
+    """Each answerable question asked by a user of its own, who picks a choice offered (`pick`); what
+    happened to the wordings."""
     seen: Counter[str] = Counter()
     for number, item in enumerate(asked):
         if not item.query.relevant:
@@ -121,9 +153,11 @@ async def users_resolve(
             continue
         seen["clarified"] += 1
         relevant = item.query.relevant
-        position = next((i for i, c in enumerate(offered.choices) if c.faq_id in relevant), None)
+        position = next(
+            (i for i, c in enumerate(offered.choices) if (c.faq_id in relevant) is (pick is Pick.RIGHT)), None
+        )
         if position is None:
-            seen["clarification_missed"] += 1
+            seen["clarification_missed" if pick is Pick.RIGHT else "no_wrong_choice"] += 1
             continue
         memory = memory.model_copy(
             update={"language": reply_language(event, memory), "clarification": decision.clarification}
@@ -135,7 +169,7 @@ async def users_resolve(
             seen["reply_not_read"] += 1
             continue
         seen["resolved"] += 1
-        refused = wording_refusal(_choice(answered), queue.library.copy, SIMULATED_RULES)
+        refused = wording_refusal(_choice(answered), queue.library.copy, rules)
         if refused is not None:
             seen[f"refused_{refused.value}"] += 1
         candidate = await queue.learn_wording(answered)
@@ -155,29 +189,55 @@ def _choice(answered: ChatAnswered) -> WordingChoice:
     return WordingChoice(faq_id, wording, language, answered.channel.user_id, answered.turn_id)
 
 
-async def run() -> dict[str, Any]:
+async def run(runs: Sequence[str], pick: Pick, rules: WordingRules) -> dict[str, Any]:
     analyzer = Analyzer(load_intent_model(NlpSettings()))
-    result: dict[str, Any] = {"via": "in-process", "min_users_simulated": 1}
+    result: dict[str, Any] = {
+        "via": "in-process",
+        "min_users_simulated": 1,
+        "pick": pick.value,
+        "near_duplicate": rules.near_duplicate,
+        "closer_margin": rules.closer_margin,
+    }
     print("== before learning")
-    baseline_queue = await learning_queue()
-    baseline = policy_over(baseline_queue)
-    result["before"] = await measure(asking(analyzer, baseline), ["kb-heldout", "kb-eval"])
-    for name, learned_from in (("tune", "kb-tune"), ("repeat", "kb-heldout")):
-        queue = await learning_queue()
-        seen = await users_resolve(analyzer, baseline, queue, questions(learned_from), name)
-        print(f"== {name}: users resolved {learned_from}: {dict(seen)}")
+    baseline = policy_over(await learning_queue(rules))
+    asked_after = sorted({RUNS[name][1] for name in runs} | {"kb-eval"})
+    result["before"] = await measure(asking(analyzer, baseline), asked_after)
+    for name in runs:
+        learned_from, asked = RUNS[name]
+        queue = await learning_queue(rules)
+        seen = await users_resolve(analyzer, baseline, queue, questions(learned_from), name, pick, rules)
+        print(f"== {name}: users resolved {learned_from} ({pick.value} choices): {dict(seen)}")
         learned = policy_over(queue)
         result[name] = {
             "learned_from": learned_from,
             "wordings": dict(seen),
-            "sets": await measure(asking(analyzer, learned), ["kb-heldout", "kb-eval"]),
+            "sets": await measure(asking(analyzer, learned), [asked, "kb-eval"]),
         }
     return result
 
 
-def main() -> None:
-    print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+def main(
+    runs: Annotated[str, typer.Option(help=f"Comma-separated, of {', '.join(RUNS)}.")] = "tune,repeat",
+    pick: Annotated[Pick, typer.Option(help="Which choice the simulated users pick.")] = Pick.RIGHT,
+    near_duplicate: Annotated[
+        float | None, typer.Option(help="WordingRules.near_duplicate (the service's default otherwise).")
+    ] = None,
+    closer_margin: Annotated[
+        float | None, typer.Option(help="WordingRules.closer_margin (the service's default otherwise).")
+    ] = None,
+) -> None:
+    """Learning wordings from simulated users' choices, in process; the last line is one JSON object."""
+    chosen = [r for r in runs.split(",") if r]
+    unknown = [r for r in chosen if r not in RUNS]
+    if unknown:
+        raise typer.BadParameter(f"unknown runs {unknown}", param_hint="--runs")
+    rules = SIMULATED_RULES
+    if near_duplicate is not None:
+        rules = replace(rules, near_duplicate=near_duplicate)
+    if closer_margin is not None:
+        rules = replace(rules, closer_margin=closer_margin)
+    print(json.dumps(asyncio.run(run(chosen, pick, rules)), ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)
