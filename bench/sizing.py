@@ -13,12 +13,15 @@ The model, and why:
   the managed sidecar, so the sidecar is counted inside the replica's allocation here.
 - replicas = ceil(rate x CPU ms per chat / (1000 x vCPU per replica x target utilisation)). The
   utilisation (0.6 unless told) leaves room for bursts and for the time KEDA takes to add a replica.
-- The gateway is the exception: every gateway replica receives every live answer (`broadcast`, the
-  wake-up path), so each one spends `live_ms` per chat of the whole rate on live deliveries. With G
-  replicas the gateway costs gateway_ms + (G - 1) x live_ms per chat, and a replica is full on live
-  deliveries alone once rate x live_ms reaches its CPU budget: no replica count helps past that.
-  `live_ms` is the growth of the gateway's CPU per chat when a second gateway replica runs (a `make
-  bench` with `REPLICAS="gateway=2"`, passed as `--bench-two-gateways`).
+- The gateway is the exception: every gateway replica's sidecar receives every live answer
+  (`broadcast`, the wake-up path) and skips those addressed to other replicas, so each one spends
+  `live_ms` per chat of the whole rate on live deliveries. With G replicas the gateway costs
+  gateway_ms + (G - 1) x live_ms per chat, and a replica is full on live deliveries alone once rate x
+  live_ms reaches its CPU budget: no replica count helps past that. `--bench-two-gateways` estimates
+  `live_ms` as the growth of the gateway's CPU per chat when a second gateway replica runs (a `make
+  bench` with `REPLICAS="gateway=2"`), which also counts the per-second costs a replica at half the
+  rate spreads over fewer chats: an upper bound. The kept measurement has it probed directly
+  (docs/deploy.md).
 - KEDA's azure-servicebus rule adds replicas until backlog / replicas <= messageCount. A backlog that
   settles there waits messageCount / per-replica throughput seconds, so messageCount = per-replica
   throughput x the wait allowed (`--target-lag`). The gateway scales on CPU at the target utilisation

@@ -66,19 +66,19 @@ param gatewayMaxReplicas int = 10
 
 @description('Active messages (waiting, or held by a sidecar) per replica on a service\'s subscription before another replica starts: what one replica works off in 2 s. At least 32, the messages a sidecar hands its app at once (maxConcurrentHandlers), since a sidecar may hold the smallest of these (maxActiveMessages).')
 @minValue(32)
-param nlpMessagesPerReplica int = 122
+param nlpMessagesPerReplica int = 138
 param nlpMinReplicas int = 1
 param nlpMaxReplicas int = 10
 
 @description('As nlpMessagesPerReplica, for dialogue on chat.analyzed.')
 @minValue(32)
-param dialogueMessagesPerReplica int = 55
+param dialogueMessagesPerReplica int = 63
 param dialogueMinReplicas int = 1
 param dialogueMaxReplicas int = 10
 
 @description('As nlpMessagesPerReplica, for the evaluator on each of its subscriptions.')
 @minValue(32)
-param evaluatorMessagesPerReplica int = 79
+param evaluatorMessagesPerReplica int = 197
 param evaluatorMinReplicas int = 1
 param evaluatorMaxReplicas int = 5
 

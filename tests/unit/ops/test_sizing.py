@@ -286,9 +286,9 @@ def test_the_kept_measurement_gives_the_thresholds_docs_deploy_publishes() -> No
     assert {"date", "machine", "commands"} <= set(kept.provenance)
     assert template_defaults(kept.measured, plan) == {
         "gatewayCpuUtilization": 60,
-        "nlpMessagesPerReplica": 122,
-        "dialogueMessagesPerReplica": 55,
-        "evaluatorMessagesPerReplica": 79,
+        "nlpMessagesPerReplica": 138,
+        "dialogueMessagesPerReplica": 63,
+        "evaluatorMessagesPerReplica": 197,
     }
 
 
