@@ -72,6 +72,8 @@ class Sample:
     used_memory_mb: float
     streams_mb: float
     stream_entries: dict[str, int]
+    stream_added: dict[str, int] = field(default_factory=dict)
+    """Entries ever added to each stream (Redis' `entries-added`), which trimming does not lower."""
 
 
 @dataclass
@@ -125,8 +127,9 @@ async def take_sample(target: StackTarget, client: Any, at: float, sent: int) ->
         rss_mb={name: rss_mb(pid) for name, pid in processes.items()},
         cpu_seconds={name: cpu_seconds(pid) for name, pid in processes.items()},
         used_memory_mb=round(int(info["used_memory"]) / 2**20, 2),
-        streams_mb=round(sum(size for _, size in streams.values()) / 2**20, 2),
-        stream_entries={name: length for name, (length, _) in streams.items()},
+        streams_mb=round(sum(size for _, size, _ in streams.values()) / 2**20, 2),
+        stream_entries={name: length for name, (length, _, _) in streams.items()},
+        stream_added={name: added for name, (_, _, added) in streams.items()},
     )
 
 

@@ -19,7 +19,7 @@ from bench.soak_probes import Census, KeyClass, judged_groups, stream_ttl_second
 from services.gateway.public import OPEN_HANDOFFS_LISTED
 
 if TYPE_CHECKING:
-    from bench.soak import SoakRun
+    from bench.soak import Sample, SoakRun
 
 RSS_GROWTH_LIMIT = 0.10
 UNBOUNDED_BYTES_PER_TURN = 0.1
@@ -155,7 +155,7 @@ def _live_streams(run: SoakRun, out: Verdicts) -> None:
     failures, lines = [], []
     for name in sorted(n for n in last.stream_entries if n.startswith("live.")):
         durable = name.removeprefix("live.")
-        per_chat = (last.stream_entries.get(durable, 0) - first.stream_entries.get(durable, 0)) / chats
+        per_chat = added_between(first, last, durable) / chats
         bound = run.rate * per_chat * live_ttl * LIVE_SLACK + 100
         settled = [s.stream_entries.get(name, 0) for s in run.samples if s.at >= 60]
         longest = max(settled, default=0)
@@ -235,9 +235,16 @@ def _projection(run: SoakRun, before: Census, after: Census, turns: int, out: Ve
 
 
 def _entries_per_turn(run: SoakRun, stream: str) -> float:
-    first, last = run.before, run.samples[-1]
+    return added_between(run.before, run.samples[-1], stream) / max(run.accepted, 1)
+
+
+def added_between(first: Sample | None, last: Sample, stream: str) -> int:
+    """Entries added to a stream between two samples: from Redis' `entries-added` where both samples
+    have it (a stream at its trimming bound adds entries without growing), else the growth in length."""
+    if first is not None and stream in first.stream_added and stream in last.stream_added:
+        return max(last.stream_added[stream] - first.stream_added[stream], 0)
     start = first.stream_entries.get(stream, 0) if first else 0
-    return max(last.stream_entries.get(stream, 0) - start, 0) / max(run.accepted, 1)
+    return max(last.stream_entries.get(stream, 0) - start, 0)
 
 
 def _bytes_per_entry(run: SoakRun, found: KeyClass) -> float:

@@ -107,12 +107,16 @@ async def census(client: aioredis.Redis) -> Census:
     return out
 
 
-async def stream_lengths(client: aioredis.Redis) -> dict[str, tuple[int, int]]:
-    """Every stream's length and `MEMORY USAGE` (sampled: cheap enough to read at every sample)."""
-    out: dict[str, tuple[int, int]] = {}
+async def stream_lengths(client: aioredis.Redis) -> dict[str, tuple[int, int, int]]:
+    """Every stream's length, `MEMORY USAGE` and entries ever added (sampled: cheap enough to read at
+    every sample). Entries added, not the length, tell how many entries a chat adds: a stream already
+    at its trimming bound (a Redis that kept earlier runs' streams) stops growing in length."""
+    out: dict[str, tuple[int, int, int]] = {}
     async for key in client.scan_iter(count=2000, _type="STREAM"):
         name = key.decode()
-        out[name] = (int(await client.xlen(key)), int(await client.memory_usage(key) or 0))
+        info = await client.xinfo_stream(key)
+        added = int(info.get("entries-added", info["length"]))
+        out[name] = (int(info["length"]), int(await client.memory_usage(key) or 0), added)
     return out
 
 

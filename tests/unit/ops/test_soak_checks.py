@@ -183,6 +183,20 @@ def test_a_live_stream_past_rate_x_entries_per_chat_x_30_seconds_fails() -> None
     assert failing(run) == {"redis_live_streams"}
 
 
+def test_entries_per_chat_come_from_entries_added_when_the_durable_stream_is_at_its_bound() -> None:
+    # A Redis that kept earlier runs' streams: chat.answered no longer grows in length (trimmed), but
+    # Redis' entries-added still counts one entry per chat, so the live bound stays 550
+    run = healthy()
+    for s in run.samples:
+        s.stream_entries["chat.answered"] = 100_000
+        s.stream_added["chat.answered"] = 500_000 + s.sent
+    run.samples[-1].stream_entries["live.chat.answered"] = 550
+    assert failing(run) == set()
+
+    run.samples[-1].stream_entries["live.chat.answered"] = 551
+    assert failing(run) == {"redis_live_streams"}
+
+
 def test_the_first_minute_of_a_live_stream_is_not_judged() -> None:
     run = healthy()
     run.samples[0].stream_entries["live.chat.answered"] = 5000
