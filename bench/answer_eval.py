@@ -101,10 +101,15 @@ def in_process(settings: PolicySettings) -> Callable[[Query], Awaitable[Reply]]:
     policy = AnswerPolicy(
         FixedKnowledge(deployed_index(knowledge.entries.values(), knowledge.kb_version)), settings
     )
+    return asking(analyzer, policy, "answer-eval")
+
+
+def asking(analyzer: Analyzer, policy: AnswerPolicy, user: str) -> Callable[[Query], Awaitable[Reply]]:
+    """Each question as a new conversation of `user`, decided by `policy` in process."""
 
     async def ask(query: Query) -> Reply:
-        event = analysed(analyzer, query, "answer-eval")
-        memory = ConversationMemory(conversation_id=event.conversation_id, user_id="answer-eval")
+        event = analysed(analyzer, query, user)
+        memory = ConversationMemory(conversation_id=event.conversation_id, user_id=user)
         decided = policy.decide(event, memory).outcome
         if not isinstance(decided, Answer):
             return Reply("escalated")

@@ -38,14 +38,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from bench.answer_eval import ROOT, Asked, Reply, measure, questions
+from bench.answer_eval import ROOT, Asked, asking, measure, questions
 from bench.faq_bench import Query
 from bench.questions import analysed
 from helpdesk.events import AnswerMode, ChatAnswered, Language
@@ -76,6 +76,7 @@ from services.evaluator.public import (
 from services.nlp.public import Analyzer, NlpSettings, load_intent_model
 
 KNOWLEDGE = ROOT / "knowledge"
+USER = "learning-eval"
 SIMULATED_RULES = WordingRules(min_users=1)
 RUNS = {
     "tune": ("kb-tune", "kb-heldout"),
@@ -115,18 +116,6 @@ def policy_over(queue: CandidateQueue) -> AnswerPolicy:
     """Dialogue's policy over the index a replica builds of the queue's current knowledge base."""
     entries = list(queue.library.copy)
     return AnswerPolicy(FixedKnowledge(deployed_index(entries, queue.library.kb_version or "seed")))
-
-
-def asking(analyzer: Analyzer, policy: AnswerPolicy) -> Callable[[Query], Awaitable[Reply]]:
-    async def ask(query: Query) -> Reply:
-        event = analysed(analyzer, query, "learning-eval")
-        memory = ConversationMemory(conversation_id=event.conversation_id, user_id="learning-eval")
-        decided = policy.decide(event, memory).outcome
-        if not isinstance(decided, Answer):
-            return Reply("escalated")
-        return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
-
-    return ask
 
 
 async def users_resolve(
@@ -201,7 +190,7 @@ async def run(runs: Sequence[str], pick: Pick, rules: WordingRules) -> dict[str,
     print("== before learning")
     baseline = policy_over(await learning_queue(rules))
     asked_after = sorted({RUNS[name][1] for name in runs} | {"kb-eval"})
-    result["before"] = await measure(asking(analyzer, baseline), asked_after)
+    result["before"] = await measure(asking(analyzer, baseline, USER), asked_after)
     for name in runs:
         learned_from, asked = RUNS[name]
         queue = await learning_queue(rules)
@@ -211,7 +200,7 @@ async def run(runs: Sequence[str], pick: Pick, rules: WordingRules) -> dict[str,
         result[name] = {
             "learned_from": learned_from,
             "wordings": dict(seen),
-            "sets": await measure(asking(analyzer, learned), [asked, "kb-eval"]),
+            "sets": await measure(asking(analyzer, learned, USER), [asked, "kb-eval"]),
         }
     return result
 

@@ -89,3 +89,13 @@ def escalated(**overrides: Any) -> ChatEscalated:
     }
     fields.update(overrides)
     return ChatEscalated(**fields)
+
+
+PASSWORD_FAQ_FILE = (
+    "- id: password-reset\n"
+    "  en:\n"
+    "    question: How do I reset my password?\n"
+    "    answer: Open the self-service portal, choose Forgot password and follow the code sent to your\n"
+    "      phone.\n"
+)
+"""A knowledge folder's one file, for the evaluator apps the tests start (`faq_dir`)."""

@@ -29,7 +29,7 @@ from helpdesk_ops.seed import local_secrets
 from services.evaluator.app import create_app
 from services.evaluator.settings import EvaluatorSettings
 from tests.support.events import envelope
-from tests.unit.evaluator.conftest import answered, escalated
+from tests.unit.evaluator.conftest import PASSWORD_FAQ_FILE, answered, escalated
 
 OPERATOR_KEY = "hdop_test-operator-key"
 USER_KEY = "hd_test-user-key"
@@ -48,14 +48,7 @@ def knowledge() -> MemoryStateStore:
 
 @pytest.fixture
 def client(bus: MemoryBus, knowledge: MemoryStateStore, tmp_path: Path) -> Iterator[TestClient]:
-    (tmp_path / "faq.yaml").write_text(
-        "- id: password-reset\n"
-        "  en:\n"
-        "    question: How do I reset my password?\n"
-        "    answer: Open the self-service portal, choose Forgot password and follow the code sent to your\n"
-        "      phone.\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "faq.yaml").write_text(PASSWORD_FAQ_FILE, encoding="utf-8")
     runtime = memory_runtime(
         "evaluator", secrets=local_secrets(USER_KEY, OPERATOR_KEY), bus=bus, knowledge=knowledge
     )

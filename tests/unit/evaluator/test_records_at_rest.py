@@ -21,7 +21,7 @@ from services.evaluator.app import create_app
 from services.evaluator.records import EvaluationRecord, SessionRecord
 from services.evaluator.settings import EvaluatorSettings
 from tests.support.events import envelope
-from tests.unit.evaluator.conftest import answered
+from tests.unit.evaluator.conftest import PASSWORD_FAQ_FILE, answered
 
 OPERATOR = {"authorization": "Bearer hdop_operator"}
 
@@ -33,14 +33,7 @@ def state() -> MemoryStateStore:
 
 @pytest.fixture
 def client(state: MemoryStateStore, tmp_path: Path) -> Iterator[TestClient]:
-    (tmp_path / "faq.yaml").write_text(
-        "- id: password-reset\n"
-        "  en:\n"
-        "    question: How do I reset my password?\n"
-        "    answer: Open the self-service portal, choose Forgot password and follow the code sent to your\n"
-        "      phone.\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "faq.yaml").write_text(PASSWORD_FAQ_FILE, encoding="utf-8")
     runtime = memory_runtime("evaluator", secrets=local_secrets("hd_user", "hdop_operator"), state=state)
     settings = EvaluatorSettings(knowledge_path=str(tmp_path), aggregate_flush_seconds=0.01)
     with TestClient(create_app(settings, runtime)) as test_client:
