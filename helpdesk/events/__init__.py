@@ -30,6 +30,9 @@ from helpdesk.text.language import Language as Language
 from helpdesk.topics import Topic
 
 MAX_MESSAGE_CHARS = 4000
+MAX_FAQ_ID_CHARS = 256
+MAX_CLARIFIED_CHOICES = 10
+"""More choices than any clarification offers (three by default): a larger list is not dialogue's."""
 MAX_COMMENT_CHARS = 1000
 
 
@@ -200,9 +203,9 @@ class Clarified(Contract):
     the entry the user picked and the choices offered. The evaluator learns the question's wording as
     an alternative of that entry once enough users picked it."""
 
-    question: str
-    faq_id: str
-    choices: list[Choice] = Field(default_factory=list)
+    question: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    faq_id: str = Field(min_length=1, max_length=MAX_FAQ_ID_CHARS)
+    choices: list[Choice] = Field(default_factory=list, max_length=MAX_CLARIFIED_CHOICES)
 
 
 class Refusal(StrEnum):
