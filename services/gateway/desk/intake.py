@@ -74,6 +74,7 @@ class TurnIntake:
         waiters: AnswerWaiters,
     ) -> None:
         self._settings = settings
+        self._address = settings.address
         self._books = books
         self._bus = bus
         self._limiter = limiter
@@ -95,7 +96,7 @@ class TurnIntake:
         turn = recorded
         channel = incoming.channel
         if wait:
-            channel = channel.model_copy(update={"waiting_on": self._settings.address})
+            channel = channel.model_copy(update={"waiting_on": self._address})
         event = ChatRequested(
             turn_id=turn.turn_id,
             conversation_id=turn.conversation_id,
