@@ -2,18 +2,22 @@
 
 The trace starts at the gateway (or continues the caller's `traceparent`), travels in the CloudEvent
 envelope that Dapr fills and forwards, and is continued by each subscriber, so one chat turn is one
-trace across the four services. Spans are exported over OTLP when an endpoint is configured; without one
-they still carry the ids that the logs print.
+trace across the four services. Spans are exported over OTLP when an endpoint is configured (sampled as
+the SDK's `OTEL_TRACES_SAMPLER` says, every span by default); without one nothing would read them, so
+they are not recorded at all: they still carry and pass on the ids that the logs print, at about half
+the cost of a recorded span that is dropped (docs/benchmarks.md, "Where a chat's CPU goes").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Histogram
 
@@ -26,7 +30,8 @@ def configure_tracing(service: str, replica: str, otlp_endpoint: str | None) -> 
     if _tracing_configured:
         return
     provider = TracerProvider(
-        resource=Resource.create({"service.name": service, "service.instance.id": replica})
+        resource=Resource.create({"service.name": service, "service.instance.id": replica}),
+        sampler=span_sampler(otlp_endpoint),
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -37,7 +42,16 @@ def configure_tracing(service: str, replica: str, otlp_endpoint: str | None) -> 
     _tracing_configured = True
 
 
+def span_sampler(otlp_endpoint: str | None) -> Sampler | None:
+    """Without an exporter no span is recorded (ids only); with one, the SDK's own choice (None), which
+    honours `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`."""
+    return None if otlp_endpoint else ALWAYS_OFF
+
+
+@cache
 def tracer() -> trace.Tracer:
+    """One tracer per process: asking the provider for it on every request goes through its deprecation
+    shim each time. Taken before `configure_tracing`, it is a proxy that follows the provider set later."""
     return trace.get_tracer("helpdesk")
 
 
