@@ -106,28 +106,29 @@ class AnswerModel:
 
 
 SEMANTIC_MODEL = AnswerModel(
-    intercept=-1.5,
+    intercept=-2.09,
     log_odds=0.48,
-    coverage=1.95,
-    similarity=-2.06,
-    out_of_scope=-0.62,
-    intent=0.9,
-    semantic_agrees=0.87,
+    coverage=2.07,
+    similarity=-0.99,
+    out_of_scope=-0.44,
+    intent=1.6,
+    semantic_agrees=0.72,
     tau=0.4,
-    thresholds=AnswerThresholds(answer=0.9, clarify=0.2, choice_ratio=0.05),
+    thresholds=AnswerThresholds(answer=0.88, clarify=0.15, choice_ratio=0.1),
 )
-"""With the multilingual sentence encoder: `python -m bench.calibrate` (2026-12-05, 392 questions)."""
+"""With the multilingual sentence encoder: `python -m bench.calibrate` (2026-12-06, 392 questions, the
+default knowledge base with ten alternatives per entry and language)."""
 
 LEXICAL_MODEL = AnswerModel(
-    intercept=-0.04,
-    log_odds=0.58,
-    coverage=1.81,
-    similarity=-1.64,
-    out_of_scope=-0.43,
-    intent=0.07,
+    intercept=-1.0,
+    log_odds=0.73,
+    coverage=1.79,
+    similarity=-1.04,
+    out_of_scope=-0.31,
+    intent=1.13,
     semantic_agrees=0.0,
     tau=0.4,
-    thresholds=AnswerThresholds(answer=0.91, clarify=0.3, choice_ratio=0.1),
+    thresholds=AnswerThresholds(answer=0.92, clarify=0.2, choice_ratio=0.1),
 )
-"""Lexical only: `python -m bench.calibrate --no-semantic` (the intent also multiplies the score here,
-which is why its weight is small)."""
+"""Lexical only: `python -m bench.calibrate --no-semantic` (2026-12-06, the same sets and knowledge base;
+the intent also multiplies the score here)."""

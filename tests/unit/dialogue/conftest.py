@@ -21,6 +21,7 @@ from services.dialogue.policy import (
     Decision,
     Escalation,
     FixedKnowledge,
+    PolicySettings,
     reply_language,
 )
 from services.dialogue.responder import outcome_event, remember
@@ -98,6 +99,18 @@ class Conversation:
 def chat(default_index: KnowledgeIndex) -> Conversation:
     """A conversation with the answer policy over the default knowledge base."""
     return Conversation(AnswerPolicy(FixedKnowledge(default_index)))
+
+
+UNSURE = PolicySettings(answer_confidence=0.95)
+"""Asks up to 0.95 instead of the calibrated threshold, so that a short question (\"payslip\", \"wifi\") is
+offered as a clarification wherever a calibration puts it: for the tests of how a clarification is asked
+and answered, not of whether one is asked."""
+
+
+@pytest.fixture
+def unsure_chat(default_index: KnowledgeIndex) -> Conversation:
+    """A conversation with the answer policy over the default knowledge base, asking up to 0.95."""
+    return Conversation(AnswerPolicy(FixedKnowledge(default_index), UNSURE))
 
 
 def answer(decision: Decision) -> Answer:

@@ -84,24 +84,24 @@ def test_a_clarification_offers_at_most_three_choices_the_likely_one_first(
     ],
 )
 def test_one_likely_choice_is_asked_as_did_you_mean_and_yes_answers_it(
-    chat: Conversation, question: str, language: Language, reply: str, chosen: str
+    unsure_chat: Conversation, question: str, language: Language, reply: str, chosen: str
 ) -> None:
-    offered = answer(chat.say(question))
+    offered = answer(unsure_chat.say(question))
     assert offered.mode is AnswerMode.CLARIFY
     assert [c.faq_id for c in offered.choices] == [chosen]
     assert offered.text == replies.DID_YOU_MEAN[language].format(question=offered.choices[0].question)
-    resolved = answer(chat.say(reply))
+    resolved = answer(unsure_chat.say(reply))
     assert resolved.mode is AnswerMode.FAQ
     assert resolved.cited_faq_ids == (chosen,)
-    assert chat.memory.clarification is None
+    assert unsure_chat.memory.clarification is None
 
 
 @pytest.mark.parametrize(("question", "reply"), [("payslip", "no"), ("会社のWi-Fi", "いいえ")])
 def test_no_to_did_you_mean_hands_the_question_to_a_person(
-    chat: Conversation, question: str, reply: str
+    unsure_chat: Conversation, question: str, reply: str
 ) -> None:
-    assert len(answer(chat.say(question)).choices) == 1
-    handed = escalation(chat.say(reply))
+    assert len(answer(unsure_chat.say(question)).choices) == 1
+    handed = escalation(unsure_chat.say(reply))
     assert handed.reason is EscalationReason.LOW_CONFIDENCE
     assert "Offered and not chosen" in handed.summary
 
@@ -139,11 +139,11 @@ def test_a_clarification_is_answered_by_number_or_ordinal(
     ],
 )
 def test_a_clarification_is_answered_in_words(
-    chat: Conversation, question: str, reply: str, chosen: str
+    unsure_chat: Conversation, question: str, reply: str, chosen: str
 ) -> None:
-    offered = answer(chat.say(question))
+    offered = answer(unsure_chat.say(question))
     assert chosen in [c.faq_id for c in offered.choices]
-    resolved = answer(chat.say(reply))
+    resolved = answer(unsure_chat.say(reply))
     assert resolved.mode is AnswerMode.FAQ
     assert resolved.cited_faq_ids == (chosen,)
 
@@ -190,11 +190,11 @@ def test_none_of_these_hands_over_in_either_language(chat: Conversation, questio
     ],
 )
 def test_a_request_for_a_person_in_reply_to_a_clarification_hands_over(
-    chat: Conversation, question: str, reply: str
+    unsure_chat: Conversation, question: str, reply: str
 ) -> None:
     """Asking for a person is never read as picking one of the offered entries, whatever its words
     share with them."""
-    assert answer(chat.say(question)).mode is AnswerMode.CLARIFY
-    handed = escalation(chat.say(reply))
+    assert answer(unsure_chat.say(question)).mode is AnswerMode.CLARIFY
+    handed = escalation(unsure_chat.say(reply))
     assert handed.reason is EscalationReason.USER_ASKED
-    assert chat.memory.clarification is None
+    assert unsure_chat.memory.clarification is None

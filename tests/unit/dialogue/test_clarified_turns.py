@@ -35,10 +35,10 @@ def test_a_choice_by_number_or_ordinal_says_which_entry_the_question_meant(
     )
 
 
-def test_yes_to_did_you_mean_says_which_entry_the_question_meant(chat: Conversation) -> None:
-    offered = answer(chat.say("payslip"))
+def test_yes_to_did_you_mean_says_which_entry_the_question_meant(unsure_chat: Conversation) -> None:
+    offered = answer(unsure_chat.say("payslip"))
     assert [c.faq_id for c in offered.choices] == ["hr-payslip"]
-    resolved = answered_event(chat, "yes")
+    resolved = answered_event(unsure_chat, "yes")
     assert resolved.clarified is not None
     assert (resolved.clarified.question, resolved.clarified.faq_id) == ("payslip", "hr-payslip")
 
