@@ -15,7 +15,8 @@ from tests.support.stack import eventually
 
 pytestmark = pytest.mark.integration
 
-WORDING = "I'd like a docking station so I can plug everything in with one cable"
+WORDING = "could IT lend me a headset for a week"
+"""Offered as a clarification by the default knowledge base (equipment request first, Teams audio second)."""
 ENTRY = "it-equipment-request"
 
 
