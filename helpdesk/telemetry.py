@@ -5,7 +5,8 @@ envelope that Dapr fills and forwards, and is continued by each subscriber, so o
 trace across the four services. Spans are exported over OTLP when an endpoint is configured (sampled as
 the SDK's `OTEL_TRACES_SAMPLER` says, every span by default); without one nothing would read them, so
 they are not recorded at all: they still carry and pass on the ids that the logs print, at about half
-the cost of a recorded span that is dropped (docs/benchmarks.md, "Where a chat's CPU goes").
+the cost of a recorded span that is dropped (docs/benchmarks.md, "Where a chat's CPU goes inside the
+services").
 """
 
 from __future__ import annotations
