@@ -30,7 +30,7 @@ from services.evaluator.evaluation import TurnEvaluator
 from services.evaluator.handlers import EvaluatorHandlers
 from services.evaluator.judge import DailySpend, JudgeWorker, load_prompt
 from services.evaluator.knowledge import KnowledgeFollower, load_directory
-from services.evaluator.knowledge_sources import KnowledgeSources
+from services.evaluator.knowledge_sources import KnowledgeSources, LearnedWordings
 from services.evaluator.operator_access import OperatorAuth
 from services.evaluator.quality_report import MAX_DAYS, QualityReport
 from services.evaluator.settings import EvaluatorSettings
@@ -94,7 +94,8 @@ async def compose(
     knowledge_dir = Path(settings.knowledge_path) if settings.knowledge_path else ROOT / "knowledge"
     prompts_dir = settings.llm.prompts_directory
     operators = OperatorAuth(runtime.state, runtime.secrets, settings.operator_session_seconds)
-    knowledge, sources = knowledge_parts(runtime, knowledge_dir)
+    candidate_store = CandidateStore(runtime.state)
+    knowledge, sources = knowledge_parts(runtime, knowledge_dir, candidate_store)
     with contextlib.suppress(SidecarUnavailable):
         await operators.load_keys()
     await catch_up(knowledge, sources, knowledge_dir)
@@ -109,7 +110,7 @@ async def compose(
     )
     evaluations = TurnEvaluator(runtime.state, ledger, knowledge, settings.record_retention_seconds)
     candidates = CandidateQueue(
-        CandidateStore(runtime.state),
+        candidate_store,
         sources,
         knowledge,
         duplicate_threshold=settings.candidate_duplicate_threshold,
@@ -200,12 +201,15 @@ async def open_model(settings: EvaluatorSettings, secrets: SecretSource) -> Chat
     return None
 
 
-def knowledge_parts(runtime: Runtime, knowledge_dir: Path) -> tuple[KnowledgeFollower, KnowledgeSources]:
+def knowledge_parts(
+    runtime: Runtime, knowledge_dir: Path, learned_wordings: LearnedWordings | None = None
+) -> tuple[KnowledgeFollower, KnowledgeSources]:
     """The copy that follows the knowledge store, and the sources that write it (imports, approvals,
-    the seed)."""
+    the seed); imports keep the approved wordings `learned_wordings` gives (the candidate store)."""
     store = KnowledgeStore(runtime.knowledge)
     knowledge = KnowledgeFollower(store, load_directory(knowledge_dir))
-    return knowledge, KnowledgeSources(store, runtime.bus, runtime.state, SourceReader(), knowledge)
+    sources = KnowledgeSources(store, runtime.bus, runtime.state, SourceReader(), knowledge, learned_wordings)
+    return knowledge, sources
 
 
 async def catch_up(knowledge: KnowledgeFollower, sources: KnowledgeSources, knowledge_dir: Path) -> None:

@@ -6,15 +6,21 @@ nothing when they are unchanged) and publishes a `kb.updated` that names the ver
 takes approved FAQ candidates, the default knowledge files that seed an empty store, and the entries
 of schema 1 updates sent before the store existed. A file that is refused changes nothing in the
 knowledge base; the refusal is kept in the import history operators see with the sources.
+
+A re-import keeps the wordings learned for the entries it writes (issue 19): each approved wording of a
+file's entry (`LearnedWordings`) is added to the entry's alternatives unless the file has it already or
+the entry no longer has its language; entries the file drops are not brought back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 from uuid import UUID
 
 import orjson
@@ -37,6 +43,7 @@ from helpdesk.knowledge.versions import (
     SkippedNote,
 )
 from helpdesk.logging import get_logger
+from services.evaluator.candidates.wordings import LearnedWording, with_wording
 from services.evaluator.knowledge import LEARNED_KEY, KnowledgeFollower, skip_rejected
 from services.evaluator.source_reader import SourceReader
 
@@ -95,6 +102,8 @@ class ImportSummary(BaseModel):
     """Passages that read like instructions to the assistant: kept for operators, never answered from."""
     skipped: list[SkippedNote] = Field(default_factory=list)
     skipped_count: int = 0
+    kept_wordings: int = 0
+    """Learned wordings of the file's entries that the file lacked and the import kept."""
     error: RefusalNote | None = None
     at: datetime = Field(default_factory=utcnow)
     actor: str = "operator"
@@ -112,6 +121,33 @@ class SourcesView(BaseModel):
     items: int
     documents: list[DocumentRecord]
     recent: list[ImportSummary]
+
+
+class LearnedWordings(Protocol):
+    """The wordings learned from users and approved (the candidate side keeps them)."""
+
+    async def approved_wordings(self, faq_ids: Collection[str]) -> list[LearnedWording]:
+        """The approved wordings of these entries, in the order they were approved."""
+        ...
+
+
+def with_learned_wordings(
+    entries: Sequence[FaqEntry], learned: Sequence[LearnedWording]
+) -> tuple[list[FaqEntry], int]:
+    """The entries with each learned wording of theirs added (in its language, when the entry still has
+    it and lacks the wording), and how many were added."""
+    by_id = {entry.id: entry for entry in entries}
+    kept = 0
+    for wording in learned:
+        entry = by_id.get(wording.faq_id)
+        if entry is None or entry.texts.get(wording.language) is None:
+            continue
+        at = max(entry.updated_at, wording.approved_at)
+        added = with_wording(entry, wording.language, wording.wording, at)
+        if added is not entry:
+            by_id[entry.id] = added
+            kept += 1
+    return [by_id[entry.id] for entry in entries], kept
 
 
 def import_name(name: str) -> str:
@@ -150,13 +186,17 @@ class KnowledgeSources:
         state: KeyValueStore,
         reader: SourceReader,
         follower: KnowledgeFollower,
+        learned_wordings: LearnedWordings | None = None,
     ) -> None:
+        """`learned_wordings` gives the approved wordings an import keeps (None: an import writes the
+        file's entries as they are)."""
         self._store = store
         self._bus = bus
         self._state = state
         self._history = Records(state, ImportHistory, "knowledge-imports")
         self._reader = reader
         self._follower = follower
+        self._learned_wordings = learned_wordings
 
     # ---- operators ---------------------------------------------------------------------------------
 
@@ -175,7 +215,8 @@ class KnowledgeSources:
             await self._remember(refused)
             raise
         record = document_record(source, actor)
-        items: list[KnowledgeItem] = [*source.faq_entries, *source.passages]
+        faq_entries, kept_wordings = await self._keep_learned_wordings(source.faq_entries)
+        items: list[KnowledgeItem] = [*faq_entries, *source.passages]
         committed = await self._store.commit(
             KnowledgeEdit(documents=[DocumentItems(record, items)], actor=actor)
         )
@@ -197,6 +238,7 @@ class KnowledgeSources:
             flagged=source.flagged,
             skipped=list(record.skipped),
             skipped_count=record.skipped_count,
+            kept_wordings=kept_wordings,
             actor=actor,
         )
         await self._remember(summary)
@@ -210,6 +252,7 @@ class KnowledgeSources:
             removed=summary.removed,
             skipped=summary.skipped_count,
             flagged=summary.flagged,
+            kept_wordings=kept_wordings,
         )
         return summary
 
@@ -243,6 +286,12 @@ class KnowledgeSources:
             documents=sorted(documents.values(), key=lambda d: d.name),
             recent=history.imports if history else [],
         )
+
+    async def _keep_learned_wordings(self, entries: Sequence[FaqEntry]) -> tuple[list[FaqEntry], int]:
+        if self._learned_wordings is None or not entries:
+            return list(entries), 0
+        learned = await self._learned_wordings.approved_wordings({entry.id for entry in entries})
+        return with_learned_wordings(entries, learned)
 
     # ---- the other writers -------------------------------------------------------------------------
 

@@ -4,13 +4,19 @@ is handled once). Every change is an etag-checked read-modify-write."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from uuid import UUID
 
 import orjson
 
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
-from services.evaluator.candidates.candidate import Candidate, CandidateNotFound, CandidateStatus
+from services.evaluator.candidates.candidate import (
+    Candidate,
+    CandidateKind,
+    CandidateNotFound,
+    CandidateStatus,
+)
+from services.evaluator.candidates.wordings import LearnedWording
 
 INDEX_KEY = "candidates:index"
 
@@ -32,6 +38,18 @@ class CandidateStore:
         if status is not None:
             candidates = [c for c in candidates if c.status is status]
         return sorted(candidates, key=lambda c: c.created_at, reverse=True)
+
+    async def approved_wordings(self, faq_ids: Collection[str]) -> list[LearnedWording]:
+        """The approved wording candidates of these entries, oldest approval first. A re-import of a
+        knowledge file replaces its entries with the file's, so the knowledge sources add these back
+        (`LearnedWordings`); read through the index, as `find` does."""
+        wanted = set(faq_ids)
+        learned = [
+            LearnedWording(c.faq_id, c.language, c.question, c.reviewed_at or c.updated_at)
+            for c in await self.find(CandidateStatus.APPROVED)
+            if c.kind is CandidateKind.WORDING and c.faq_id is not None and c.faq_id in wanted
+        ]
+        return sorted(learned, key=lambda w: w.approved_at)
 
     async def create(self, candidate: Candidate) -> None:
         await self._state.create(_candidate_key(candidate.id), candidate.model_dump_json().encode())

@@ -150,6 +150,16 @@ def with_wording(entry: FaqEntry, language: Language, wording: str, at: datetime
     return parse_entry(raw)
 
 
+@dataclass(frozen=True, slots=True)
+class LearnedWording:
+    """An approved wording of entry `faq_id` in `language`: what a re-import of the entry's file keeps."""
+
+    faq_id: str
+    language: Language
+    wording: str
+    approved_at: datetime
+
+
 class WordingCount(BaseModel):
     wording: str
     """As the first user wrote it (redacted)."""

@@ -255,3 +255,90 @@ def test_another_entry_is_closer_only_as_a_near_duplicate_and_by_the_margin() ->
     assert refusal(wording, copy, at_edges) is WordingRefusal.CLOSER_TO_ANOTHER
     assert refusal(wording, copy, WordingRules(near_duplicate=0.6, closer_margin=0.11)) is None
     assert refusal(wording, copy, WordingRules(near_duplicate=0.61, closer_margin=0.1)) is None
+
+
+# ---- a re-import keeps the learned wordings of the entries it writes ----------------------------------
+
+FILE_ENTRY = (
+    "- id: password-reset\n"
+    "  en:\n"
+    "    question: How do I reset my password?\n"
+    "    alternatives: [{alternatives}]\n"
+    "    answer: Open the self-service portal and choose Forgot password.\n"
+)
+VPN_FILE_ENTRY = (
+    "- id: vpn-connect\n"
+    "  en:\n"
+    "    question: How do I connect to the VPN?\n"
+    "    answer: Install the VPN client and sign in with your account.\n"
+)
+
+
+async def approved_wording(
+    wording: str = WORDING, language: Language = Language.EN
+) -> tuple[KnowledgeSources, KnowledgeStore]:
+    """Sources whose imports keep learned wordings (the candidate store is their port), after an
+    operator approved `wording` for the password entry."""
+    state, bus = MemoryStateStore(), MemoryBus()
+    knowledge = KnowledgeStore(MemoryStateStore())
+    library = KnowledgeFollower(knowledge, [parse_entry(PASSWORD_ENTRY), parse_entry(VPN_ENTRY)])
+    store = CandidateStore(state)
+    sources = KnowledgeSources(knowledge, bus, state, SourceReader(), library, store)
+    candidates = CandidateQueue(
+        store,
+        sources,
+        library,
+        duplicate_threshold=0.75,
+        wordings=WordingCounts(state, WordingRules(min_users=1)),
+    )
+    proposed = await candidates.learn_wording(chose("user-a", wording, language=language))
+    assert proposed is not None
+    assert (await candidates.approve(proposed.id, "op-1")).published
+    return sources, knowledge
+
+
+async def password_entry(knowledge: KnowledgeStore) -> dict[str, Any]:
+    loaded = await knowledge.load()
+    assert loaded is not None
+    return loaded.items["password-reset"].model_dump(mode="json")
+
+
+async def test_a_reimported_entry_keeps_its_approved_wording() -> None:
+    sources, knowledge = await approved_wording()
+    summary = await sources.import_file("faq.yaml", FILE_ENTRY.format(alternatives="").encode(), "op-1")
+    assert summary.kept_wordings == 1
+    entry = await password_entry(knowledge)
+    assert entry["en"]["answer"] == "Open the self-service portal and choose Forgot password."
+    assert entry["en"]["alternatives"] == [WORDING]
+    assert entry.get("ja") is None, "the file's entry, not the one before it"
+    again = await sources.import_file("faq.yaml", FILE_ENTRY.format(alternatives="").encode(), "op-1")
+    assert (again.outcome, again.kept_wordings) == ("unchanged", 1)
+
+
+async def test_a_file_that_has_the_wording_already_gets_no_duplicate() -> None:
+    sources, knowledge = await approved_wording()
+    written = "Locked out after too many tries, what now?"
+    file = FILE_ENTRY.format(alternatives=f'"{written}"')
+    summary = await sources.import_file("faq.yaml", file.encode(), "op-1")
+    assert summary.kept_wordings == 0
+    assert (await password_entry(knowledge))["en"]["alternatives"] == [written]
+
+
+async def test_a_file_that_drops_the_entry_does_not_bring_it_back_into_the_document() -> None:
+    sources, knowledge = await approved_wording()
+    summary = await sources.import_file("faq.yaml", VPN_FILE_ENTRY.encode(), "op-1")
+    assert summary.kept_wordings == 0
+    loaded = await knowledge.load()
+    assert loaded is not None
+    assert [i for i, ref in loaded.refs.items() if ref.document == summary.document_id] == ["vpn-connect"]
+
+
+async def test_a_wording_whose_language_the_file_no_longer_has_is_not_added() -> None:
+    japanese = "ログインできなくなった時の対処"
+    sources, knowledge = await approved_wording(japanese, Language.JA)
+    assert japanese in (await password_entry(knowledge))["ja"]["alternatives"]
+    summary = await sources.import_file("faq.yaml", FILE_ENTRY.format(alternatives="").encode(), "op-1")
+    assert summary.kept_wordings == 0
+    entry = await password_entry(knowledge)
+    assert entry.get("ja") is None
+    assert entry["en"]["alternatives"] == []

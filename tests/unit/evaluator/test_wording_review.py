@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from helpdesk.events import Channel, ChannelRef, Choice, Clarified, KbUpdated
 from helpdesk.knowledge.store import KnowledgeStore
 from helpdesk.memory_ports import MemoryBus, MemoryStateStore
-from tests.unit.evaluator.conftest import answered
+from tests.unit.evaluator.conftest import PASSWORD_FAQ_FILE, answered
 from tests.unit.evaluator.test_app import OPERATOR_KEY, await_store, bus, client, deliver, knowledge, operator
 
 __all__ = ["bus", "client", "knowledge"]
@@ -77,3 +77,25 @@ def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboa
         ]
         == []
     )
+
+
+def test_reimporting_the_entrys_file_through_the_api_keeps_the_approved_wording(
+    client: TestClient, knowledge: MemoryStateStore
+) -> None:
+    assert deliver(client, picked("user-a"), "chat.answered") == "SUCCESS"
+    assert deliver(client, picked("user-b"), "chat.answered") == "SUCCESS"
+    (candidate,) = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
+        "candidates"
+    ]
+    approved = client.post(f"/v1/faq-candidates/{candidate['id']}/approve", headers=operator(), json={})
+    assert approved.status_code == 200, approved.text
+
+    imported = client.post(
+        "/v1/knowledge/imports", params={"name": "faq.yaml"}, headers=operator(), content=PASSWORD_FAQ_FILE
+    )
+    assert imported.status_code == 200, imported.text
+    entry = await_store(KnowledgeStore(knowledge)).items["password-reset"].model_dump(mode="json")
+    assert entry["en"]["alternatives"] == [WORDING]
+    assert imported.json()["kept_wordings"] == 1
+    listed = client.get("/v1/knowledge/sources", headers=operator()).json()
+    assert listed["recent"][0]["kept_wordings"] == 1
