@@ -168,9 +168,11 @@ class KnowledgeEdit:
     """A change to the knowledge base, applied to the current version's refs.
 
     Each of `documents` replaces every item of its document (a re-import: passages that are gone go);
-    `put` adds or replaces items by id outside any document (an approved entry). An id an item shares
-    with another document's item moves to the later one: the later import wins, as a later knowledge
-    file's entry does. `remove_documents` and `remove_ids` take items out.
+    `put` adds items by id outside any document (an approved entry) or replaces one where it is (an
+    entry with a learned wording stays its file's: the file dropping it, or the document's removal,
+    takes it out). An id an item shares with another document's item moves to the later one: the later
+    import wins, as a later knowledge file's entry does. `remove_documents` and `remove_ids` take items
+    out.
     """
 
     documents: Sequence[DocumentItems] = ()
@@ -197,7 +199,8 @@ class KnowledgeEdit:
                 held if held is not None and record.same_content(held) else record
             )
         for item in self.put:
-            ref = new_refs[item.id] = ItemRef.of(item)
+            held_ref = new_refs.get(item.id)
+            ref = new_refs[item.id] = ItemRef.of(item, held_ref.document if held_ref else None)
             by_key[ref.key] = item
         return AppliedEdit(new_refs, new_documents, by_key, *changes_between(refs, new_refs))
 

@@ -275,10 +275,10 @@ VPN_FILE_ENTRY = (
 
 
 async def approved_wording(
-    wording: str = WORDING, language: Language = Language.EN
+    wording: str = WORDING, language: Language = Language.EN, imported_first: str | None = None
 ) -> tuple[KnowledgeSources, KnowledgeStore]:
     """Sources whose imports keep learned wordings (the candidate store is their port), after an
-    operator approved `wording` for the password entry."""
+    operator approved `wording` for the password entry (of `imported_first`'s faq.yaml, if given)."""
     state, bus = MemoryStateStore(), MemoryBus()
     knowledge = KnowledgeStore(MemoryStateStore())
     library = KnowledgeFollower(knowledge, [parse_entry(PASSWORD_ENTRY), parse_entry(VPN_ENTRY)])
@@ -291,6 +291,8 @@ async def approved_wording(
         duplicate_threshold=0.75,
         wordings=WordingCounts(state, WordingRules(min_users=1)),
     )
+    if imported_first is not None:
+        await sources.import_file("faq.yaml", imported_first.encode(), "op-1")
     proposed = await candidates.learn_wording(chose("user-a", wording, language=language))
     assert proposed is not None
     assert (await candidates.approve(proposed.id, "op-1")).published
@@ -324,13 +326,15 @@ async def test_a_file_that_has_the_wording_already_gets_no_duplicate() -> None:
     assert (await password_entry(knowledge))["en"]["alternatives"] == [written]
 
 
-async def test_a_file_that_drops_the_entry_does_not_bring_it_back_into_the_document() -> None:
-    sources, knowledge = await approved_wording()
+async def test_a_file_that_drops_the_entry_takes_it_out_wording_and_all() -> None:
+    both = FILE_ENTRY.format(alternatives="") + VPN_FILE_ENTRY
+    sources, knowledge = await approved_wording(imported_first=both)
+    assert WORDING in (await password_entry(knowledge))["en"]["alternatives"]
     summary = await sources.import_file("faq.yaml", VPN_FILE_ENTRY.encode(), "op-1")
-    assert summary.kept_wordings == 0
+    assert (summary.kept_wordings, summary.removed) == (0, 1)
     loaded = await knowledge.load()
     assert loaded is not None
-    assert [i for i, ref in loaded.refs.items() if ref.document == summary.document_id] == ["vpn-connect"]
+    assert list(loaded.items) == ["vpn-connect"]
 
 
 async def test_a_wording_whose_language_the_file_no_longer_has_is_not_added() -> None:

@@ -352,3 +352,19 @@ def test_item_refs_name_a_content_addressed_key() -> None:
     assert ItemRef.of(one).key != ItemRef.of(other).key
     assert ItemRef.of(one).key == ItemRef.of(entry("a", "One answer.")).key
     assert ItemRef.of(one).key.startswith("item:a:")
+
+
+async def test_a_put_replacing_a_documents_item_keeps_it_in_the_document() -> None:
+    """An approved wording rewrites its entry: the entry stays its file's, so the file dropping it (or
+    the document's removal) still takes it out."""
+    store = KnowledgeStore(MemoryStateStore())
+    sheet = record("faq.csv")
+    await store.commit(KnowledgeEdit(documents=[DocumentItems(sheet, [entry("vpn"), entry("wifi")])]))
+    await store.commit(KnowledgeEdit(put=[entry("vpn", "With a learned wording.")]))
+    loaded = await store.load()
+    assert loaded is not None
+    assert loaded.refs["vpn"].document == sheet.document_id
+    await store.commit(KnowledgeEdit(documents=[DocumentItems(sheet, [entry("wifi")])]))
+    loaded = await store.load()
+    assert loaded is not None
+    assert set(loaded.items) == {"wifi"}
