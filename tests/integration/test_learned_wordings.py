@@ -1,16 +1,18 @@
 """A wording learned from users' choices, through the running stack (issue 19): two users ask the same
 question, get a clarification and pick the same entry; the evaluator proposes the wording as an
 alternative of that entry, the operator approves it, and a third user asking the same way is answered
-directly from that entry."""
+directly from that entry, also after the operator re-imports the knowledge file that holds the entry."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from helpdesk_ops.devstack import Stack
+from tests.integration.test_knowledge_import import every_replica_indexes
 from tests.support.stack import eventually
 
 pytestmark = pytest.mark.integration
@@ -18,6 +20,8 @@ pytestmark = pytest.mark.integration
 WORDING = "could IT lend me a headset for a week"
 """Offered as a clarification by the default knowledge base (equipment request first, Teams audio second)."""
 ENTRY = "it-equipment-request"
+ENTRY_FILE = Path(__file__).resolve().parents[2] / "knowledge" / "it-devices.yaml"
+"""The default knowledge file that holds `ENTRY` (seeded under its file name)."""
 
 
 def anonymous_user(stack: Stack) -> httpx.AsyncClient:
@@ -88,3 +92,15 @@ async def test_a_wording_two_users_resolved_is_answered_directly_once_approved(s
     reply = await eventually(answered_directly, timeout=60, interval=2.0)
     assert reply, "once approved, the same wording must be answered directly"
     assert reply["citations"] == [ENTRY]
+
+    async with operator_api(stack) as api:
+        imported = await api.post(
+            "/v1/knowledge/imports", params={"name": ENTRY_FILE.name}, content=ENTRY_FILE.read_bytes()
+        )
+    assert imported.status_code == 200, imported.text
+    assert await every_replica_indexes(stack, imported.json()["kb_version"])
+    async with anonymous_user(stack) as fourth:
+        after_import = await say(fourth, WORDING)
+    assert after_import["mode"] == "faq", "a re-import of the entry's file must keep the approved wording"
+    assert after_import["citations"] == [ENTRY]
+    assert imported.json()["kept_wordings"] == 1
