@@ -102,7 +102,7 @@ def chat(default_index: KnowledgeIndex) -> Conversation:
 
 
 UNSURE = PolicySettings(answer_confidence=0.95)
-"""Asks up to 0.95 instead of the calibrated threshold, so that a short question (\"payslip\", \"wifi\") is
+"""Asks up to 0.95 instead of the calibrated threshold, so that a short question ("payslip", "wifi") is
 offered as a clarification wherever a calibration puts it: for the tests of how a clarification is asked
 and answered, not of whether one is asked."""
 
