@@ -24,7 +24,6 @@ from typing import Annotated
 import typer
 
 SOCKET_SEND = "kernel: socket send (loopback TCP)"
-WAITING = None
 
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<path>.*?):\d+\)$")
 _SEND_FUNCTIONS = ("StreamWriter._writelines", "StreamWriter._write", "RequestResponseCycle.send")
@@ -55,7 +54,7 @@ def bucket(stack: str) -> str | None:
     match = _FRAME.match(leaf)
     function, path = (match["function"], match["path"]) if match else (leaf, leaf)
     if path.startswith(("threading.py", "concurrent/", "queue.py")) or function == "Runner.run":
-        return WAITING
+        return None
     if function in _SEND_FUNCTIONS:
         return SOCKET_SEND
     for name, pattern in _BUCKETS:
