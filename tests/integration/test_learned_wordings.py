@@ -47,11 +47,11 @@ async def say(user: httpx.AsyncClient, message: str, conversation_id: str | None
     return reply
 
 
-async def picks_the_entry(stack: Stack, api: httpx.AsyncClient) -> None:
-    """One user asks, is offered the entry among the choices and picks it; returns once the evaluator
-    has the answer to the pick."""
+async def picks_the_entry(stack: Stack, api: httpx.AsyncClient, wording: str = WORDING) -> dict[str, Any]:
+    """One user asks, is offered the entry among the choices and picks it; returns the offer once the
+    evaluator has the answer to the pick."""
     async with anonymous_user(stack) as user:
-        offered = await say(user, WORDING)
+        offered = await say(user, wording)
         assert offered["mode"] == "clarify", offered
         ids = [c["faq_id"] for c in offered["choices"]]
         assert ENTRY in ids, offered
@@ -64,6 +64,7 @@ async def picks_the_entry(stack: Stack, api: httpx.AsyncClient) -> None:
         return (await api.get(f"/v1/evaluations/{picked['turn_id']}")).status_code == 200
 
     assert await eventually(evaluated), "the evaluator must have the pick"
+    return offered
 
 
 async def wording_candidate(api: httpx.AsyncClient) -> dict[str, Any] | None:

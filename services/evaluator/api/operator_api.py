@@ -87,3 +87,11 @@ async def reject(
 ) -> Candidate:
     note = body.note if body else None
     return await queue.reject(candidate_id, who.principal.user_id, note)
+
+
+@router.post(
+    "/faq-candidates/{candidate_id}/withdraw",
+    summary="Withdraw an approved wording: out of its entry, never added back by a re-import",
+)
+async def withdraw(candidate_id: str, who: Writer, queue: Candidates) -> Candidate:
+    return await queue.withdraw(candidate_id, who.principal.user_id)

@@ -21,6 +21,8 @@ class CandidateStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    WITHDRAWN = "withdrawn"
+    """An approved wording an operator took back: out of its entry, never added again."""
 
 
 class CandidateKind(StrEnum):
@@ -68,6 +70,13 @@ class Candidate(BaseModel):
     """A wording candidate's entry, by its question in the wording's language (for the reviewer)."""
     chosen_by: int = 0
     """A wording candidate: how many distinct users chose the entry for it (0: an agent vouched)."""
+    withdrawn_by: str | None = None
+    withdrawn_at: datetime | None = None
+    withdrawal_update_id: UUID | None = None
+    """The knowledge update that takes a withdrawn wording out of its entry (the same on a retry)."""
+    withdrawal_done: bool = False
+    """The withdrawal reached the knowledge base: the wording was taken out of its entry (and that
+    version published), or the entry had it no more."""
 
 
 class CandidateEdit(BaseModel):
@@ -83,6 +92,14 @@ class CandidateEdit(BaseModel):
 class CandidateAlreadyReviewed(DomainError):
     """The review action does not apply to the candidate in its current state (it was approved or
     rejected already)."""
+
+    status = 409
+    kind = "review-conflict"
+
+
+class NotAnApprovedWording(DomainError):
+    """Only an approved wording can be withdrawn: an entry stays in the knowledge base until its
+    document is removed, and a candidate not approved has nothing in it to take back."""
 
     status = 409
     kind = "review-conflict"

@@ -20,6 +20,7 @@ from services.evaluator.candidates.candidate import (
     CandidateKind,
     CandidateStatus,
     Draft,
+    NotAnApprovedWording,
     WordingEntryGone,
     kb_entry,
     with_edits,
@@ -32,6 +33,7 @@ from services.evaluator.candidates.wordings import (
     WordingCounts,
     refusal,
     with_wording,
+    without_wording,
     wording_key,
 )
 from services.evaluator.knowledge import KnowledgeFollower, answer_terms_of, similarity
@@ -282,8 +284,8 @@ class CandidateQueue:
         def change(current: Candidate) -> Candidate | None:
             if current.status is CandidateStatus.REJECTED:
                 return None
-            if current.status is CandidateStatus.APPROVED:
-                raise CandidateAlreadyReviewed("an approved candidate cannot be rejected")
+            if current.status in (CandidateStatus.APPROVED, CandidateStatus.WITHDRAWN):
+                raise CandidateAlreadyReviewed(f"a {current.status.value} candidate cannot be rejected")
             return current.model_copy(
                 update={
                     "status": CandidateStatus.REJECTED,
@@ -313,8 +315,8 @@ class CandidateQueue:
         def change(current: Candidate) -> Candidate | None:
             if current.status is CandidateStatus.APPROVED:
                 return None
-            if current.status is CandidateStatus.REJECTED:
-                raise CandidateAlreadyReviewed("a rejected candidate cannot be approved")
+            if current.status in (CandidateStatus.REJECTED, CandidateStatus.WITHDRAWN):
+                raise CandidateAlreadyReviewed(f"a {current.status.value} candidate cannot be approved")
             edited = with_edits(current, edit) if edit else current
             now = utcnow()
             update_id = uuid.uuid4()
@@ -343,3 +345,69 @@ class CandidateQueue:
             return current.model_copy(update={"published": True, "kb_version": published.kb_version})
 
         return await self._store.change(candidate_id, mark) or candidate
+
+    async def withdraw(self, candidate_id: str, operator: str) -> Candidate:
+        """Take an approved wording back: out of its entry's alternatives (a new knowledge version and
+        `kb.updated`, as its approval wrote), and never added again by a re-import of the entry's file
+        or by users choosing it again (its candidate stays withdrawn).
+
+        Withdrawing a withdrawn wording changes nothing; if taking it out had failed, it is tried
+        again with the same update id. When the entry is gone, or has the wording no more, only the
+        candidate changes. `NotAnApprovedWording` for anything else than an approved wording.
+        """
+
+        def change(current: Candidate) -> Candidate | None:
+            if current.kind is CandidateKind.WORDING and current.status is CandidateStatus.WITHDRAWN:
+                return None
+            if current.kind is not CandidateKind.WORDING or current.status is not CandidateStatus.APPROVED:
+                state = current.status.value
+                what = "wording" if current.kind is CandidateKind.WORDING else "new entry"
+                article = "an" if state[0] in "aeiou" else "a"
+                raise NotAnApprovedWording(
+                    f"Only an approved wording can be withdrawn; this candidate is {article} {state} {what}."
+                )
+            now = utcnow()
+            return current.model_copy(
+                update={
+                    "status": CandidateStatus.WITHDRAWN,
+                    "withdrawn_by": operator,
+                    "withdrawn_at": now,
+                    "updated_at": now,
+                    "withdrawal_update_id": uuid.uuid4(),
+                }
+            )
+
+        candidate = await self._store.change(candidate_id, change)
+        assert candidate is not None
+        if candidate.withdrawal_done:
+            return candidate
+        assert candidate.withdrawal_update_id is not None
+        assert candidate.withdrawn_at is not None
+        await self.library.refresh()
+        entry = self.library.copy.get(candidate.faq_id or "")
+        without = (
+            without_wording(entry, candidate.language, candidate.question, candidate.withdrawn_at)
+            if entry is not None
+            else None
+        )
+        kb_version: str | None = None
+        if entry is not None and without is not None and without is not entry:
+            published = await self._publisher.learn(without, candidate.withdrawal_update_id, operator)
+            kb_version = published.kb_version
+
+        def done(current: Candidate) -> Candidate | None:
+            if current.withdrawal_done:
+                return None
+            return current.model_copy(update={"withdrawal_done": True})
+
+        withdrawn = await self._store.change(candidate_id, done) or candidate
+        _log.info(
+            "wording_withdrawn",
+            candidate_id=candidate_id,
+            faq_id=candidate.faq_id,
+            language=candidate.language.value,
+            withdrawn_by=withdrawn.withdrawn_by,
+            kb_version=kb_version,
+            taken_out=kb_version is not None,
+        )
+        return withdrawn

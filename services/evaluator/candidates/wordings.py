@@ -150,6 +150,21 @@ def with_wording(entry: FaqEntry, language: Language, wording: str, at: datetime
     return parse_entry(raw)
 
 
+def without_wording(entry: FaqEntry, language: Language, wording: str, at: datetime) -> FaqEntry:
+    """The entry with `wording` taken out of its alternatives in `language` (the same entry when it
+    has no such alternative). The entry's question is never taken out: a withdrawn wording was only
+    ever added as an alternative."""
+    text = entry.texts.get(language)
+    key = wording_key(wording)
+    if text is None or not any(wording_key(a) == key for a in text.alternatives):
+        return entry
+    raw = entry.model_dump(mode="json")
+    kept = [a for a in text.alternatives if wording_key(a) != key]
+    raw[language.value] = {**raw[language.value], "alternatives": kept}
+    raw["updated_at"] = max(entry.updated_at, at).isoformat()
+    return parse_entry(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class LearnedWording:
     """An approved wording of entry `faq_id` in `language`: what a re-import of the entry's file keeps."""

@@ -18,6 +18,7 @@ from services.evaluator.candidates.candidate import (
     CandidateEdit,
     CandidateNotFound,
     CandidateStatus,
+    NotAnApprovedWording,
     WordingEntryGone,
 )
 from services.evaluator.operator_access import SESSION_COOKIE, OperatorAuth, OperatorSession, csrf_ok
@@ -50,6 +51,7 @@ class ReviewAction(StrEnum):
     APPROVE = "approve"
     EDIT = "edit"
     REJECT = "reject"
+    WITHDRAW = "withdraw"
 
 
 def _percent(value: float | None) -> str:
@@ -194,7 +196,9 @@ async def review(
                 await queue.edit(candidate_id, edit)
             case ReviewAction.REJECT:
                 await queue.reject(candidate_id, session.user_id, form.get("note") or None)
-    except (CandidateNotFound, CandidateAlreadyReviewed, WordingEntryGone):
+            case ReviewAction.WITHDRAW:
+                await queue.withdraw(candidate_id, session.user_id)
+    except (CandidateNotFound, CandidateAlreadyReviewed, NotAnApprovedWording, WordingEntryGone):
         return redirect_to()
     except SidecarUnavailable:
         return render_page(

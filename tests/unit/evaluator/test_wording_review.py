@@ -99,3 +99,106 @@ def test_reimporting_the_entrys_file_through_the_api_keeps_the_approved_wording(
     assert imported.json()["kept_wordings"] == 1
     listed = client.get("/v1/knowledge/sources", headers=operator()).json()
     assert listed["recent"][0]["kept_wordings"] == 1
+
+
+def approved_on_the_api(client: TestClient) -> dict[str, object]:
+    assert deliver(client, picked("user-a"), "chat.answered") == "SUCCESS"
+    assert deliver(client, picked("user-b"), "chat.answered") == "SUCCESS"
+    (candidate,) = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
+        "candidates"
+    ]
+    approved = client.post(f"/v1/faq-candidates/{candidate['id']}/approve", headers=operator(), json={})
+    assert approved.status_code == 200, approved.text
+    found: dict[str, object] = approved.json()
+    return found
+
+
+def test_an_operator_withdraws_an_approved_wording_through_the_api(
+    client: TestClient, bus: MemoryBus, knowledge: MemoryStateStore
+) -> None:
+    candidate = approved_on_the_api(client)
+    assert client.post(f"/v1/faq-candidates/{candidate['id']}/withdraw").status_code == 401
+
+    withdrawn = client.post(f"/v1/faq-candidates/{candidate['id']}/withdraw", headers=operator())
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    body = withdrawn.json()
+    assert (body["status"], body["withdrawn_by"], body["withdrawal_done"]) == (
+        "withdrawn",
+        "local-operator",
+        True,
+    )
+    assert body["withdrawn_at"]
+    updates = [u for u in bus.of(KbUpdated) if isinstance(u, KbUpdated)]
+    assert updates[-1].changed_ids == ["password-reset"]
+    entry = await_store(KnowledgeStore(knowledge)).items["password-reset"].model_dump(mode="json")
+    assert entry["en"].get("alternatives", []) == []
+    again = client.post(f"/v1/faq-candidates/{candidate['id']}/withdraw", headers=operator())
+    assert again.status_code == 200
+    assert again.json() == body
+    assert len(bus.of(KbUpdated)) == len(updates), "withdrawing twice publishes once"
+    listed = client.get("/v1/faq-candidates", params={"status": "withdrawn"}, headers=operator()).json()
+    assert [c["id"] for c in listed["candidates"]] == [candidate["id"]]
+
+    imported = client.post(
+        "/v1/knowledge/imports", params={"name": "faq.yaml"}, headers=operator(), content=PASSWORD_FAQ_FILE
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["kept_wordings"] == 0
+    entry = await_store(KnowledgeStore(knowledge)).items["password-reset"].model_dump(mode="json")
+    assert WORDING not in entry["en"].get("alternatives", [])
+
+
+def test_withdrawing_anything_but_an_approved_wording_is_a_problem(client: TestClient) -> None:
+    assert deliver(client, picked("user-a"), "chat.answered") == "SUCCESS"
+    assert deliver(client, picked("user-b"), "chat.answered") == "SUCCESS"
+    (pending,) = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
+        "candidates"
+    ]
+
+    refused = client.post(f"/v1/faq-candidates/{pending['id']}/withdraw", headers=operator())
+
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["detail"] == (
+        "Only an approved wording can be withdrawn; this candidate is a pending wording."
+    )
+    assert client.get(f"/v1/faq-candidates/{pending['id']}", headers=operator()).json()["status"] == "pending"
+    unknown = client.post("/v1/faq-candidates/nope/withdraw", headers=operator())
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_dashboard_withdraws_an_approved_wording_with_the_sessions_csrf_token(
+    client: TestClient, knowledge: MemoryStateStore
+) -> None:
+    candidate = approved_on_the_api(client)
+    assert (
+        client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False).status_code
+        == 303
+    )
+    page = client.get("/dashboard").text
+    action = f'action="/dashboard/candidates/{candidate["id"]}/withdraw"'
+    assert action in page
+    assert page.count("Withdraw wording") == 1
+    assert client.post(f"/dashboard/candidates/{candidate['id']}/withdraw", data={}).status_code == 403
+    assert client.post(f"/v1/faq-candidates/{candidate['id']}/withdraw").status_code == 403
+    assert (
+        client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()["status"] == "approved"
+    )
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+
+    done = client.post(
+        f"/dashboard/candidates/{candidate['id']}/withdraw",
+        data={"csrf": csrf.group(1)},
+        follow_redirects=False,
+    )
+
+    assert done.status_code == 303
+    withdrawn = client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()
+    assert (withdrawn["status"], withdrawn["withdrawn_by"]) == ("withdrawn", "local-operator")
+    entry = await_store(KnowledgeStore(knowledge)).items["password-reset"].model_dump(mode="json")
+    assert WORDING not in entry["en"].get("alternatives", [])
+    after = client.get("/dashboard").text
+    assert action not in after, "a withdrawn wording has nothing left to withdraw"
