@@ -9,7 +9,9 @@ knowledge base; the refusal is kept in the import history operators see with the
 
 A re-import keeps the wordings learned for the entries it writes (issue 19): each approved wording of a
 file's entry (`LearnedWordings`) is added to the entry's alternatives unless the file has it already or
-the entry no longer has its language; entries the file drops are not brought back.
+the entry no longer has its language; entries the file drops are not brought back. Which approved
+wordings the file lists itself is noted on their candidates: those are the file's, and withdrawing one
+leaves the entry as the file wrote it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -26,7 +29,7 @@ from uuid import UUID
 import orjson
 from pydantic import BaseModel, Field
 
-from helpdesk.dapr.ports import EventPublisher, KeyValueStore, SidecarUnavailable
+from helpdesk.dapr.ports import ETagMismatch, EventPublisher, KeyValueStore, SidecarUnavailable
 from helpdesk.dapr.state import Records
 from helpdesk.errors import DomainError
 from helpdesk.events import KbUpdated, KnowledgeCounts, utcnow
@@ -130,24 +133,46 @@ class LearnedWordings(Protocol):
         """The approved wordings of these entries, in the order they were approved."""
         ...
 
+    async def listed_by_files(
+        self, listed: Collection[LearnedWording], unlisted: Collection[LearnedWording]
+    ) -> None:
+        """Note which approved wordings the entries' files list themselves (`listed`) and which not."""
+        ...
 
-def with_learned_wordings(
-    entries: Sequence[FaqEntry], learned: Sequence[LearnedWording]
-) -> tuple[list[FaqEntry], int]:
+
+@dataclass(frozen=True, slots=True)
+class KeptWordings:
+    """A file's entries with the learned wordings a re-import keeps."""
+
+    entries: list[FaqEntry]
+    kept: list[LearnedWording]
+    """Added to their entry's alternatives: the file lacks them."""
+    listed: list[LearnedWording]
+    """Not added: the file's entry lists them itself."""
+    others: list[LearnedWording]
+    """Neither: the file lacks them, and their entry or its language (nothing of theirs to list)."""
+
+
+def with_learned_wordings(entries: Sequence[FaqEntry], learned: Sequence[LearnedWording]) -> KeptWordings:
     """The entries with each learned wording of theirs added (in its language, when the entry still has
-    it and lacks the wording), and how many were added."""
+    it and lacks the wording), and which were added."""
     by_id = {entry.id: entry for entry in entries}
-    kept = 0
+    kept: list[LearnedWording] = []
+    listed: list[LearnedWording] = []
+    others: list[LearnedWording] = []
     for wording in learned:
         entry = by_id.get(wording.faq_id)
         if entry is None or entry.texts.get(wording.language) is None:
+            others.append(wording)
             continue
         at = max(entry.updated_at, wording.approved_at)
         added = with_wording(entry, wording.language, wording.wording, at)
-        if added is not entry:
+        if added is entry:
+            listed.append(wording)
+        else:
             by_id[entry.id] = added
-            kept += 1
-    return [by_id[entry.id] for entry in entries], kept
+            kept.append(wording)
+    return KeptWordings([by_id[entry.id] for entry in entries], kept, listed, others)
 
 
 def import_name(name: str) -> str:
@@ -215,12 +240,14 @@ class KnowledgeSources:
             await self._remember(refused)
             raise
         record = document_record(source, actor)
-        faq_entries, kept_wordings = await self._keep_learned_wordings(source.faq_entries)
-        items: list[KnowledgeItem] = [*faq_entries, *source.passages]
+        learned = await self._keep_learned_wordings(source.faq_entries)
+        kept_wordings = len(learned.kept)
+        items: list[KnowledgeItem] = [*learned.entries, *source.passages]
         committed = await self._store.commit(
             KnowledgeEdit(documents=[DocumentItems(record, items)], actor=actor)
         )
         await self._announce(committed)
+        await self._note_listed(learned)
         in_file = len(items)
         summary = ImportSummary(
             name=name,
@@ -287,11 +314,21 @@ class KnowledgeSources:
             recent=history.imports if history else [],
         )
 
-    async def _keep_learned_wordings(self, entries: Sequence[FaqEntry]) -> tuple[list[FaqEntry], int]:
+    async def _keep_learned_wordings(self, entries: Sequence[FaqEntry]) -> KeptWordings:
         if self._learned_wordings is None or not entries:
-            return list(entries), 0
+            return KeptWordings(list(entries), [], [], [])
         learned = await self._learned_wordings.approved_wordings({entry.id for entry in entries})
         return with_learned_wordings(entries, learned)
+
+    async def _note_listed(self, learned: KeptWordings) -> None:
+        """Tell the candidate side which wordings the file lists itself. The import is done whatever
+        happens here: a note not written is written by the file's next import."""
+        if self._learned_wordings is None or not (learned.kept or learned.listed or learned.others):
+            return
+        try:
+            await self._learned_wordings.listed_by_files(learned.listed, [*learned.kept, *learned.others])
+        except (SidecarUnavailable, ETagMismatch):
+            _log.warning("learned_wordings_not_noted", listed=len(learned.listed))
 
     # ---- the other writers -------------------------------------------------------------------------
 

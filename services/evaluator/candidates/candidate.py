@@ -70,6 +70,10 @@ class Candidate(BaseModel):
     """A wording candidate's entry, by its question in the wording's language (for the reviewer)."""
     chosen_by: int = 0
     """A wording candidate: how many distinct users chose the entry for it (0: an agent vouched)."""
+    listed_by_file: bool = False
+    """An approved wording its entry had without learning: its knowledge file lists it (as the file's
+    latest import saw), or the entry had it when the wording was approved. Withdrawing such a wording
+    leaves the entry as it is (the file's phrasing, which its next import would write again anyway)."""
     withdrawn_by: str | None = None
     withdrawn_at: datetime | None = None
     withdrawal_update_id: UUID | None = None

@@ -306,11 +306,13 @@ class CandidateQueue:
         Approving an approved candidate publishes nothing new; if its publication had failed, it is
         written and published again with the same update id (the store and consumers recognise it).
         A wording candidate adds its wording to its entry's alternatives (`WordingEntryGone` when the
-        entry is no longer there).
+        entry is no longer there); one the entry has already is noted as the entry's own
+        (`listed_by_file`), not learning's.
         """
         pending = await self.get(candidate_id)
+        had_it = False
         if pending is not None and pending.kind is CandidateKind.WORDING:
-            self._learned_entry(pending)
+            had_it = self._learned_entry(pending) is self.library.copy.get(pending.faq_id or "")
 
         def change(current: Candidate) -> Candidate | None:
             if current.status is CandidateStatus.APPROVED:
@@ -329,6 +331,7 @@ class CandidateQueue:
                     "faq_id": edited.faq_id or f"learned-{edited.id[:10]}",
                     "update_id": update_id,
                     "kb_version": f"learned-{now.strftime('%Y%m%dT%H%M%S')}-{update_id.hex[:8]}",
+                    "listed_by_file": edited.kind is CandidateKind.WORDING and had_it,
                 }
             )
 
@@ -353,7 +356,10 @@ class CandidateQueue:
 
         Withdrawing a withdrawn wording changes nothing; if taking it out had failed, it is tried
         again with the same update id. When the entry is gone, or has the wording no more, only the
-        candidate changes. `NotAnApprovedWording` for anything else than an approved wording.
+        candidate changes; so too when the entry's knowledge file lists the wording itself
+        (`listed_by_file`): that phrasing is the file's, which the operator edits (taking it out of the
+        knowledge base alone would last until the file's next import). `NotAnApprovedWording` for
+        anything else than an approved wording.
         """
 
         def change(current: Candidate) -> Candidate | None:
@@ -384,7 +390,7 @@ class CandidateQueue:
         assert candidate.withdrawal_update_id is not None
         assert candidate.withdrawn_at is not None
         await self.library.refresh()
-        entry = self.library.copy.get(candidate.faq_id or "")
+        entry = None if candidate.listed_by_file else self.library.copy.get(candidate.faq_id or "")
         without = (
             without_wording(entry, candidate.language, candidate.question, candidate.withdrawn_at)
             if entry is not None
@@ -409,5 +415,6 @@ class CandidateQueue:
             withdrawn_by=withdrawn.withdrawn_by,
             kb_version=kb_version,
             taken_out=kb_version is not None,
+            listed_by_file=candidate.listed_by_file,
         )
         return withdrawn

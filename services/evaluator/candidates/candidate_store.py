@@ -4,6 +4,7 @@ is handled once). Every change is an etag-checked read-modify-write."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection
 from uuid import UUID
 
@@ -45,11 +46,28 @@ class CandidateStore:
         (`LearnedWordings`); read through the index, as `find` does."""
         wanted = set(faq_ids)
         learned = [
-            LearnedWording(c.faq_id, c.language, c.question, c.reviewed_at or c.updated_at)
+            LearnedWording(c.faq_id, c.language, c.question, c.reviewed_at or c.updated_at, c.id)
             for c in await self.find(CandidateStatus.APPROVED)
             if c.kind is CandidateKind.WORDING and c.faq_id is not None and c.faq_id in wanted
         ]
         return sorted(learned, key=lambda w: w.approved_at)
+
+    async def listed_by_files(
+        self, listed: Collection[LearnedWording], unlisted: Collection[LearnedWording]
+    ) -> None:
+        """Note on each approved wording whether its entry's knowledge file lists it itself (as an
+        import just saw): such a wording is the file's, and withdrawing it leaves the entry as it is.
+        Only the candidates whose note changes are written."""
+        for flag, wordings in ((True, listed), (False, unlisted)):
+            for wording in wordings:
+
+                def note(current: Candidate, flag: bool = flag) -> Candidate | None:
+                    if current.status is not CandidateStatus.APPROVED or current.listed_by_file is flag:
+                        return None
+                    return current.model_copy(update={"listed_by_file": flag})
+
+                with contextlib.suppress(CandidateNotFound):
+                    await self.change(wording.candidate_id, note)
 
     async def create(self, candidate: Candidate) -> None:
         await self._state.create(_candidate_key(candidate.id), candidate.model_dump_json().encode())

@@ -173,6 +173,7 @@ class LearnedWording:
     language: Language
     wording: str
     approved_at: datetime
+    candidate_id: str
 
 
 class WordingCount(BaseModel):

@@ -254,3 +254,68 @@ def test_without_wording_takes_out_only_that_alternative() -> None:
     assert without_wording(entry, Language.JA, WORDING, later) is entry
     question = PASSWORD_ENTRY["en"]["question"]  # type: ignore[index]
     assert without_wording(entry, Language.EN, question, later) is entry, "the question is not a wording"
+
+
+# ---- a wording the entry's knowledge file lists itself is the file's ----------------------------------
+
+LISTED_BY_FILE = FILE_ENTRY.format(alternatives='"Locked out after too many tries, what now?"')
+WITHOUT_IT = FILE_ENTRY.format(alternatives="")
+
+
+async def test_withdrawing_a_wording_the_file_lists_itself_leaves_the_entry_as_the_file_wrote_it() -> None:
+    learned = learning()
+    await learned.sources.import_file("faq.yaml", WITHOUT_IT.encode(), "op-1")
+    approved = await learned.approved()
+    assert not approved.listed_by_file
+    await learned.sources.import_file("faq.yaml", LISTED_BY_FILE.encode(), "op-1")
+    assert (await learned.candidates.get(approved.id) or approved).listed_by_file
+    before = await password_entry(learned.knowledge)
+    version, published = await current_version(learned.knowledge), len(learned.updates())
+
+    withdrawn = await learned.candidates.withdraw(approved.id, "op-1")
+
+    assert (withdrawn.status, withdrawn.withdrawal_done) == (CandidateStatus.WITHDRAWN, True)
+    assert (await current_version(learned.knowledge), len(learned.updates())) == (version, published)
+    assert await password_entry(learned.knowledge) == before
+    assert before["en"]["alternatives"] == ["Locked out after too many tries, what now?"]
+    dropped = await learned.sources.import_file("faq.yaml", WITHOUT_IT.encode(), "op-1")
+    assert dropped.kept_wordings == 0, "withdrawn, the wording goes once the file drops it"
+    assert (await password_entry(learned.knowledge))["en"]["alternatives"] == []
+
+
+async def test_a_wording_the_file_no_longer_lists_is_learnings_again_and_leaves_the_entry() -> None:
+    learned = learning()
+    await learned.sources.import_file("faq.yaml", WITHOUT_IT.encode(), "op-1")
+    approved = await learned.approved()
+    await learned.sources.import_file("faq.yaml", LISTED_BY_FILE.encode(), "op-1")
+    assert (await learned.candidates.get(approved.id) or approved).listed_by_file
+    summary = await learned.sources.import_file("faq.yaml", WITHOUT_IT.encode(), "op-1")
+    assert summary.kept_wordings == 1
+    assert not (await learned.candidates.get(approved.id) or approved).listed_by_file
+    published = len(learned.updates())
+
+    withdrawn = await learned.candidates.withdraw(approved.id, "op-1")
+
+    assert not withdrawn.listed_by_file
+    assert (await password_entry(learned.knowledge))["en"]["alternatives"] == []
+    assert len(learned.updates()) == published + 1
+
+
+async def test_a_wording_its_entry_had_already_when_approved_is_the_entrys_own() -> None:
+    learned = learning()
+    await learned.sources.import_file("faq.yaml", WITHOUT_IT.encode(), "op-1")
+    proposed = await learned.candidates.learn_wording(chose("user-a"))
+    assert proposed is not None
+    assert proposed.status is CandidateStatus.PENDING
+    await learned.sources.import_file("faq.yaml", LISTED_BY_FILE.encode(), "op-1")
+    approved = await learned.candidates.approve(proposed.id, "op-1")
+    assert approved.listed_by_file
+    version = await current_version(learned.knowledge)
+
+    withdrawn = await learned.candidates.withdraw(approved.id, "op-1")
+
+    assert withdrawn.status is CandidateStatus.WITHDRAWN
+    assert await current_version(learned.knowledge) == version
+    assert (await password_entry(learned.knowledge))["en"]["alternatives"] == [
+        "Locked out after too many tries, what now?"
+    ]
