@@ -48,7 +48,8 @@ LEARNED_AUTOMATICALLY = "helpdesk:learned-wording"
 class EntryPublisher(Protocol):
     async def learn(self, entry: FaqEntry, update_id: uuid.UUID, actor: str) -> KbUpdated:
         """Write the entry as a new knowledge version and publish `kb.updated` (again, with the same
-        update id, when the store has it already)."""
+        update id, when the store has it already): an approved entry, or an entry a wording was added
+        to or withdrawn from."""
         ...
 
 
@@ -391,15 +392,12 @@ class CandidateQueue:
         assert candidate.withdrawn_at is not None
         await self.library.refresh()
         entry = None if candidate.listed_by_file else self.library.copy.get(candidate.faq_id or "")
-        without = (
-            without_wording(entry, candidate.language, candidate.question, candidate.withdrawn_at)
-            if entry is not None
-            else None
-        )
         kb_version: str | None = None
-        if entry is not None and without is not None and without is not entry:
-            published = await self._publisher.learn(without, candidate.withdrawal_update_id, operator)
-            kb_version = published.kb_version
+        if entry is not None:
+            without = without_wording(entry, candidate.language, candidate.question, candidate.withdrawn_at)
+            if without is not entry:
+                published = await self._publisher.learn(without, candidate.withdrawal_update_id, operator)
+                kb_version = published.kb_version
 
         def done(current: Candidate) -> Candidate | None:
             if current.withdrawal_done:
