@@ -6,34 +6,76 @@ another service: `turn_id` (the idempotency key, assigned once by the gateway), 
 a producer can add optional fields without a coordinated release; removing or retyping a field needs a
 new `schema_version`.
 
-The base every contract shares is in `contract`, the knowledge event in `knowledge`; both are
-re-exported here, so every contract is imported from `helpdesk.events`.
+The base every contract shares is in `contract`, the knowledge event in `knowledge`, the bound of
+every text, list and map an event carries in `bounds`; all are re-exported here, so every contract is
+imported from `helpdesk.events`.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from helpdesk.events.bounds import MAX_ANSWER_CHARS as MAX_ANSWER_CHARS
+from helpdesk.events.bounds import MAX_CARRIED_ITEMS as MAX_CARRIED_ITEMS
+from helpdesk.events.bounds import MAX_CHANGED_IDS as MAX_CHANGED_IDS
+from helpdesk.events.bounds import MAX_CHOICE_CHARS as MAX_CHOICE_CHARS
+from helpdesk.events.bounds import MAX_CITED_ITEMS as MAX_CITED_ITEMS
+from helpdesk.events.bounds import MAX_CLARIFIED_CHOICES as MAX_CLARIFIED_CHOICES
+from helpdesk.events.bounds import MAX_COMMENT_CHARS as MAX_COMMENT_CHARS
+from helpdesk.events.bounds import MAX_CONVERSATION_REF_CHARS as MAX_CONVERSATION_REF_CHARS
+from helpdesk.events.bounds import MAX_CONVERSATION_REF_KEYS as MAX_CONVERSATION_REF_KEYS
+from helpdesk.events.bounds import MAX_ENTITIES as MAX_ENTITIES
+from helpdesk.events.bounds import MAX_FAQ_ID_CHARS as MAX_FAQ_ID_CHARS
+from helpdesk.events.bounds import MAX_HEADING_CHARS as MAX_HEADING_CHARS
+from helpdesk.events.bounds import MAX_INTENT_ALTERNATIVES as MAX_INTENT_ALTERNATIVES
+from helpdesk.events.bounds import MAX_INTENT_NAME_CHARS as MAX_INTENT_NAME_CHARS
+from helpdesk.events.bounds import MAX_KB_VERSION_CHARS as MAX_KB_VERSION_CHARS
+from helpdesk.events.bounds import MAX_LOCALE_CHARS as MAX_LOCALE_CHARS
+from helpdesk.events.bounds import MAX_MESSAGE_CHARS as MAX_MESSAGE_CHARS
+from helpdesk.events.bounds import MAX_SECTION_DEPTH as MAX_SECTION_DEPTH
+from helpdesk.events.bounds import MAX_SNIPPET_CHARS as MAX_SNIPPET_CHARS
+from helpdesk.events.bounds import MAX_SUMMARY_CHARS as MAX_SUMMARY_CHARS
+from helpdesk.events.bounds import MAX_TIMING_NAME_CHARS as MAX_TIMING_NAME_CHARS
+from helpdesk.events.bounds import MAX_TIMINGS as MAX_TIMINGS
+from helpdesk.events.bounds import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from helpdesk.events.bounds import MAX_TOKENS as MAX_TOKENS
+from helpdesk.events.bounds import MAX_URL_CHARS as MAX_URL_CHARS
+from helpdesk.events.bounds import MAX_USER_ID_CHARS as MAX_USER_ID_CHARS
+from helpdesk.events.bounds import MAX_VARIANT_CHARS as MAX_VARIANT_CHARS
+from helpdesk.events.bounds import shortened as shortened
 from helpdesk.events.contract import SCHEMA_VERSION as SCHEMA_VERSION
 from helpdesk.events.contract import Contract as Contract
 from helpdesk.events.contract import utcnow as utcnow
-from helpdesk.events.knowledge import MAX_CHANGED_IDS as MAX_CHANGED_IDS
 from helpdesk.events.knowledge import KbUpdated as KbUpdated
 from helpdesk.events.knowledge import KnowledgeCounts as KnowledgeCounts
 from helpdesk.knowledge.entries import KnowledgeKind
 from helpdesk.text.language import Language as Language
 from helpdesk.topics import Topic
 
-MAX_MESSAGE_CHARS = 4000
-MAX_FAQ_ID_CHARS = 256
-MAX_CLARIFIED_CHOICES = 10
-"""More choices than any clarification offers (three by default): a larger list is not dialogue's."""
-MAX_COMMENT_CHARS = 1000
+ItemId = Annotated[str, Field(max_length=MAX_FAQ_ID_CHARS)]
+"""A knowledge item's id as events cite it."""
+Timings = Annotated[
+    dict[Annotated[str, Field(max_length=MAX_TIMING_NAME_CHARS)], float], Field(max_length=MAX_TIMINGS)
+]
+"""Milliseconds per stage of the turn (`nlp`, `dialogue`)."""
+
+
+def _compact_reference(reference: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A conversation reference is a handful of ids: its JSON stays within `MAX_CONVERSATION_REF_CHARS`
+    whatever its values are."""
+    if reference is not None:
+        size = len(json.dumps(reference, ensure_ascii=False, separators=(",", ":"), default=str))
+        if size > MAX_CONVERSATION_REF_CHARS:
+            raise ValueError(
+                f"a conversation reference holds at most {MAX_CONVERSATION_REF_CHARS} characters"
+            )
+    return reference
 
 
 class Channel(StrEnum):
@@ -50,11 +92,15 @@ class ChannelRef(Contract):
     """
 
     channel: Channel
-    user_id: str = Field(min_length=1, max_length=256)
-    service_url: str | None = None
-    conversation_ref: dict[str, Any] | None = None
-    locale: str | None = None
-    waiting_on: str | None = Field(default=None, max_length=256)
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
+    service_url: str | None = Field(default=None, max_length=MAX_URL_CHARS)
+    conversation_ref: Annotated[
+        dict[str, Any] | None,
+        Field(max_length=MAX_CONVERSATION_REF_KEYS),
+        AfterValidator(_compact_reference),
+    ] = None
+    locale: str | None = Field(default=None, max_length=MAX_LOCALE_CHARS)
+    waiting_on: str | None = Field(default=None, max_length=MAX_USER_ID_CHARS)
     """The gateway replica whose HTTP request waits for this turn's answer (its `address`), if one does.
 
     The live copy of the answer is addressed to it (the CloudEvent's `subject`), and the other replicas'
@@ -80,20 +126,20 @@ class ChatRequested(TurnEvent):
     """What the user wrote, redacted: the gateway replaces personal data with typed placeholders
     (`helpdesk.text.pii`) before it stores or publishes anything, so the raw words never reach Redis,
     pub/sub streams included."""
-    locale_hint: str | None = None
+    locale_hint: str | None = Field(default=None, max_length=MAX_LOCALE_CHARS)
     received_at: datetime = Field(default_factory=utcnow)
     """When the gateway accepted the turn; end-to-end latency is measured from here."""
 
 
 class IntentScore(Contract):
-    name: str
+    name: str = Field(max_length=MAX_INTENT_NAME_CHARS)
     confidence: float = Field(ge=0.0, le=1.0)
 
 
 class Intent(Contract):
-    name: str
+    name: str = Field(max_length=MAX_INTENT_NAME_CHARS)
     confidence: float = Field(ge=0.0, le=1.0)
-    alternatives: list[IntentScore] = Field(default_factory=list)
+    alternatives: list[IntentScore] = Field(default_factory=list, max_length=MAX_INTENT_ALTERNATIVES)
 
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -122,26 +168,26 @@ class Entity(Contract):
     type: EntityType
     start: int = Field(ge=0)
     end: int = Field(ge=0)
-    text: str | None = None
-    value: str | None = None
+    text: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
+    value: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
 
 
 class ChatAnalyzed(ChatRequested):
     topic: ClassVar[Topic] = Topic.CHAT_ANALYZED
 
     language: Language
-    normalised_text: str
+    normalised_text: str = Field(max_length=MAX_MESSAGE_CHARS)
     """The redacted text, normalised (NFKC, invisible characters removed, whitespace folded); equal to
     `redacted_text`, kept for consumers of schema version 1. `text` too is redacted: nlp checks again
     what the gateway redacted, and no field of this event carries the raw message."""
-    tokens: list[str]
+    tokens: list[Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]] = Field(max_length=MAX_TOKENS)
     intent: Intent
     out_of_scope: bool
-    entities: list[Entity] = Field(default_factory=list)
-    redacted_text: str
+    entities: list[Entity] = Field(default_factory=list, max_length=MAX_ENTITIES)
+    redacted_text: str = Field(max_length=MAX_MESSAGE_CHARS)
     """The form of the user's words that reaches an LLM, logs and stored records."""
     injection_suspected: bool = False
-    timings_ms: dict[str, float] = Field(default_factory=dict)
+    timings_ms: Timings = Field(default_factory=dict)
 
 
 class AnswerMode(StrEnum):
@@ -154,10 +200,10 @@ class AnswerMode(StrEnum):
 
 
 class Variant(Contract):
-    prompt: str = "none"
+    prompt: str = Field(default="none", max_length=MAX_VARIANT_CHARS)
     """`prompt id@version`, or "none" when no prompt was involved (FAQ and template answers)."""
-    model: str = "none"
-    name: str = "default"
+    model: str = Field(default="none", max_length=MAX_VARIANT_CHARS)
+    name: str = Field(default="default", max_length=MAX_VARIANT_CHARS)
     """The A/B arm this user was assigned to."""
 
 
@@ -171,8 +217,8 @@ class Usage(Contract):
 class Choice(Contract):
     """One option of a clarification question."""
 
-    faq_id: str
-    question: str
+    faq_id: ItemId
+    question: str = Field(max_length=MAX_CHOICE_CHARS)
 
 
 class Citation(Contract):
@@ -180,21 +226,23 @@ class Citation(Contract):
     link or card without the knowledge base. The fields after `url` came with passages (issue 18);
     they are optional, so a consumer that does not know them reads every citation as before."""
 
-    faq_id: str
+    faq_id: ItemId
     """The cited item's id: an FAQ entry's, or a passage's (`<document id>~<digest>`)."""
-    title: str
+    title: str = Field(max_length=MAX_TITLE_CHARS)
     """An entry's question in the answer's language; a passage's document title."""
-    snippet: str | None = None
+    snippet: str | None = Field(default=None, max_length=MAX_SNIPPET_CHARS)
     """The start of the entry's answer or of the passage's text, for a tooltip or card (also lets the
     evaluator score groundedness without a copy of the knowledge base)."""
-    url: str | None = None
+    url: str | None = Field(default=None, max_length=MAX_URL_CHARS)
     """Where the reader can open the source (http or https only)."""
     kind: KnowledgeKind = KnowledgeKind.FAQ
-    section: list[str] = Field(default_factory=list)
+    section: list[Annotated[str, Field(max_length=MAX_HEADING_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_SECTION_DEPTH
+    )
     """A passage's section path, outermost heading first."""
     page: int | None = None
     """The page a passage starts on (paged formats such as PDF)."""
-    document_id: str | None = None
+    document_id: str | None = Field(default=None, max_length=MAX_FAQ_ID_CHARS)
     """The document a passage belongs to."""
 
 
@@ -220,23 +268,23 @@ class ChatAnswered(TurnEvent):
     topic: ClassVar[Topic] = Topic.CHAT_ANSWERED
 
     language: Language
-    question: str
+    question: str = Field(max_length=MAX_MESSAGE_CHARS)
     """The redacted question."""
-    answer: str
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
     mode: AnswerMode
-    cited_faq_ids: list[str] = Field(default_factory=list)
-    citations: list[Citation] = Field(default_factory=list)
+    cited_faq_ids: list[ItemId] = Field(default_factory=list, max_length=MAX_CITED_ITEMS)
+    citations: list[Citation] = Field(default_factory=list, max_length=MAX_CITED_ITEMS)
     """Details of `cited_faq_ids`, same order; may be empty when a producer has none to give."""
-    choices: list[Choice] = Field(default_factory=list)
-    intent: str | None = None
+    choices: list[Choice] = Field(default_factory=list, max_length=MAX_CLARIFIED_CHOICES)
+    intent: str | None = Field(default=None, max_length=MAX_INTENT_NAME_CHARS)
     confidence: float | None = None
-    kb_version: str | None = None
+    kb_version: str | None = Field(default=None, max_length=MAX_KB_VERSION_CHARS)
     variant: Variant = Field(default_factory=Variant)
     usage: Usage = Field(default_factory=Usage)
     refusal: Refusal | None = None
     """Set when the turn is refused rather than answered; channels show `answer`."""
     received_at: datetime | None = None
-    timings_ms: dict[str, float] = Field(default_factory=dict)
+    timings_ms: Timings = Field(default_factory=dict)
     clarified: Clarified | None = None
     """Set when this turn picked one entry of a clarification (a label, number, ordinal, words, or yes
     to a single "Did you mean"); never for "none of these" or a handoff. Optional: consumers that do not
@@ -254,24 +302,24 @@ class ChatEscalated(TurnEvent):
 
     language: Language
     reason: EscalationReason
-    question: str
+    question: str = Field(max_length=MAX_MESSAGE_CHARS)
     """The redacted question."""
-    summary: str
-    message: str
+    summary: str = Field(max_length=MAX_SUMMARY_CHARS)
+    message: str = Field(max_length=MAX_MESSAGE_CHARS)
     """What the user is told (in their language) while an agent takes over."""
     variant: Variant = Field(default_factory=Variant)
     """The A/B arm the user was in, so that handoff rates compare per arm."""
     received_at: datetime | None = None
-    timings_ms: dict[str, float] = Field(default_factory=dict)
+    timings_ms: Timings = Field(default_factory=dict)
 
 
 class HandoffReplied(TurnEvent):
     topic: ClassVar[Topic] = Topic.HANDOFF_REPLIED
 
-    operator_id: str = Field(min_length=1, max_length=256)
+    operator_id: str = Field(min_length=1, max_length=MAX_USER_ID_CHARS)
     answer: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     """The agent's reply, redacted by the gateway like a user's message (the user sees it so too)."""
-    question: str | None = None
+    question: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
     """The redacted question the agent answered, so the evaluator can draft a FAQ candidate."""
     language: Language | None = None
 

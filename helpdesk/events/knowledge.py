@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
 from pydantic import Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
+from helpdesk.events.bounds import (
+    MAX_CARRIED_ITEMS,
+    MAX_CHANGED_IDS,
+    MAX_FAQ_ID_CHARS,
+    MAX_KB_VERSION_CHARS,
+    MAX_USER_ID_CHARS,
+)
 from helpdesk.events.contract import Contract, utcnow
 from helpdesk.knowledge.entries import FaqEntry, RejectedEntry, sort_entries
 from helpdesk.topics import Topic
 
-MAX_CHANGED_IDS = 100
-"""How many changed item ids a `kb.updated` names (schema 2): at most 100 ids of at most 128 characters
-keep the event near 13 KB whatever the size of the change; a consumer that needs them all diffs the
-manifests."""
+ItemIds = list[Annotated[str, Field(max_length=MAX_FAQ_ID_CHARS)]]
 
 
 class KnowledgeCounts(Contract):
@@ -52,24 +56,25 @@ class KbUpdated(Contract):
     schema_version: Literal[1, 2] = 1
     update_id: UUID
     occurred_at: datetime = Field(default_factory=utcnow)
-    kb_version: str = Field(min_length=1, max_length=200)
-    actor: str = "system"
+    kb_version: str = Field(min_length=1, max_length=MAX_KB_VERSION_CHARS)
+    actor: str = Field(default="system", max_length=MAX_USER_ID_CHARS)
+    """Who changed the knowledge base (an operator's id, `seed`, `system`)."""
 
-    previous_version: str | None = Field(default=None, max_length=200)
+    previous_version: str | None = Field(default=None, max_length=MAX_KB_VERSION_CHARS)
     """Schema 2: the version this one replaced (None for the first)."""
     pages: int = Field(default=0, ge=0)
     """Schema 2: how many manifest pages the version has."""
     counts: KnowledgeCounts = Field(default_factory=KnowledgeCounts)
-    changed_ids: list[str] = Field(default_factory=list, max_length=MAX_CHANGED_IDS)
+    changed_ids: ItemIds = Field(default_factory=list, max_length=MAX_CHANGED_IDS)
     """Schema 2: ids added, changed or removed, up to `MAX_CHANGED_IDS` (all of them when
     `changed_ids_complete`)."""
     changed_ids_complete: bool = True
 
-    added: list[str] = Field(default_factory=list)
+    added: ItemIds = Field(default_factory=list, max_length=MAX_CARRIED_ITEMS)
     """Schema 1: the ids `entries` adds."""
-    changed: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    entries: list[FaqEntry] = Field(default_factory=list)
+    changed: ItemIds = Field(default_factory=list, max_length=MAX_CARRIED_ITEMS)
+    removed: ItemIds = Field(default_factory=list, max_length=MAX_CARRIED_ITEMS)
+    entries: list[FaqEntry] = Field(default_factory=list, max_length=MAX_CARRIED_ITEMS)
     """Schema 1: the added or changed entries themselves."""
 
     _rejected: tuple[RejectedEntry, ...] = PrivateAttr(default=())
@@ -111,7 +116,8 @@ class KbUpdated(Contract):
         changed_ids: Iterable[str],
         actor: str,
     ) -> KbUpdated:
-        """The schema 2 update that names a knowledge version written to the store."""
+        """The schema 2 update that names a knowledge version written to the store. An actor's id longer
+        than an event keeps is cut: the update is announced whoever made it."""
         ids = list(changed_ids)
         return cls(
             schema_version=2,
@@ -122,7 +128,7 @@ class KbUpdated(Contract):
             counts=counts,
             changed_ids=ids[:MAX_CHANGED_IDS],
             changed_ids_complete=len(ids) <= MAX_CHANGED_IDS,
-            actor=actor,
+            actor=actor[:MAX_USER_ID_CHARS],
         )
 
     @classmethod
