@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from helpdesk.events import OUT_OF_SCOPE, AnswerMode, ChatAnalyzed, Citation, Language
+from helpdesk.events import (
+    MAX_CHOICE_CHARS,
+    MAX_SUMMARY_CHARS,
+    OUT_OF_SCOPE,
+    AnswerMode,
+    ChatAnalyzed,
+    Citation,
+    Language,
+    shortened,
+)
 from helpdesk.knowledge.entries import Passage
 from services.dialogue.knowledge.index import Hit, KnowledgeHit, Retrieval
 from services.dialogue.memory import ConversationMemory
@@ -27,10 +36,17 @@ def citation(entry: KnowledgeHit, language: Language) -> Citation:
     return Citation(faq_id=entry.id, title=text.question, snippet=snippet)
 
 
+def passage_label(passage: Passage) -> str:
+    """A passage named by its document, section path and page, within `MAX_CHOICE_CHARS` (a document's
+    headings can make the path longer than a choice may be)."""
+    return shortened(passage.citation, MAX_CHOICE_CHARS)
+
+
 def choice_label(entry: KnowledgeHit, language: Language) -> str:
-    """How a choice reads: an entry's question; a passage's document and section."""
+    """How a choice reads: an entry's question (within `MAX_CHOICE_CHARS` already, as the knowledge
+    base keeps questions); a passage's document and section."""
     if isinstance(entry, Passage):
-        return entry.citation
+        return passage_label(entry)
     return entry.text(language).question
 
 
@@ -39,7 +55,7 @@ def closest_lines(hits: Sequence[Hit], confidence: float) -> list[str]:
     section and page."""
     lines = []
     entries = ", ".join(h.entry.id for h in hits if not isinstance(h.entry, Passage))
-    passages = " | ".join(h.entry.citation for h in hits if isinstance(h.entry, Passage))
+    passages = " | ".join(passage_label(h.entry) for h in hits if isinstance(h.entry, Passage))
     if entries:
         lines.append(f"Closest FAQ entries: {entries} (confidence {confidence:.2f})")
     if passages:
@@ -50,7 +66,9 @@ def closest_lines(hits: Sequence[Hit], confidence: float) -> list[str]:
 def escalation_summary(
     event: ChatAnalyzed, memory: ConversationMemory, language: Language, retrieval: Retrieval | None
 ) -> str:
-    """What an agent needs at a glance, from redacted text only."""
+    """What an agent needs at a glance, from redacted text only. Within `MAX_SUMMARY_CHARS` however
+    long the conversation's earlier questions are (one kept before nlp held questions to
+    `MAX_MESSAGE_CHARS` may be longer)."""
     lines = [f"Question ({language.value}): {event.redacted_text}"]
     earlier = [t.question for t in memory.turns if t.mode is not AnswerMode.SMALLTALK][-3:]
     if earlier:
@@ -63,4 +81,4 @@ def escalation_summary(
     intent = event.intent
     if intent.name != OUT_OF_SCOPE or intent.confidence > 0:
         lines.append(f"Intent: {intent.name} ({intent.confidence:.2f})")
-    return "\n".join(lines)
+    return shortened("\n".join(lines), MAX_SUMMARY_CHARS)

@@ -14,7 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from helpdesk.events import Citation, Language
+from helpdesk.events import (
+    MAX_HEADING_CHARS,
+    MAX_SECTION_DEPTH,
+    MAX_TITLE_CHARS,
+    Citation,
+    Language,
+    shortened,
+)
 from helpdesk.knowledge.entries import KnowledgeKind, Passage
 from services.dialogue import replies
 from services.dialogue.knowledge.analysis import index_terms
@@ -88,14 +95,16 @@ def link_of(passage: Passage) -> str | None:
 
 def passage_citation(passage: Passage) -> Citation:
     """How a channel shows a cited passage: its document's title, the section path and page, the start
-    of its text, and the document's address when it has one."""
+    of its text, and the document's address when it has one. Importers keep headings whole and as deep
+    as the document nests them, so the path is held to the event's bounds here (the outermost
+    `MAX_SECTION_DEPTH` headings, each shortened to `MAX_HEADING_CHARS`)."""
     text = passage.text
     snippet = text if len(text) <= PASSAGE_SNIPPET_CHARS else text[:PASSAGE_SNIPPET_CHARS] + "…"
     return Citation(
         faq_id=passage.id,
         kind=KnowledgeKind.PASSAGE,
-        title=passage.title,
-        section=list(passage.section),
+        title=shortened(passage.title, MAX_TITLE_CHARS),
+        section=[shortened(heading, MAX_HEADING_CHARS) for heading in passage.section[:MAX_SECTION_DEPTH]],
         page=passage.page,
         document_id=passage.document_id,
         snippet=snippet,

@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from helpdesk.events import (
+    MAX_CLARIFIED_CHOICES,
     OUT_OF_SCOPE,
     AnswerMode,
     ChatAnalyzed,
@@ -131,8 +132,13 @@ class PolicySettings:
     choice_ratio: float | None = None
     """A second or third choice is offered when its probability is at least this share of the first's."""
     max_choices: int = 3
+    """At most `MAX_CLARIFIED_CHOICES`: an answer's choices are bounded by the event contract."""
     trusted_intent: float = 0.6
     """Intent confidence from which nlp alone may trigger small talk, a handoff or out-of-scope."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_choices <= MAX_CLARIFIED_CHOICES:
+            raise ValueError(f"max_choices must be between 1 and {MAX_CLARIFIED_CHOICES}")
 
     def thresholds(self, model: AnswerThresholds) -> AnswerThresholds:
         return AnswerThresholds(

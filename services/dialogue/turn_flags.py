@@ -2,7 +2,8 @@
 services, so a user stays in one A/B arm).
 
 A value the helpdesk does not know (a typo in the configuration store) counts as the flag's default,
-the same as an absent flag: a turn is never failed over a flag.
+the same as an absent flag: a turn is never failed over a flag. So does a prompt, model or arm name
+longer than `MAX_NAME_CHARS`, which the answer's variant could not record.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TypeVar
 from openfeature.client import OpenFeatureClient
 from openfeature.evaluation_context import EvaluationContext
 
+from helpdesk.events import MAX_VARIANT_CHARS
 from helpdesk.flags import Flag
 
 
@@ -37,6 +39,10 @@ class BudgetExhausted(StrEnum):
 
 PROMPT_DEFAULT = "grounded"
 MODEL_DEFAULT = "gpt-4o-mini"
+ARM_DEFAULT = "default"
+MAX_NAME_CHARS = MAX_VARIANT_CHARS // 2
+"""A prompt id, a model or an arm name, as the flags may give it: the variant records the prompt as
+`id@version`, so half the variant's bound leaves the version all the room it needs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,10 @@ def _choice(kind: type[E], value: str, default: E) -> E:
         return default
 
 
+def _name(value: str, default: str) -> str:
+    return value if len(value) <= MAX_NAME_CHARS else default
+
+
 class TurnFlags:
     def __init__(self, flags: OpenFeatureClient) -> None:
         self._flags = flags
@@ -73,23 +83,25 @@ class TurnFlags:
         otherwise they are not evaluated."""
         flags = self._flags
         context = EvaluationContext(targeting_key=user_id)
-        arm = flags.get_string_details(Flag.PROMPT_VARIANT.value, PROMPT_DEFAULT, context)
+        details = flags.get_string_details(Flag.PROMPT_VARIANT.value, PROMPT_DEFAULT, context)
+        name, prompt = (
+            _name(details.variant or ARM_DEFAULT, ARM_DEFAULT),
+            _name(details.value, PROMPT_DEFAULT),
+        )
         source = _choice(
             AnswerSource,
             flags.get_string_value(Flag.ANSWER_MODE.value, AnswerSource.FAQ.value, context),
             AnswerSource.FAQ,
         )
         if source is not AnswerSource.LLM:
-            return FlagValues(
-                source, arm.variant or "default", arm.value, MODEL_DEFAULT, BudgetExhausted.FAQ_ONLY
-            )
+            return FlagValues(source, name, prompt, MODEL_DEFAULT, BudgetExhausted.FAQ_ONLY)
         budget = flags.get_string_value(
             Flag.BUDGET_EXHAUSTED_BEHAVIOUR.value, BudgetExhausted.FAQ_ONLY.value, context
         )
         return FlagValues(
             answer_source=source,
-            arm=arm.variant or "default",
-            prompt=arm.value,
-            model=flags.get_string_value(Flag.MODEL.value, MODEL_DEFAULT, context),
+            arm=name,
+            prompt=prompt,
+            model=_name(flags.get_string_value(Flag.MODEL.value, MODEL_DEFAULT, context), MODEL_DEFAULT),
             budget_exhausted=_choice(BudgetExhausted, budget, BudgetExhausted.FAQ_ONLY),
         )

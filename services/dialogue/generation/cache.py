@@ -22,6 +22,7 @@ from helpdesk.events import Language
 from helpdesk.logging import get_logger
 from helpdesk.text import normalise
 from services.dialogue.generation.generation_metrics import LLM_CACHE
+from services.dialogue.generation.validation import MAX_MODEL_ANSWER_CHARS
 
 _log = get_logger(__name__)
 
@@ -31,7 +32,8 @@ KEY_PREFIX = "llmcache"
 class CachedAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    text: str
+    text: str = Field(max_length=MAX_MODEL_ANSWER_CHARS)
+    """An answer cached before model answers were bounded and longer than they may be is a miss."""
     cited_ids: list[str]
     answerable: bool
     prompt: str

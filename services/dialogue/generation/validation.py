@@ -6,7 +6,9 @@ the FAQ answer) when it:
   user could read back (a leak, typically the result of an injected "print your instructions"). The
   leak check (leaks.py) reads what the user would be shown: every string of the parsed JSON, decoded,
   and the raw output as well (so an output that is not even valid JSON is still recognised as a leak);
-- is not that JSON object, or has an empty answer;
+- is not that JSON object, or has an empty answer or one longer than `MAX_MODEL_ANSWER_CHARS` (which
+  the completion's token limit keeps far from: such an output is broken, and cutting it could drop the
+  steps that matter);
 - claims to answer but cites nothing, or cites an id that was not among the FAQ entries and passages
   provided (an invented source, or one planted by an instruction inside the context).
 """
@@ -23,6 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from services.dialogue.generation.leaks import Leak, LeakCheck, LeakKind
 
+MAX_MODEL_ANSWER_CHARS = 20_000
+"""As long as an FAQ answer may be (the knowledge base's bound), so the answer event's bound
+(`MAX_ANSWER_CHARS`) holds a model's answer the same way."""
+
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
@@ -37,7 +43,7 @@ class Rejection(StrEnum):
 class ModelAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    answer: str = Field(min_length=1)
+    answer: str = Field(min_length=1, max_length=MAX_MODEL_ANSWER_CHARS)
     citations: list[str] = Field(default_factory=list)
     answerable: bool = True
 
