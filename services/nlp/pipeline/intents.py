@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from helpdesk.events import OUT_OF_SCOPE, Intent, IntentScore, Language
+from helpdesk.events import MAX_INTENT_NAME_CHARS, OUT_OF_SCOPE, Intent, IntentScore, Language
 from helpdesk.text import detect_language, normalise
 from services.nlp.pipeline.encoder import StaticEncoder
 from services.nlp.pipeline.examples import GENERIC_OOS as GENERIC_OOS
@@ -195,6 +195,13 @@ class IntentClassifier:
     encoder_weight: float = 0.0
     trained_on: dict[str, int] = field(default_factory=dict)
     train_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        """An intent's name travels in every `chat.analyzed`, which holds it to `MAX_INTENT_NAME_CHARS`:
+        a model with a longer label is refused when it is trained or loaded, not turn by turn."""
+        long = [name for name in self.classes if len(name) > MAX_INTENT_NAME_CHARS]
+        if long:
+            raise ValueError(f"intent names longer than {MAX_INTENT_NAME_CHARS} characters: {long[0][:40]}…")
 
     @property
     def intents(self) -> list[str]:
