@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from helpdesk.events import ChannelRef, ChatEscalated, EscalationReason, HandoffReplied, Language, utcnow
 from helpdesk.text.pii import redact_text
+from services.gateway.turns import at_rest
 
 
 class HandoffStatus(StrEnum):
@@ -85,7 +86,7 @@ def opened_from(event: ChatEscalated, current: Handoff | None) -> Handoff | None
         user_id=event.channel.user_id,
         channel=event.channel,
         reason=event.reason,
-        question=redact_text(event.question),
+        question=at_rest(event.question),
         summary=redact_text(event.summary),
         language=event.language,
         escalated_turn_id=event.turn_id,

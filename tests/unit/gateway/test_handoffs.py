@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from helpdesk.events import (
+    MAX_MESSAGE_CHARS,
     ChatRequested,
     HandoffReplied,
 )
@@ -120,3 +121,26 @@ def test_handoffs_respect_the_flag() -> None:
         g.runtime.flag_table.stored["handoff_enabled"] = FlagDefinition(value=False)
         escalate(g)
         assert g.client.get("/v1/handoffs", headers=g.auth(OPERATOR_KEY)).json() == []
+
+
+def test_an_agent_reply_to_the_longest_escalated_question_is_published() -> None:
+    """The reply repeats the escalated question, which the gateway redacts again when it opens the
+    handoff: placeholders longer than the addresses they replace must not make the reply too large."""
+    question = ("a@b.co " * MAX_MESSAGE_CHARS)[:MAX_MESSAGE_CHARS]
+    with gateway() as g:
+        g.client.post("/v1/chat", json={"message": "I need a human"}, headers=g.auth())
+        request = g.published(ChatRequested)[-1]
+        assert isinstance(request, ChatRequested)
+        escalated = escalation_for(request, question=question, summary="User asked for a person.")
+        assert g.deliver(escalated, "chat.escalated") == {"status": "SUCCESS"}
+        reply = g.client.post(
+            f"/v1/handoffs/{request.conversation_id}/reply",
+            json={"message": "Hi, this is Sam from IT."},
+            headers=g.auth(OPERATOR_KEY),
+        )
+        assert reply.status_code == 200
+        [replied] = g.published(HandoffReplied)
+        assert isinstance(replied, HandoffReplied)
+        assert replied.question is not None
+        assert len(replied.question) == MAX_MESSAGE_CHARS
+        assert "a@b.co" not in replied.question

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from helpdesk.events import (
+    MAX_CONVERSATION_REF_CHARS,
+    MAX_LOCALE_CHARS,
     Channel,
     ChatRequested,
     FeedbackSubmitted,
@@ -171,6 +173,28 @@ def test_a_message_whose_publish_failed_is_published_when_teams_resends_it(teams
     request = only_request(teams)
     teams.answer(request)
     assert len(teams.world.connector.replies) == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "kept"), [("x" * MAX_LOCALE_CHARS, True), ("x" * (MAX_LOCALE_CHARS + 1), False)]
+)
+def test_a_locale_longer_than_a_language_tag_is_left_out_and_the_turn_accepted(
+    teams: TeamsGateway, locale: str, kept: bool
+) -> None:
+    assert teams.post(teams.world.activity("How do I reset my password?", locale=locale)).status_code == 200
+    request = only_request(teams)
+    expected = locale if kept else None
+    assert (request.locale_hint, request.channel.locale) == (expected, expected)
+    assert request.channel.conversation_ref is not None
+    assert request.channel.conversation_ref["locale"] == expected
+
+
+def test_ids_too_long_to_address_a_reply_with_make_the_activity_400(teams: TeamsGateway) -> None:
+    """Refused at the door, before a turn exists: never a turn whose event the contract refuses later."""
+    response = teams.post(teams.world.activity(conversation="a:" + "c" * MAX_CONVERSATION_REF_CHARS))
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("invalid-activity")
+    assert teams.requests() == []
 
 
 def test_a_body_that_is_not_an_activity_is_400(teams: TeamsGateway) -> None:

@@ -7,8 +7,9 @@ import hashlib
 from uuid import UUID, uuid5
 
 from microsoft_agents.activity import Activity
+from pydantic import ValidationError
 
-from helpdesk.events import Channel, ChannelRef
+from helpdesk.events import MAX_LOCALE_CHARS, Channel, ChannelRef
 from services.gateway.gateway_errors import InvalidActivity
 
 TEAMS_NAMESPACE = UUID("5b0c1f3e-2a7d-5c59-9d55-0d6f1c1e7a21")
@@ -45,13 +46,22 @@ def turn_ids(activity: Activity, user_id: str) -> tuple[UUID, UUID]:
     return conversation, uuid5(TEAMS_NAMESPACE, f"{conversation}:{activity.id}")
 
 
+def locale_of(activity: Activity) -> str | None:
+    """The activity's locale, when it is one: a value longer than a BCP 47 tag may be is left out, as
+    if the client had sent none (a turn is answered in the language of its text then)."""
+    locale = activity.locale
+    return locale if locale and len(locale) <= MAX_LOCALE_CHARS else None
+
+
 def channel_ref(activity: Activity, service_url: str, channel_id: str = "msteams") -> ChannelRef:
     """How to answer this activity later, from any replica: the validated service URL and the
-    conversation reference (ids only; no names)."""
+    conversation reference (ids only; no names). Ids or a service URL longer than an event keeps make
+    the activity invalid, before any turn exists, since a reply could not be addressed without them."""
     bot, sender, conversation = activity.recipient, activity.from_property, activity.conversation
     if bot is None or sender is None or conversation is None:
         raise InvalidActivity("The activity has no sender, recipient or conversation.")
     user_id = user_id_of(activity)
+    locale = locale_of(activity)
     reference = {
         "conversation_id": conversation.id,
         "bot_id": bot.id,
@@ -59,16 +69,19 @@ def channel_ref(activity: Activity, service_url: str, channel_id: str = "msteams
         "user_aad_id": sender.aad_object_id,
         "tenant_id": tenant_of(activity),
         "activity_id": activity.id,
-        "locale": activity.locale,
+        "locale": locale,
         "channel_id": channel_id,
     }
-    return ChannelRef(
-        channel=Channel.TEAMS,
-        user_id=user_id,
-        service_url=service_url,
-        conversation_ref=reference,
-        locale=activity.locale,
-    )
+    try:
+        return ChannelRef(
+            channel=Channel.TEAMS,
+            user_id=user_id,
+            service_url=service_url,
+            conversation_ref=reference,
+            locale=locale,
+        )
+    except ValidationError:
+        raise InvalidActivity("The activity's ids or service URL are longer than a reply can use.") from None
 
 
 def question_of(activity: Activity) -> str:

@@ -234,7 +234,7 @@ class TeamsChannel:
                     channel=ref,
                     text=question,
                     conversation_id=conversation_id,
-                    locale=activity.locale,
+                    locale=ref.locale,
                     turn_id=turn_id,
                 ),
                 wait=False,
