@@ -20,8 +20,12 @@ _IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
+CARD_DIGITS = 19
+MY_NUMBER_DIGITS = 12
+
+
 def _card_shape(sizes: list[int]) -> bool:
-    if not 13 <= sum(sizes) <= 19:
+    if not 13 <= sum(sizes) <= CARD_DIGITS:
         return False
     if len(sizes) == 1 or sizes in ([4, 6, 5], [4, 6, 4]):
         return True
@@ -33,12 +37,14 @@ def _is_card(digits: str) -> bool:
 
 
 def cards(text: str) -> Iterator[Span]:
-    for start, end, digits in windows(text, _card_shape, _is_card):
+    for start, end, digits in windows(text, _card_shape, _is_card, CARD_DIGITS):
         yield Span(EntityType.CARD_NUMBER, start, end, text[start:end], digits)
 
 
 def my_numbers(text: str) -> Iterator[Span]:
-    for start, end, digits in windows(text, lambda s: s in ([12], [4, 4, 4]), my_number.is_valid):
+    for start, end, digits in windows(
+        text, lambda s: s in ([MY_NUMBER_DIGITS], [4, 4, 4]), my_number.is_valid, MY_NUMBER_DIGITS
+    ):
         yield Span(EntityType.MY_NUMBER, start, end, text[start:end], digits)
 
 

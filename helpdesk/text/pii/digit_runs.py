@@ -84,16 +84,24 @@ def _continues(join: str, inner: str | None, neighbour_size: int) -> bool:
 
 
 def windows(
-    text: str, shape: Callable[[list[int]], bool], valid: Callable[[str], bool]
+    text: str, shape: Callable[[list[int]], bool], valid: Callable[[str], bool], max_digits: int
 ) -> Iterator[tuple[int, int, str]]:
     """(start, end, digits) of the numbers of the given group shape that pass `valid`, found inside digit
     runs: "4111 1111 1111 1111 12/27" holds a card followed by an expiry date, while a fifth group of four
-    joined the same way makes it a longer number that is none of the kinds looked for."""
+    joined the same way makes it a longer number that is none of the kinds looked for.
+
+    `max_digits` is the most digits a number of the kind has (`shape` refuses anything longer): only
+    windows within it are tried, so a run of many short groups ("1/2 1/2 1/2 ...", thousands of them
+    in one message) costs time in proportion to its length, not to its cube."""
     for run in _runs(text):
         count = len(run.groups)
         i = 0
         while i < count:
-            for j in range(count - 1, i - 1, -1):
+            last, digits_in = i - 1, 0
+            while last + 1 < count and digits_in + run.size(last + 1) <= max_digits:
+                last += 1
+                digits_in += run.size(last)
+            for j in range(last, i - 1, -1):
                 sizes = [end - start for start, end in run.groups[i : j + 1]]
                 if not shape(sizes):
                     continue

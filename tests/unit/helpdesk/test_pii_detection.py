@@ -292,3 +292,27 @@ def test_every_kind_in_one_japanese_message() -> None:
         "山田です。メールは[EMAIL]、電話は[PHONE]、カードは[CARD]、マイナンバーは[MY_NUMBER]、口座番号は[BANK_ACCOUNT]、"
         "パスポート番号は[PASSPORT]、住所は〒[POSTAL_CODE] [ADDRESS]、IPは[IP]です。"
     )
+
+
+class TestLongDigitRuns:
+    """A message may be one long run of short digit groups ("1/2 1/2 1/2 ..."): the check-digit finders
+    look only at windows as long as a number of their kind, so the work follows the run's length."""
+
+    def test_windows_are_tried_only_up_to_the_longest_number_of_the_kind(self) -> None:
+        from helpdesk.text.pii.digit_runs import windows
+
+        tried: list[int] = []
+
+        def shape(sizes: list[int]) -> bool:
+            tried.append(sum(sizes))
+            return False
+
+        groups = 1000
+        assert list(windows(" ".join(["1/2"] * (groups // 2)), shape, lambda _: True, 19)) == []
+        assert max(tried) <= 19
+        assert len(tried) <= 19 * groups
+
+    def test_a_card_and_a_my_number_inside_a_long_run_are_still_found(self) -> None:
+        filler = " ".join(["1/2"] * 400)
+        text = f"{filler} card 4111 1111 1111 1111 and my number 1234 5678 9018 {filler}"
+        assert kinds(text) == [EntityType.CARD_NUMBER, EntityType.MY_NUMBER]
