@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from helpdesk.events import KbUpdated, KnowledgeCounts
 from helpdesk.knowledge.entries import parse_entry
 from helpdesk.knowledge.importing.limits import MIB
-from helpdesk.knowledge.versions import ItemRef, item_json, page_key
+from helpdesk.knowledge.versions import ItemRef, KnowledgeVersion, item_json, page_key
 from helpdesk.topics import AppId, Topic, dead_letter_topic, live_topic
 from helpdesk_ops.devstack import Stack
 from tests.support.documents import HONEST, PLANTED_EN, markdown_guide
@@ -32,6 +32,26 @@ async def _knowledge_keys(stack: Stack) -> tuple[set[bytes], bytes | None]:
     finally:
         await client.aclose()
     return keys, current
+
+
+async def _settled_versions(stack: Stack) -> list[str]:
+    """The version every dialogue replica answers from once they all follow `kb:current`. A stack that
+    has just started answers from the default files until the evaluator has seeded the store; a
+    snapshot taken before that would see the seeding as a change."""
+    client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
+    try:
+
+        async def settled() -> bool:
+            stored: bytes | None = await client.hget("knowledgestore||kb:current", "data")  # type: ignore[assignment]
+            if stored is None:
+                return False
+            current = KnowledgeVersion.model_validate_json(stored).version
+            return all(version == current for version in await indexed_versions(stack))
+
+        assert await eventually(settled, timeout=60), "the dialogue replicas never followed kb:current"
+    finally:
+        await client.aclose()
+    return await indexed_versions(stack)
 
 
 async def test_a_50_mb_upload_gets_413_before_it_is_read(stack: Stack) -> None:
@@ -102,7 +122,7 @@ async def test_a_forged_schema_2_update_pointing_at_planted_items_is_refused(sta
     live_name = live_topic(Topic.KB_UPDATED)
     before_live = await rejected(stack, "dialogue", live_name, "source")
     dead_letters = dead_letter_topic(AppId.DIALOGUE, Topic.KB_UPDATED)
-    indexed = await indexed_versions(stack)
+    indexed = await _settled_versions(stack)
     client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
     try:
         await client.hset(f"knowledgestore||{ref.key}", mapping={"data": item_json(planted), "version": "1"})
