@@ -4,6 +4,7 @@ counted once, the refusals, bounded counts, review and automatic application, an
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from helpdesk.events import AnswerMode, Channel, ChannelRef, Choice, Clarified, 
 from helpdesk.knowledge.entries import parse_entry
 from helpdesk.knowledge.store import KnowledgeStore
 from helpdesk.memory_ports import MemoryBus, MemoryStateStore
-from services.evaluator.candidates.candidate import CandidateKind, CandidateStatus
+from services.evaluator.candidates.candidate import Candidate, CandidateKind, CandidateStatus
 from services.evaluator.candidates.candidate_queue import CandidateQueue
 from services.evaluator.candidates.candidate_store import CandidateStore
 from services.evaluator.candidates.wordings import (
@@ -274,11 +275,30 @@ VPN_FILE_ENTRY = (
 )
 
 
-async def approved_wording(
-    wording: str = WORDING, language: Language = Language.EN, imported_first: str | None = None
-) -> tuple[KnowledgeSources, KnowledgeStore]:
-    """Sources whose imports keep learned wordings (the candidate store is their port), after an
-    operator approved `wording` for the password entry (of `imported_first`'s faq.yaml, if given)."""
+@dataclass
+class Learning:
+    """A candidate queue whose approvals and withdrawals go through the knowledge sources, whose
+    imports keep the approved wordings (the candidate store is their port)."""
+
+    candidates: CandidateQueue
+    store: CandidateStore
+    sources: KnowledgeSources
+    knowledge: KnowledgeStore
+    bus: MemoryBus
+    state: MemoryStateStore
+
+    async def approved(self, wording: str = WORDING, language: Language = Language.EN) -> Candidate:
+        proposed = await self.candidates.learn_wording(chose("user-a", wording, language=language))
+        assert proposed is not None
+        approved = await self.candidates.approve(proposed.id, "op-1")
+        assert approved.published
+        return approved
+
+    def updates(self) -> list[KbUpdated]:
+        return [u for u in self.bus.of(KbUpdated) if isinstance(u, KbUpdated)]
+
+
+def learning(*, automatic: bool = False, min_users: int = 1) -> Learning:
     state, bus = MemoryStateStore(), MemoryBus()
     knowledge = KnowledgeStore(MemoryStateStore())
     library = KnowledgeFollower(knowledge, [parse_entry(PASSWORD_ENTRY), parse_entry(VPN_ENTRY)])
@@ -289,14 +309,22 @@ async def approved_wording(
         sources,
         library,
         duplicate_threshold=0.75,
-        wordings=WordingCounts(state, WordingRules(min_users=1)),
+        wordings=WordingCounts(state, WordingRules(min_users=min_users)),
+        learn_wordings_automatically=automatic,
     )
+    return Learning(candidates, store, sources, knowledge, bus, state)
+
+
+async def approved_wording(
+    wording: str = WORDING, language: Language = Language.EN, imported_first: str | None = None
+) -> tuple[KnowledgeSources, KnowledgeStore]:
+    """Sources whose imports keep learned wordings (the candidate store is their port), after an
+    operator approved `wording` for the password entry (of `imported_first`'s faq.yaml, if given)."""
+    learned = learning()
     if imported_first is not None:
-        await sources.import_file("faq.yaml", imported_first.encode(), "op-1")
-    proposed = await candidates.learn_wording(chose("user-a", wording, language=language))
-    assert proposed is not None
-    assert (await candidates.approve(proposed.id, "op-1")).published
-    return sources, knowledge
+        await learned.sources.import_file("faq.yaml", imported_first.encode(), "op-1")
+    await learned.approved(wording, language)
+    return learned.sources, learned.knowledge
 
 
 async def password_entry(knowledge: KnowledgeStore) -> dict[str, Any]:

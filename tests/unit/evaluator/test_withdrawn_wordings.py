@@ -4,34 +4,25 @@ again; anything but an approved wording refused."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from helpdesk.events import KbUpdated, Language
+from helpdesk.events import Language
 from helpdesk.knowledge.entries import parse_entry
 from helpdesk.knowledge.store import KnowledgeStore
-from helpdesk.memory_ports import MemoryBus, MemoryStateStore
 from services.evaluator.candidates.candidate import (
-    Candidate,
     CandidateAlreadyReviewed,
     CandidateNotFound,
     CandidateStatus,
     NotAnApprovedWording,
 )
-from services.evaluator.candidates.candidate_queue import CandidateQueue
-from services.evaluator.candidates.candidate_store import CandidateStore
 from services.evaluator.candidates.wordings import (
-    WordingCounts,
     WordingRules,
     refusal,
     without_wording,
 )
-from services.evaluator.knowledge import KnowledgeFollower
-from services.evaluator.knowledge_sources import KnowledgeSources
-from services.evaluator.source_reader import SourceReader
-from tests.unit.evaluator.conftest import PASSWORD_ENTRY, VPN_ENTRY
+from tests.unit.evaluator.conftest import PASSWORD_ENTRY
 from tests.unit.evaluator.test_candidates import replied
 from tests.unit.evaluator.test_learned_wordings import (
     FILE_ENTRY,
@@ -39,48 +30,9 @@ from tests.unit.evaluator.test_learned_wordings import (
     WORDING,
     choice,
     chose,
+    learning,
     password_entry,
 )
-
-
-@dataclass
-class Learning:
-    """A candidate queue whose approvals and withdrawals go through the knowledge sources, whose
-    imports keep the approved wordings (the candidate store is their port)."""
-
-    candidates: CandidateQueue
-    store: CandidateStore
-    sources: KnowledgeSources
-    knowledge: KnowledgeStore
-    bus: MemoryBus
-    state: MemoryStateStore
-
-    async def approved(self, wording: str = WORDING, language: Language = Language.EN) -> Candidate:
-        proposed = await self.candidates.learn_wording(chose("user-a", wording, language=language))
-        assert proposed is not None
-        approved = await self.candidates.approve(proposed.id, "op-1")
-        assert approved.published
-        return approved
-
-    def updates(self) -> list[KbUpdated]:
-        return [u for u in self.bus.of(KbUpdated) if isinstance(u, KbUpdated)]
-
-
-def learning(*, automatic: bool = False, min_users: int = 1) -> Learning:
-    state, bus = MemoryStateStore(), MemoryBus()
-    knowledge = KnowledgeStore(MemoryStateStore())
-    library = KnowledgeFollower(knowledge, [parse_entry(PASSWORD_ENTRY), parse_entry(VPN_ENTRY)])
-    store = CandidateStore(state)
-    sources = KnowledgeSources(knowledge, bus, state, SourceReader(), library, store)
-    candidates = CandidateQueue(
-        store,
-        sources,
-        library,
-        duplicate_threshold=0.75,
-        wordings=WordingCounts(state, WordingRules(min_users=min_users)),
-        learn_wordings_automatically=automatic,
-    )
-    return Learning(candidates, store, sources, knowledge, bus, state)
 
 
 async def current_version(knowledge: KnowledgeStore) -> str:

@@ -4,7 +4,6 @@ wording to the entry and publishes a new knowledge version."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from fastapi.testclient import TestClient
@@ -14,6 +13,7 @@ from helpdesk.knowledge.store import KnowledgeStore
 from helpdesk.memory_ports import MemoryBus, MemoryStateStore
 from tests.unit.evaluator.conftest import PASSWORD_FAQ_FILE, answered
 from tests.unit.evaluator.test_app import OPERATOR_KEY, await_store, bus, client, deliver, knowledge, operator
+from tests.unit.evaluator.test_knowledge_imports import csrf_of
 
 __all__ = ["bus", "client", "knowledge"]
 
@@ -29,6 +29,15 @@ def picked(user: str) -> object:
             choices=[Choice(faq_id="password-reset", question="How do I reset my password?")],
         ),
     )
+
+
+def dashboard(client: TestClient) -> str:
+    """The dashboard's page for an operator who has just logged in."""
+    assert (
+        client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False).status_code
+        == 303
+    )
+    return client.get("/dashboard").text
 
 
 def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboard(
@@ -49,18 +58,12 @@ def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboa
         WORDING,
     )
 
-    assert (
-        client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False).status_code
-        == 303
-    )
-    page = client.get("/dashboard").text
+    page = dashboard(client)
     assert "alternative wording for entry <code>password-reset</code>" in page
     assert "chosen by 2 users in a clarification" in page
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert csrf is not None
     done = client.post(
         f"/dashboard/candidates/{candidate['id']}/approve",
-        data={"csrf": csrf.group(1)},
+        data={"csrf": csrf_of(page)},
         follow_redirects=False,
     )
     assert done.status_code == 303
@@ -173,11 +176,7 @@ def test_the_dashboard_withdraws_an_approved_wording_with_the_sessions_csrf_toke
     client: TestClient, knowledge: MemoryStateStore
 ) -> None:
     candidate = approved_on_the_api(client)
-    assert (
-        client.post("/dashboard/login", data={"api_key": OPERATOR_KEY}, follow_redirects=False).status_code
-        == 303
-    )
-    page = client.get("/dashboard").text
+    page = dashboard(client)
     action = f'action="/dashboard/candidates/{candidate["id"]}/withdraw"'
     assert action in page
     assert page.count("Withdraw wording") == 1
@@ -186,12 +185,10 @@ def test_the_dashboard_withdraws_an_approved_wording_with_the_sessions_csrf_toke
     assert (
         client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()["status"] == "approved"
     )
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert csrf is not None
 
     done = client.post(
         f"/dashboard/candidates/{candidate['id']}/withdraw",
-        data={"csrf": csrf.group(1)},
+        data={"csrf": csrf_of(page)},
         follow_redirects=False,
     )
 
