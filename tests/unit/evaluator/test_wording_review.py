@@ -5,6 +5,7 @@ wording to the entry and publishes a new knowledge version."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -40,6 +41,15 @@ def dashboard(client: TestClient) -> str:
     return client.get("/dashboard").text
 
 
+def reviewed_on_the_dashboard(client: TestClient, page: str, candidate_id: object, action: str) -> Any:
+    """The candidate as the API shows it after the operator pressed `action` on the dashboard `page`."""
+    done = client.post(
+        f"/dashboard/candidates/{candidate_id}/{action}", data={"csrf": csrf_of(page)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    return client.get(f"/v1/faq-candidates/{candidate_id}", headers=operator()).json()
+
+
 def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboard(
     client: TestClient, bus: MemoryBus, knowledge: MemoryStateStore
 ) -> None:
@@ -61,13 +71,7 @@ def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboa
     page = dashboard(client)
     assert "alternative wording for entry <code>password-reset</code>" in page
     assert "chosen by 2 users in a clarification" in page
-    done = client.post(
-        f"/dashboard/candidates/{candidate['id']}/approve",
-        data={"csrf": csrf_of(page)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303
-    approved = client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()
+    approved = reviewed_on_the_dashboard(client, page, candidate["id"], "approve")
     assert approved["status"] == "approved"
     assert approved["published"] is True
     assert [u.changed_ids for u in bus.of(KbUpdated) if isinstance(u, KbUpdated)][-1] == ["password-reset"]
@@ -186,14 +190,8 @@ def test_the_dashboard_withdraws_an_approved_wording_with_the_sessions_csrf_toke
         client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()["status"] == "approved"
     )
 
-    done = client.post(
-        f"/dashboard/candidates/{candidate['id']}/withdraw",
-        data={"csrf": csrf_of(page)},
-        follow_redirects=False,
-    )
+    withdrawn = reviewed_on_the_dashboard(client, page, candidate["id"], "withdraw")
 
-    assert done.status_code == 303
-    withdrawn = client.get(f"/v1/faq-candidates/{candidate['id']}", headers=operator()).json()
     assert (withdrawn["status"], withdrawn["withdrawn_by"]) == ("withdrawn", "local-operator")
     entry = await_store(KnowledgeStore(knowledge)).items["password-reset"].model_dump(mode="json")
     assert WORDING not in entry["en"].get("alternatives", [])
