@@ -47,6 +47,6 @@ order of precedence and replaces what they find.
 """
 
 from helpdesk.text.pii.redaction import find_sensitive, redact, redact_text
-from helpdesk.text.pii.spans import PLACEHOLDERS, SENSITIVE, Span
+from helpdesk.text.pii.spans import PLACEHOLDERS, SENSITIVE, KeptSpans, Span
 
-__all__ = ["PLACEHOLDERS", "SENSITIVE", "Span", "find_sensitive", "redact", "redact_text"]
+__all__ = ["PLACEHOLDERS", "SENSITIVE", "KeptSpans", "Span", "find_sensitive", "redact", "redact_text"]

@@ -9,7 +9,7 @@ from helpdesk.text.pii.addresses import address_lines, postal_codes
 from helpdesk.text.pii.check_digits import cards, ibans, my_numbers
 from helpdesk.text.pii.contact import emails, ip_addresses, phones
 from helpdesk.text.pii.keyword_numbers import bank_accounts, passports
-from helpdesk.text.pii.spans import PLACEHOLDERS, SENSITIVE, Span
+from helpdesk.text.pii.spans import PLACEHOLDERS, SENSITIVE, KeptSpans, Span
 from helpdesk.text.pii.view import DetectionView
 
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
@@ -39,20 +39,30 @@ _FINDERS = (
 )
 
 
+def _blanked(text: str, spans: list[Span]) -> str:
+    """`text` with spaces over `spans` (non-overlapping), in one pass however many there are."""
+    out: list[str] = []
+    cursor = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        out += (text[cursor : span.start], " " * (span.end - span.start))
+        cursor = span.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
 def find_sensitive(text: str) -> list[Span]:
     """Spans of personal data in `text` (indices into `text` as given), non-overlapping, in text order."""
     view = DetectionView.of(text)
-    found: list[Span] = []
+    found = KeptSpans()
     remaining = view.text
     for finder in _FINDERS:
-        for span in finder(remaining):
-            if not any(span.overlaps(kept) for kept in found):
-                found.append(span)
-                # Later finders see blanks where personal data was found: less to scan (the phone
-                # matcher is the costly one) and nothing to find twice.
-                remaining = remaining[: span.start] + " " * (span.end - span.start) + remaining[span.end :]
+        kept = [span for span in finder(remaining) if found.add(span)]
+        if kept:
+            # Later finders see blanks where personal data was found: less to scan (the phone
+            # matcher is the costly one) and nothing to find twice.
+            remaining = _blanked(remaining, kept)
     spans = []
-    for span in sorted(found, key=lambda s: s.start):
+    for span in found:
         start, end = view.source_span(span.start, span.end)
         spans.append(Span(span.type, start, end, text[start:end], span.value))
     return spans

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from helpdesk.events import Entity, EntityType
-from helpdesk.text.pii import SENSITIVE, Span, find_sensitive
+from helpdesk.text.pii import SENSITIVE, KeptSpans, Span, find_sensitive
 
 # ASCII only: Japanese text usually runs straight on after a link ("https://example.com/guideを見て").
 _URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&*+,;=%]+", re.IGNORECASE)
@@ -170,12 +170,11 @@ def find_spans(text: str, today: date) -> list[Span]:
     """Every entity in the normalised text, non-overlapping: personal data first (it must be redacted
     whatever else it looks like), then links and ticket ids, then dates and times; a longer match wins
     over a shorter one that starts inside it ("December 1st" over "1st")."""
-    kept = find_sensitive(text)
+    kept = KeptSpans(find_sensitive(text))
     for group in (_urls(text), _tickets(text), _dates(text, today), _times(text)):
         for span in sorted(group, key=lambda s: (s.start, s.start - s.end)):
-            if not any(span.overlaps(other) for other in kept):
-                kept.append(span)
-    return sorted(kept, key=lambda s: s.start)
+            kept.add(span)
+    return list(kept)
 
 
 def to_entities(spans: list[Span]) -> list[Entity]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.events import EntityType
-from helpdesk.text.pii import find_sensitive, redact_text
+from helpdesk.text.pii import Span, find_sensitive, redact_text
 
 
 def kinds(text: str) -> list[EntityType]:
@@ -292,6 +292,33 @@ def test_every_kind_in_one_japanese_message() -> None:
         "山田です。メールは[EMAIL]、電話は[PHONE]、カードは[CARD]、マイナンバーは[MY_NUMBER]、口座番号は[BANK_ACCOUNT]、"
         "パスポート番号は[PASSPORT]、住所は〒[POSTAL_CODE] [ADDRESS]、IPは[IP]です。"
     )
+
+
+class TestManyFindings:
+    """A message may hold thousands of findings ("[IP][IP]...", "a@b.cc a@b.cc ..."): each is checked
+    against the findings kept so far through its neighbours in text order only, so the comparisons
+    follow the number of findings, not its square."""
+
+    @pytest.mark.parametrize(("text", "count"), [("[IP]" * 1000, 1000), ("a@b.cc " * 570, 570)])
+    def test_each_finding_is_compared_with_its_neighbours_only(
+        self, monkeypatch: pytest.MonkeyPatch, text: str, count: int
+    ) -> None:
+        compared = 0
+        overlaps = Span.overlaps
+
+        def counted(span: Span, other: Span) -> bool:
+            nonlocal compared
+            compared += 1
+            return overlaps(span, other)
+
+        monkeypatch.setattr(Span, "overlaps", counted)
+        assert len(find_sensitive(text)) == count
+        assert compared <= 2 * count
+
+    def test_overlapping_findings_still_give_way_to_the_earlier_finder(self) -> None:
+        text = "[EMAIL] a@b.cc 4111 1111 1111 1111 " * 100
+        assert kinds(text) == [EntityType.EMAIL, EntityType.EMAIL, EntityType.CARD_NUMBER] * 100
+        assert redact_text(text) == "[EMAIL] [EMAIL] [CARD] " * 100
 
 
 class TestLongDigitRuns:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from helpdesk.events import EntityType
+from helpdesk.text.pii import Span
 from services.nlp.pipeline.entities import find_spans, to_entities
 
 TODAY = date(2026, 11, 20)  # a Friday
@@ -111,3 +112,31 @@ def test_sensitive_entities_carry_no_text_in_the_event() -> None:
 def test_personal_data_wins_over_dates_and_tickets() -> None:
     spans = find_spans("card 4111-1111-1111-1111", TODAY)
     assert [s.type for s in spans] == [EntityType.CARD_NUMBER]
+
+
+def test_thousands_of_entities_are_each_compared_with_their_neighbours_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message of 1,000 dates and 1,000 times ("明日1時明日1時..."): each entity is checked against the
+    kept ones next to it in text order, not against all of them (quadratic before)."""
+    compared = 0
+    overlaps = Span.overlaps
+
+    def counted(span: Span, other: Span) -> bool:
+        nonlocal compared
+        compared += 1
+        return overlaps(span, other)
+
+    monkeypatch.setattr(Span, "overlaps", counted)
+    spans = find_spans("明日1時" * 1000, TODAY)
+    assert [s.type for s in spans] == [EntityType.DATE, EntityType.TIME] * 1000
+    assert compared <= 2 * len(spans)
+
+
+def test_an_entity_inside_a_kept_one_is_left_out() -> None:
+    spans = find_spans("see https://example.com/1/2 and 1/2 tomorrow", TODAY)
+    assert [(s.type, s.text) for s in spans] == [
+        (EntityType.URL, "https://example.com/1/2"),
+        (EntityType.DATE, "1/2"),
+        (EntityType.DATE, "tomorrow"),
+    ]
