@@ -41,12 +41,12 @@ _SMALLTALK_FILLER = re.compile(
 _PERSON = r"(?:human|person|people|agent|operator|someone|somebody|representative|staff|technician)"
 _HUMAN_EN = re.compile(
     rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:(?:a|an|the|some|real|live)\s+)*{_PERSON}\b"
-    rf"|\b(?:connect|transfer|put|pass|hand)\s+me\s+(?:to|through|over)\b"
-    rf".*\b(?:{_PERSON}|service desk|helpdesk)\b"
     r"|\b(?:want|need|get)\s+(?:a\s+|an\s+)?(?:human|real person|live agent|agent|operator|representative)\b"
     r"|^(?:human|agent|operator|representative|real person|live agent|human agent)(?: please)?$"
     r"|\bescalate\b"
 )
+_HAND_ME_OVER = re.compile(r"\b(?:connect|transfer|put|pass|hand)\s+me\s+(?:to|through|over)\b")
+_SOMEONE_TO_TALK_TO = re.compile(rf"\b(?:{_PERSON}|service desk|helpdesk)\b")
 _HUMAN_JA = re.compile(
     r"(?:担当者|オペレーター|オペレータ|人間|有人|スタッフ|係の人|人)(?:と|に|を|へ|の方)?"
     r"(?:話|つな|繋|代わ|かわ|お願い|呼|相談|対応)"
@@ -105,7 +105,16 @@ def smalltalk(text: str) -> Smalltalk | None:
 
 def asks_for_a_person(text: str) -> bool:
     lowered = normalise(text).lower()
-    return bool(_HUMAN_EN.search(lowered) or _HUMAN_JA.search(lowered))
+    return bool(_HUMAN_EN.search(lowered) or _asks_to_be_handed_over(lowered) or _HUMAN_JA.search(lowered))
+
+
+def _asks_to_be_handed_over(lowered: str) -> bool:
+    """ "Connect me to ... the service desk": a person or the desk named anywhere after the first
+    "connect me to" (normalised text is one line). Looking from the first one only is enough, since
+    what follows a later one follows the first too; a `.*` between the two in one pattern scanned the
+    rest of the message again from every repeat ("put me to put me to ...": quadratic)."""
+    handing = _HAND_ME_OVER.search(lowered)
+    return handing is not None and _SOMEONE_TO_TALK_TO.search(lowered, handing.end()) is not None
 
 
 def _is_short(text: str) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import re._parser as regex_parser
+from typing import Any
+
 import pytest
 
 from helpdesk.events import Language
@@ -70,6 +74,52 @@ def test_small_talk_is_recognised_only_when_the_message_is_nothing_else(
 )
 def test_a_request_for_a_person_is_recognised(text: str, asks: bool) -> None:
     assert asks_for_a_person(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("put me to " * 400, False),
+        ("put me to " * 400 + "someone", True),
+        ("transfer me to the vpn team, " * 100 + "or anyone at the service desk", True),
+        ("connect me to " + "the " * 900 + "helpdesk", True),
+        ("connect me to the wiki, where a colleague's tip helped", False),
+    ],
+)
+def test_a_request_for_a_person_in_a_long_message(text: str, asks: bool) -> None:
+    assert asks_for_a_person(text) is asks
+
+
+def _unbounded_wildcards(parsed: Any) -> int:
+    """`.*` and `.+` in a parsed pattern: after a phrase a message can repeat, each one scans to the
+    end of the message from every repeat, which makes a search quadratic in the message's length."""
+    found = 0
+    for op, av in parsed:
+        if op in (regex_parser.MAX_REPEAT, regex_parser.MIN_REPEAT, regex_parser.POSSESSIVE_REPEAT):
+            _, high, sub = av
+            if high == regex_parser.MAXREPEAT and list(sub) == [(regex_parser.ANY, None)]:
+                found += 1
+            found += _unbounded_wildcards(sub)
+        elif op is regex_parser.SUBPATTERN:
+            found += _unbounded_wildcards(av[3])
+        elif op is regex_parser.BRANCH:
+            found += sum(_unbounded_wildcards(branch) for branch in av[1])
+        elif op in (regex_parser.ASSERT, regex_parser.ASSERT_NOT):
+            found += _unbounded_wildcards(av[1])
+        elif op is regex_parser.ATOMIC_GROUP:
+            found += _unbounded_wildcards(av)
+    return found
+
+
+def test_no_rule_scans_to_the_end_of_the_message_after_a_phrase() -> None:
+    from services.dialogue import understanding
+
+    patterns = [value for value in vars(understanding).values() if isinstance(value, re.Pattern)]
+    assert len(patterns) > 10
+    assert _unbounded_wildcards(regex_parser.parse(r"a.*b|(c.+?)")) == 2
+    assert {p.pattern: _unbounded_wildcards(regex_parser.parse(p.pattern)) for p in patterns} == {
+        p.pattern: 0 for p in patterns
+    }
 
 
 @pytest.mark.parametrize(
