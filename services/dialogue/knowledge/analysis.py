@@ -133,13 +133,19 @@ class Vocabulary:
             for variant in _deletes(term):
                 near.setdefault(variant, term)
         self._near = near
+        self._longest_word = max(
+            (len(term) for term in self.document_frequency if _LATIN_TERM.match(term)), default=0
+        )
+        """A word more than one letter longer is one edit away from no known word."""
 
     def __contains__(self, term: object) -> bool:
         return term in self.document_frequency
 
     def correct(self, term: str) -> str | None:
         """The known term one edit (deletion, insertion, substitution) away, if any."""
-        if len(term) < self.MIN_CORRECTED_LENGTH or not _LATIN_TERM.match(term):
+        if not self.MIN_CORRECTED_LENGTH <= len(term) <= self._longest_word + 1:
+            return None
+        if not _LATIN_TERM.match(term):
             return None
         candidates = [known for known in (self._near.get(term),) if known]
         for variant in _deletes(term):

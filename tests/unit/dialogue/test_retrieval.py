@@ -47,6 +47,30 @@ def test_a_question_the_knowledge_base_cannot_answer_gets_low_confidence(
     assert default_index.search("社食のメニューは？", Language.JA).confidence < 0.45
 
 
+def test_a_word_longer_than_every_known_one_is_not_tried_letter_by_letter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message may be one word of thousands of letters: only a word at most one letter longer than a
+    known one can be a misspelling of it, so no longer one has its one-letter deletions built (each
+    of its length: quadratic in the word before)."""
+    from services.dialogue.knowledge import analysis
+
+    vocabulary = analysis.Vocabulary({"password": 3, "printer": 2, "pin": 1})
+    deleted_from: list[int] = []
+    deletes = analysis._deletes
+
+    def counted(term: str) -> set[str]:
+        deleted_from.append(len(term))
+        return deletes(term)
+
+    monkeypatch.setattr(analysis, "_deletes", counted)
+    assert vocabulary.correct("passwordx" * 400) is None
+    assert vocabulary.correct("passwordx") == "password"
+    assert vocabulary.correct("pasword") == "password"
+    assert vocabulary.correct("printerss") is None
+    assert max(deleted_from) <= len("password") + 1
+
+
 def test_a_misspelt_word_is_read_as_the_known_one(default_index: KnowledgeIndex) -> None:
     retrieval = default_index.search("pasword resett", Language.EN)
     assert "password" in retrieval.terms
