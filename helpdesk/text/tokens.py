@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import re
 import sys
 import types
@@ -17,6 +18,20 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+(?:[._'\-][a-z0-9]+)*")
 
 # UniDic parts of speech that carry no topic: particles, auxiliaries, symbols, whitespace.
 _JA_SKIP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白"})
+
+MORPHEME_RUN = 64
+"""The most characters of one run MeCab is given at once. For a run of one kind of character that it
+reads as one unknown word (katakana, Latin letters, other letters, digits, symbols and emoji; not
+hiragana or kanji), MeCab tries a word from each of the run's characters to its end, which is
+quadratic in the run; no word is this long, so a longer run is cut into pieces of this many."""
+_KINDS_READ_AS_RUNS = (
+    r"[\u30a0-\u30ff\u31f0-\u31ff]",
+    r"[A-Za-z]",
+    r"[^\W\d_A-Za-z\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]",
+    r"\d",
+    r"(?:_|[^\w\s])",
+)
+_RUN_CUT = re.compile("|".join(rf"{kind}{{{MORPHEME_RUN}}}(?={kind})" for kind in _KINDS_READ_AS_RUNS))
 
 
 @lru_cache(maxsize=1)
@@ -71,10 +86,19 @@ def _english_words(text: str) -> list[str]:
     ]
 
 
+def _tagged_pieces(text: str) -> list[str]:
+    """`text` in the pieces MeCab is given: whole, but cut inside runs longer than `MORPHEME_RUN`."""
+    cuts = [m.end() for m in _RUN_CUT.finditer(text)]
+    if not cuts:
+        return [text]
+    return [text[start:end] for start, end in itertools.pairwise([0, *cuts, len(text)])]
+
+
 def _japanese_morphemes(text: str) -> list[tuple[str, str, str]]:
     """(surface, lemma, part of speech) per morpheme. Lemmas like "リセット-reset" keep the kana part."""
     morphemes = []
-    for word in _tagger()(text):
+    tagger = _tagger()
+    for word in (word for piece in _tagged_pieces(text) for word in tagger(piece)):
         feature = word.feature
         lemma = getattr(feature, "lemma", None) or word.surface
         morphemes.append((word.surface, str(lemma).split("-", 1)[0], str(getattr(feature, "pos1", ""))))

@@ -64,6 +64,34 @@ class TestWords:
         assert "を" not in tokens
 
 
+class TestLongRunsForMeCab:
+    """MeCab reads a run of one kind of character it does not know (katakana, Latin letters, digits,
+    symbols, emoji) as a candidate word from each of its characters to the run's end: quadratic in the
+    run. A run is handed to it in pieces of at most a hundred characters, longer than any word."""
+
+    @pytest.mark.parametrize("unit", ["ア", "ー", "a", "1", "-", "😀", "α"])
+    def test_no_run_longer_than_a_word_reaches_the_tagger(
+        self, monkeypatch: pytest.MonkeyPatch, unit: str
+    ) -> None:
+        from helpdesk.text import tokens
+
+        tagger = tokens._tagger()
+        given: list[str] = []
+
+        def recorded(text: str) -> object:
+            given.append(text)
+            return tagger(text)
+
+        monkeypatch.setattr(tokens, "_tagger", lambda: recorded)
+        words(f"これは{unit * 4000}です", Language.JA)
+        assert "".join(given) == f"これは{unit * 4000}です"
+        assert max(text.count(unit) for text in given) <= 100
+
+    def test_ordinary_japanese_is_read_in_one_piece(self) -> None:
+        sentence = "VPNに接続できません。https://example.com/vpn/setup を見てパスワードをリセットしました。"
+        assert words(sentence * 40, Language.JA) == words(sentence, Language.JA) * 40
+
+
 class TestTerms:
     def test_english_stems_without_stop_words(self) -> None:
         assert terms("I am resetting my passwords", Language.EN) == ["reset", "password"]
