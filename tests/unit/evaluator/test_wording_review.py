@@ -89,13 +89,7 @@ def test_two_users_choices_become_a_wording_the_operator_approves_on_the_dashboa
 def test_reimporting_the_entrys_file_through_the_api_keeps_the_approved_wording(
     client: TestClient, knowledge: MemoryStateStore
 ) -> None:
-    assert deliver(client, picked("user-a"), "chat.answered") == "SUCCESS"
-    assert deliver(client, picked("user-b"), "chat.answered") == "SUCCESS"
-    (candidate,) = client.get("/v1/faq-candidates", params={"status": "pending"}, headers=operator()).json()[
-        "candidates"
-    ]
-    approved = client.post(f"/v1/faq-candidates/{candidate['id']}/approve", headers=operator(), json={})
-    assert approved.status_code == 200, approved.text
+    approved_on_the_api(client)
 
     imported = client.post(
         "/v1/knowledge/imports", params={"name": "faq.yaml"}, headers=operator(), content=PASSWORD_FAQ_FILE

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.events import EntityType
-from helpdesk.text.pii import Span, find_sensitive, redact_text
+from helpdesk.text.pii import find_sensitive, redact_text
+from tests.support.pii.comparisons import counted_comparisons
 
 
 def kinds(text: str) -> list[EntityType]:
@@ -303,17 +304,9 @@ class TestManyFindings:
     def test_each_finding_is_compared_with_its_neighbours_only(
         self, monkeypatch: pytest.MonkeyPatch, text: str, count: int
     ) -> None:
-        compared = 0
-        overlaps = Span.overlaps
-
-        def counted(span: Span, other: Span) -> bool:
-            nonlocal compared
-            compared += 1
-            return overlaps(span, other)
-
-        monkeypatch.setattr(Span, "overlaps", counted)
+        compared = counted_comparisons(monkeypatch)
         assert len(find_sensitive(text)) == count
-        assert compared <= 2 * count
+        assert compared() <= 2 * count
 
     def test_overlapping_findings_still_give_way_to_the_earlier_finder(self) -> None:
         text = "[EMAIL] a@b.cc 4111 1111 1111 1111 " * 100

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from helpdesk.events import EntityType
-from helpdesk.text.pii import Span
 from services.nlp.pipeline.entities import find_spans, to_entities
+from tests.support.pii.comparisons import counted_comparisons
 
 TODAY = date(2026, 11, 20)  # a Friday
 
@@ -119,18 +119,10 @@ def test_thousands_of_entities_are_each_compared_with_their_neighbours_only(
 ) -> None:
     """A message of 1,000 dates and 1,000 times ("明日1時明日1時..."): each entity is checked against the
     kept ones next to it in text order, not against all of them (quadratic before)."""
-    compared = 0
-    overlaps = Span.overlaps
-
-    def counted(span: Span, other: Span) -> bool:
-        nonlocal compared
-        compared += 1
-        return overlaps(span, other)
-
-    monkeypatch.setattr(Span, "overlaps", counted)
+    compared = counted_comparisons(monkeypatch)
     spans = find_spans("明日1時" * 1000, TODAY)
     assert [s.type for s in spans] == [EntityType.DATE, EntityType.TIME] * 1000
-    assert compared <= 2 * len(spans)
+    assert compared() <= 2 * len(spans)
 
 
 def test_an_entity_inside_a_kept_one_is_left_out() -> None:
