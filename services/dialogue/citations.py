@@ -22,6 +22,7 @@ from services.dialogue.memory import ConversationMemory
 from services.dialogue.passage_answers import passage_citation
 
 SNIPPET_CHARACTERS = 200
+"""How much of an entry's answer a citation shows before its ellipsis."""
 
 
 def citation(entry: KnowledgeHit, language: Language) -> Citation:
@@ -30,9 +31,7 @@ def citation(entry: KnowledgeHit, language: Language) -> Citation:
     if isinstance(entry, Passage):
         return passage_citation(entry)
     text = entry.text(language)
-    snippet = (
-        text.answer if len(text.answer) <= SNIPPET_CHARACTERS else text.answer[:SNIPPET_CHARACTERS] + "…"
-    )
+    snippet = shortened(text.answer, SNIPPET_CHARACTERS + 1)
     return Citation(faq_id=entry.id, title=text.question, snippet=snippet)
 
 

@@ -31,7 +31,8 @@ WHOLE_PASSAGE_CHARS = 360
 EXTRACT_CHARS = 480
 """Longer passages give their best sentences up to about this many characters."""
 PASSAGE_SNIPPET_CHARS = 600
-"""How much of a cited passage travels with its citation (tooltips; the evaluator's groundedness)."""
+"""How much of a cited passage travels with its citation, before its ellipsis (tooltips; the
+evaluator's groundedness)."""
 
 _SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])\s+|\n+")
 
@@ -98,8 +99,7 @@ def passage_citation(passage: Passage) -> Citation:
     of its text, and the document's address when it has one. Importers keep headings whole and as deep
     as the document nests them, so the path is held to the event's bounds here (the outermost
     `MAX_SECTION_DEPTH` headings, each shortened to `MAX_HEADING_CHARS`)."""
-    text = passage.text
-    snippet = text if len(text) <= PASSAGE_SNIPPET_CHARS else text[:PASSAGE_SNIPPET_CHARS] + "…"
+    snippet = shortened(passage.text, PASSAGE_SNIPPET_CHARS + 1)
     return Citation(
         faq_id=passage.id,
         kind=KnowledgeKind.PASSAGE,
