@@ -9,18 +9,23 @@ from services.dialogue.generation.answer_prompts import (
     PassageContext,
     load_answer_prompts,
 )
+from services.dialogue.generation.choice_prompts import ChoicePrompt, load_choice_prompts
 from services.dialogue.generation.generator import (
+    Choice,
     Fallback,
     FallbackReason,
     Generated,
     GenerationRequest,
     Generator,
+    Picked,
     Result,
 )
 from services.dialogue.generation.settings import GenerationSettings
 
 __all__ = [
     "AnswerPrompt",
+    "Choice",
+    "ChoicePrompt",
     "Fallback",
     "FallbackReason",
     "FaqContext",
@@ -30,6 +35,8 @@ __all__ = [
     "Generator",
     "KnowledgeContext",
     "PassageContext",
+    "Picked",
     "Result",
     "load_answer_prompts",
+    "load_choice_prompts",
 ]

@@ -1,5 +1,6 @@
 """Answer prompts (`kind: answer` in `prompts/`): the rules every prompt that writes a user's answer
-keeps, and how its messages are built.
+keeps, and how its messages are built. `KnowledgePrompt` is what every prompt that shows the model the
+retrieved knowledge shares (the choice prompts of choice_prompts.py too).
 
 An answer prompt holds the system template (the rules, with a `${canary}` placeholder and the user's
 `${language_name}`), the user template (the retrieved knowledge and the question, each inside its own
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -94,13 +95,17 @@ class PassageContext:
 KnowledgeContext = FaqContext | PassageContext
 
 
-class AnswerPrompt(Prompt):
-    kind: Literal["answer"] = "answer"
+class KnowledgePrompt(Prompt):
+    """A prompt that shows the model the retrieved FAQ entries and passages, escaped, as data inside
+    tags, with the canary in the system message only. Subclasses say which placeholders each part
+    needs (`required`)."""
+
+    required: ClassVar[dict[str, set[str]]] = _REQUIRED
     faq_entry: str
 
     @model_validator(mode="after")
-    def _templates(self) -> AnswerPrompt:
-        for part, needed in _REQUIRED.items():
+    def _templates(self) -> KnowledgePrompt:
+        for part, needed in self.required.items():
             template = getattr(self, part)
             if template is None:
                 continue
@@ -143,6 +148,10 @@ class AnswerPrompt(Prompt):
             question=html.escape(item.question, quote=False),
             answer=html.escape(item.answer, quote=False),
         )
+
+
+class AnswerPrompt(KnowledgePrompt):
+    kind: Literal["answer"] = "answer"
 
 
 AnswerPrompts = PromptLibrary[AnswerPrompt]

@@ -1,11 +1,11 @@
-"""The response cache: identical questions against the same knowledge base get the same answer without
-paying the model again.
+"""The response cache: identical questions against the same knowledge base get the same answer (or the
+same choice among the same offered entries) without paying the model again.
 
 Keyed by a hash of the normalised (redacted) question, its language, the knowledge-base version, the
-prompt `id@version`, the model and the FAQ ids given as context: any of those changing is a different
-answer, so a new KB version or prompt version simply misses. Entries expire after a TTL (Dapr's
-`ttlInSeconds`). The cache lives in dialogue's state store, so every replica shares it. A cache outage is
-a miss, never a failed turn.
+prompt `id@version`, the model and the FAQ ids given as context (for a choice: the ids offered): any of
+those changing is a different answer, so a new KB version or prompt version simply misses. Entries
+expire after a TTL (Dapr's `ttlInSeconds`). The cache lives in dialogue's state store, so every replica
+shares it. A cache outage is a miss, never a failed turn.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,6 +42,20 @@ class CachedAnswer(BaseModel):
     stored_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class CachedChoice(BaseModel):
+    """The model's pick among the offered entries (None: none of them), under a choice prompt's key."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    chosen: str | None
+    prompt: str
+    model: str
+    stored_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+Cached = TypeVar("Cached", CachedAnswer, CachedChoice)
+
+
 def cache_key(
     question: str,
     language: Language,
@@ -65,7 +80,7 @@ class ResponseCache:
     def enabled(self) -> bool:
         return self._ttl > 0
 
-    async def get(self, key: str) -> CachedAnswer | None:
+    async def get(self, key: str, kind: type[Cached]) -> Cached | None:
         if not self.enabled:
             return None
         try:
@@ -78,14 +93,14 @@ class ResponseCache:
             LLM_CACHE.labels("miss").inc()
             return None
         try:
-            answer = CachedAnswer.model_validate_json(stored.value)
+            answer = kind.model_validate_json(stored.value)
         except ValidationError:
             LLM_CACHE.labels("miss").inc()
             return None
         LLM_CACHE.labels("hit").inc()
         return answer
 
-    async def put(self, key: str, answer: CachedAnswer) -> None:
+    async def put(self, key: str, answer: CachedAnswer | CachedChoice) -> None:
         if not self.enabled:
             return
         try:

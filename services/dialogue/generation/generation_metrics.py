@@ -16,8 +16,10 @@ LLM_CACHE = Counter(
 )
 LLM_ANSWERS = Counter(
     "helpdesk_llm_answers_total",
-    "Generation results: generated, or fallback with the reason the FAQ answer was used instead",
-    ["result", "reason"],
+    "Model results by task (answer: an answer written; choice: an entry picked among a clarification's "
+    "choices): generated, chosen or none (reason cached or model), or fallback with the reason the FAQ "
+    "answer or the clarification was used instead",
+    ["task", "result", "reason"],
 )
 LLM_LEAKS = Counter(
     "helpdesk_llm_leaks_total",

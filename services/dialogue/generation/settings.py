@@ -37,6 +37,13 @@ class GenerationSettings(BaseSettings):
     conversation_budget_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     cache_ttl_seconds: int = Field(default=24 * 3600, ge=0, description="0 disables the response cache.")
 
+    choice_prompt: str = Field(
+        default="choice",
+        pattern=r"^[a-z0-9][a-z0-9-]*(@[0-9]+)?$",
+        description="The prompt that picks among a clarification's choices (answer mode "
+        "faq_model_choice): an id (its newest version) or pinned, `choice@1`.",
+    )
+
     on_injection_suspected: InjectionHandling = Field(
         default=InjectionHandling.FAQ,
         description="faq: a turn nlp flagged as an injection attempt never reaches the model.",
