@@ -83,6 +83,10 @@ class DecisionReason(StrEnum):
     """The user picked one of the choices offered."""
     CLARIFY = "clarify"
     """Not sure enough: offer the likely items as choices."""
+    MODEL_CHOSEN = "model_chosen"
+    """Not sure enough to answer alone, but the model (answer mode `faq_model_choice`) picked one of the
+    choices as answering the question: answer with it, as written. No user picked it, so it is not a
+    `Clarified` and nothing learns a wording from it."""
     SMALLTALK = "smalltalk"
     OUT_OF_SCOPE = "out_of_scope"
     LOW_CONFIDENCE = "low_confidence"
@@ -190,6 +194,59 @@ class AnswerPolicy:
         index = self._knowledge.index
         turn = _Turn(event, memory, reply_language(event, memory), index, self.settings, handoff_enabled)
         return turn.decide()
+
+    def chosen_by_model(self, decision: Decision, entry_id: str, language: Language) -> Decision | None:
+        """The direct answer with one of the choices a clarification offered, exactly as the policy
+        answers with that entry (its text as written, its citation, the probability the policy gave
+        it), with reason `MODEL_CHOSEN` and no clarification pending. None when `entry_id` was not
+        offered, or the knowledge base changed since the decision (the model read the older entries)."""
+        outcome, retrieval = decision.outcome, decision.retrieval
+        if (
+            decision.reason is not DecisionReason.CLARIFY
+            or retrieval is None
+            or not isinstance(outcome, Answer)
+        ):
+            return None
+        if entry_id not in {choice.faq_id for choice in outcome.choices}:
+            return None
+        index = self._knowledge.index
+        if index.kb_version != decision.kb_version:
+            return None
+        hit = next((h for h in retrieval.hits if h.entry.id == entry_id), None)
+        if hit is None:
+            return None
+        return direct_answer(index, retrieval, hit, language, DecisionReason.MODEL_CHOSEN, hit.probability)
+
+
+def direct_answer(
+    index: KnowledgeIndex,
+    retrieval: Retrieval,
+    hit: Hit,
+    language: Language,
+    reason: DecisionReason,
+    confidence: float | None,
+) -> Decision:
+    """The answer with one entry as written (an FAQ answer, or a passage's best sentences), cited: the
+    one way the policy answers from the knowledge base, whoever chose the entry."""
+    entry = hit.entry
+    if isinstance(entry, Passage):
+        text = passage_answer(entry, retrieval.passage_terms, index.passages.idf, language)
+    else:
+        text = entry.text(language).answer
+        if entry.version(language) is None:
+            text = f"{text}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[language]}"
+    return Decision(
+        Answer(
+            text,
+            AnswerMode.FAQ,
+            cited_faq_ids=(entry.id,),
+            confidence=confidence,
+            citations=(citation(entry, language),),
+        ),
+        reason,
+        retrieval=retrieval,
+        kb_version=retrieval.kb_version,
+    )
 
 
 def search(
@@ -329,25 +386,7 @@ class _Turn:
         return last is not None and last.mode in (AnswerMode.FALLBACK, AnswerMode.CLARIFY)
 
     def _answer(self, retrieval: Retrieval, hit: Hit, *, reason: DecisionReason) -> Decision:
-        entry = hit.entry
-        if isinstance(entry, Passage):
-            text = passage_answer(entry, retrieval.passage_terms, self.index.passages.idf, self.language)
-        else:
-            text = entry.text(self.language).answer
-            if entry.version(self.language) is None:
-                text = f"{text}\n\n{replies.ONLY_IN_OTHER_LANGUAGE[self.language]}"
-        return Decision(
-            Answer(
-                text,
-                AnswerMode.FAQ,
-                cited_faq_ids=(entry.id,),
-                confidence=retrieval.confidence,
-                citations=(citation(entry, self.language),),
-            ),
-            reason,
-            retrieval=retrieval,
-            kb_version=retrieval.kb_version,
-        )
+        return direct_answer(self.index, retrieval, hit, self.language, reason, retrieval.confidence)
 
     def _clarify(self, retrieval: Retrieval, hits: list[Hit]) -> Decision:
         choices = tuple(
