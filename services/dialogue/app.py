@@ -68,7 +68,7 @@ async def compose_dialogue(
         conversation_records(runtime.state, settings.conversation_ttl_seconds),
         TurnFlags(runtime.flags),
         policy,
-        AnswerComposer(generator),
+        AnswerComposer(generator, policy),
         recent_turns=settings.recent_turns,
     )
     handlers.register(subscriptions, responder, library, runtime.bus)

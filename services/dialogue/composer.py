@@ -7,6 +7,14 @@ stands and only the user's A/B arm is recorded. With `llm`, answers and clarific
 retrieved entries are handed to the model with the top entries and passages as context; whatever goes
 wrong (no endpoint, timeout, errors, open breaker, refused output, budget) gives the FAQ answer (or the
 passage's extract) as `fallback`.
+
+With `faq_model_choice`, answers stay the FAQ's, as written. Only where the policy asks which entry is
+meant (a clarification with choices) the model is shown the question and the offered entries and names
+the one whose answer alone answers it; that entry's answer is then given exactly as the policy gives it
+(reason `model_chosen`, mode `faq`, its citation and probability), and no clarification is left
+pending. When the model names none, names something not offered, or anything goes wrong (no endpoint,
+timeout, errors, open breaker, refused output, budget spent or unreadable), the clarification stands
+as decided: no note, no refusal, nothing lost.
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ from services.dialogue.generation.generator import (
     Generated,
     GenerationRequest,
     Generator,
+    Picked,
 )
-from services.dialogue.policy import Answer, Decision, DecisionReason
+from services.dialogue.knowledge.retrieval import KnowledgeHit
+from services.dialogue.policy import Answer, AnswerPolicy, Decision, DecisionReason
 from services.dialogue.turn_flags import AnswerSource, BudgetExhausted, FlagValues
 
 CONTEXT_ENTRIES = 3
@@ -50,20 +60,28 @@ class Composed:
     refusal: Refusal | None = None
 
 
+def _shown(entry: KnowledgeHit, language: Language) -> KnowledgeContext:
+    if isinstance(entry, Passage):
+        return PassageContext(entry.id, entry.title, entry.text, entry.section, entry.page)
+    text = entry.text(language)
+    return FaqContext(id=entry.id, question=text.question, answer=text.answer)
+
+
 def _context(decision: Decision, language: Language) -> list[KnowledgeContext]:
     """The first hits, FAQ entries and passages alike, as the model's data."""
     retrieval = decision.retrieval
     if retrieval is None:
         return []
-    context: list[KnowledgeContext] = []
-    for hit in retrieval.hits[:CONTEXT_ENTRIES]:
-        entry = hit.entry
-        if isinstance(entry, Passage):
-            context.append(PassageContext(entry.id, entry.title, entry.text, entry.section, entry.page))
-        else:
-            text = entry.text(language)
-            context.append(FaqContext(id=entry.id, question=text.question, answer=text.answer))
-    return context
+    return [_shown(hit.entry, language) for hit in retrieval.hits[:CONTEXT_ENTRIES]]
+
+
+def _offered(decision: Decision, language: Language) -> list[KnowledgeContext]:
+    """The entries a clarification offers, in the order offered, as the model's data."""
+    retrieval, outcome = decision.retrieval, decision.outcome
+    if retrieval is None or not isinstance(outcome, Answer):
+        return []
+    entries = {hit.entry.id: hit.entry for hit in retrieval.hits}
+    return [_shown(entries[c.faq_id], language) for c in outcome.choices if c.faq_id in entries]
 
 
 def _fallback(decision: Decision, result: Fallback, flags: FlagValues, language: Language) -> Composed:
@@ -85,14 +103,19 @@ def _fallback(decision: Decision, result: Fallback, flags: FlagValues, language:
 
 
 class AnswerComposer:
-    def __init__(self, generator: Generator | None) -> None:
+    def __init__(self, generator: Generator | None, policy: AnswerPolicy | None = None) -> None:
         """`generator` None: no model stack at all (tools that run the policy alone); the service always
-        has one, which falls back by itself when no endpoint is configured."""
+        has one, which falls back by itself when no endpoint is configured. `policy`: the one that
+        decides the turns, which gives the answer with an entry the model picked (without it,
+        `faq_model_choice` keeps every clarification)."""
         self._generator = generator
+        self._policy = policy
 
     async def compose(
         self, event: ChatAnalyzed, decision: Decision, flags: FlagValues, language: Language
     ) -> Composed:
+        if flags.answer_source is AnswerSource.FAQ_MODEL_CHOICE:
+            return await self._model_choice(event, decision, flags, language)
         answered = isinstance(decision.outcome, Answer)
         if (
             flags.answer_source is not AnswerSource.LLM
@@ -110,6 +133,35 @@ class AnswerComposer:
         if isinstance(result, Fallback):
             return _fallback(decision, result, flags, language)
         return self._generated(decision, result, flags, language)
+
+    async def _model_choice(
+        self, event: ChatAnalyzed, decision: Decision, flags: FlagValues, language: Language
+    ) -> Composed:
+        """A clarification the model settles by picking one of its choices, or the clarification."""
+        generator, policy, outcome = self._generator, self._policy, decision.outcome
+        if (
+            generator is None
+            or policy is None
+            or decision.reason is not DecisionReason.CLARIFY
+            or not isinstance(outcome, Answer)
+            or not outcome.choices
+        ):
+            return Composed(decision, Variant(name=flags.arm), Usage())
+        result = await generator.choose(
+            GenerationRequest.for_turn(
+                event,
+                _offered(decision, language),
+                prompt=generator.settings.choice_prompt,
+                model=flags.model,
+                kb_version=decision.kb_version,
+            )
+        )
+        variant = result.variant(flags.arm)
+        if isinstance(result, Picked) and result.entry_id is not None:
+            chosen = policy.chosen_by_model(decision, result.entry_id, language)
+            if chosen is not None:
+                return Composed(chosen, variant, result.usage)
+        return Composed(decision, variant, result.usage)
 
     def _generated(
         self, decision: Decision, result: Generated, flags: FlagValues, language: Language

@@ -26,6 +26,15 @@ class AnswerSource(StrEnum):
     """The FAQ entry the policy chose, as written."""
     LLM = "llm"
     """The model, from the retrieved entries, when an endpoint is configured."""
+    FAQ_MODEL_CHOICE = "faq_model_choice"
+    """The FAQ entry as written, always; where the policy would ask which entry is meant, the model
+    first picks the one offered entry that answers the question (if any), and that entry's answer is
+    given as written. For operators who need the curated wording (legal, HR) but fewer "which one?"
+    questions."""
+
+    @property
+    def asks_the_model(self) -> bool:
+        return self is not AnswerSource.FAQ
 
 
 class BudgetExhausted(StrEnum):
@@ -79,8 +88,9 @@ class TurnFlags:
         return bool(self._flags.get_boolean_value(Flag.HANDOFF.value, True, context))
 
     def answering(self, user_id: str) -> FlagValues:
-        """This user's values. The model and the budget behaviour matter only when the model answers:
-        otherwise they are not evaluated."""
+        """This user's values. The model matters only when the model is asked, and the budget behaviour
+        only when it writes answers: otherwise they are not evaluated (a choice over budget is simply
+        the clarification)."""
         flags = self._flags
         context = EvaluationContext(targeting_key=user_id)
         details = flags.get_string_details(Flag.PROMPT_VARIANT.value, PROMPT_DEFAULT, context)
@@ -93,8 +103,11 @@ class TurnFlags:
             flags.get_string_value(Flag.ANSWER_MODE.value, AnswerSource.FAQ.value, context),
             AnswerSource.FAQ,
         )
-        if source is not AnswerSource.LLM:
+        if not source.asks_the_model:
             return FlagValues(source, name, prompt, MODEL_DEFAULT, BudgetExhausted.FAQ_ONLY)
+        model = _name(flags.get_string_value(Flag.MODEL.value, MODEL_DEFAULT, context), MODEL_DEFAULT)
+        if source is not AnswerSource.LLM:
+            return FlagValues(source, name, prompt, model, BudgetExhausted.FAQ_ONLY)
         budget = flags.get_string_value(
             Flag.BUDGET_EXHAUSTED_BEHAVIOUR.value, BudgetExhausted.FAQ_ONLY.value, context
         )
@@ -102,6 +115,6 @@ class TurnFlags:
             answer_source=source,
             arm=name,
             prompt=prompt,
-            model=_name(flags.get_string_value(Flag.MODEL.value, MODEL_DEFAULT, context), MODEL_DEFAULT),
+            model=model,
             budget_exhausted=_choice(BudgetExhausted, budget, BudgetExhausted.FAQ_ONLY),
         )
