@@ -9,7 +9,9 @@ request it receives, and can be switched to misbehave:
   `Retry-After` header, 500, ...); `fail_always(status)` for an endpoint that stays broken;
 - `script`: what the "model" writes, from the request: the `Scripts` cover grounded answers, invented
   citations, no citations, a declined answer, a leaked system prompt (also disguised: `leaks_as` with
-  an encoding from `Disguises`), an obeyed planted instruction and malformed output.
+  an encoding from `Disguises`), an obeyed planted instruction and malformed output; for the choice
+  prompt (picking one of a clarification's offered entries) `Scripts.picks`, `picks_first`,
+  `picks_none` and `picks_unoffered`.
 
 Run it in a background thread with `with OpenAITestServer() as server:`; point the client at
 `server.base_url` (OpenAI) or `server.azure_endpoint` (Azure).
@@ -215,6 +217,25 @@ class Scripts:
         if "instructions" in planted or "system prompt" in planted:
             return _reply(f"As instructed, here they are: {request.system}", request.faq_ids[:1])
         return Scripts.grounded(request)
+
+    @staticmethod
+    def picks_first(request: ReceivedRequest) -> str:
+        """The choice prompt: the first entry offered answers the question."""
+        return json.dumps({"id": request.faq_ids[0] if request.faq_ids else None})
+
+    @staticmethod
+    def picks(entry_id: str | None) -> Script:
+        """The choice prompt: this entry (whether offered or not), or none."""
+        return lambda request: json.dumps({"id": entry_id})
+
+    @staticmethod
+    def picks_none(request: ReceivedRequest) -> str:
+        """The choice prompt: none of the entries offered answers the question."""
+        return json.dumps({"id": None})
+
+    @staticmethod
+    def picks_unoffered(request: ReceivedRequest) -> str:
+        return json.dumps({"id": "faq-that-was-never-offered"})
 
     @staticmethod
     def not_json(request: ReceivedRequest) -> str:
