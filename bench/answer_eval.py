@@ -5,6 +5,16 @@ clarifications that offer a right entry or miss it, handoffs; by language and ki
 
     .venv/bin/python -m bench.answer_eval --answer-thresholds 0.8,0.85,0.9,0.95   # in process, the curve
 
+    OPENAI_API_KEY=... .venv/bin/python -m bench.answer_eval --model-choice --sets kb-heldout
+
+With `--model-choice` (in process) every clarification the policy decides is first put to the model as
+answer mode `faq_model_choice` does, and its pick is counted as the direct answer the service would
+give. The endpoint is configured as the service reads it (`OPENAI_BASE_URL`, `AZURE_OPENAI_ENDPOINT`,
+`HELPDESK_LLM__*`, `HELPDESK_GENERATION__*`); the key, which the service reads from the Dapr secret
+store, comes from `OPENAI_API_KEY` or `AZURE_OPENAI_API_KEY` (or none, for a local server that needs
+none). Token budgets are lifted for the run; the calls, tokens and estimated cost are printed with the
+outcomes. Without a configured endpoint it refuses to run rather than measure the policy alone.
+
 With `--stack` every question is sent to `POST /v1/chat` of the stack `.run/stack.json` describes (the
 gateway, nlp, dialogue and the evaluator through their sidecars), each as the first turn of its own
 conversation, one at a time, and the reply's mode, citations and choices are read. In process, the
@@ -23,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -34,13 +45,21 @@ import typer
 from bench.faq_bench import Query, read_queries
 from bench.questions import analysed
 from helpdesk.events import AnswerMode
+from helpdesk.memory_ports import MemorySecrets, MemoryStateStore
 from services.dialogue.public import (
     Answer,
+    AnswerComposer,
     AnswerPolicy,
+    AnswerSource,
+    BudgetExhausted,
     ConversationMemory,
+    DialogueSettings,
     FixedKnowledge,
+    FlagValues,
+    Generator,
     PolicySettings,
     deployed_index,
+    reply_language,
     seed_knowledge,
 )
 from services.nlp.public import Analyzer, NlpSettings, load_intent_model
@@ -116,6 +135,80 @@ def asking(analyzer: Analyzer, policy: AnswerPolicy, user: str) -> Callable[[Que
         return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
 
     return ask
+
+
+@dataclass
+class ModelSpend:
+    """What the model choices cost over a run (the usage each composed turn records)."""
+
+    calls: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    picked: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model_calls": self.calls,
+            "cached": self.cached,
+            "picked": self.picked,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "prompt_tokens_per_call": round(self.prompt_tokens / max(self.calls, 1), 1),
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+async def model_choice(
+    settings: PolicySettings, model: str, spend: ModelSpend
+) -> tuple[Callable[[Query], Awaitable[Reply]], Generator]:
+    """Each question decided in process and composed as answer mode `faq_model_choice` composes it,
+    against the endpoint the environment configures."""
+    dialogue = DialogueSettings()
+    generation = dialogue.generation.model_copy(
+        update={"conversation_token_budget": 0, "user_daily_token_budget": 0}
+    )
+    keys = {
+        dialogue.llm.openai_api_key_secret: os.environ.get("OPENAI_API_KEY"),
+        dialogue.llm.azure_api_key_secret: os.environ.get("AZURE_OPENAI_API_KEY"),
+    }
+    secrets = MemorySecrets({name: key for name, key in keys.items() if key})
+    generator = await Generator.open(dialogue.llm, generation, MemoryStateStore(), secrets)
+    if not generator.configured:
+        raise typer.BadParameter(
+            "no model endpoint configured (OPENAI_BASE_URL, OPENAI_API_KEY or AZURE_OPENAI_ENDPOINT)",
+            param_hint="--model-choice",
+        )
+    analyzer = Analyzer(load_intent_model(NlpSettings()))
+    knowledge = seed_knowledge(ROOT / "knowledge")
+    policy = AnswerPolicy(
+        FixedKnowledge(deployed_index(knowledge.entries.values(), knowledge.kb_version)), settings
+    )
+    composer = AnswerComposer(generator, policy)
+    flags = FlagValues(
+        AnswerSource.FAQ_MODEL_CHOICE, "answer-eval", "grounded", model, BudgetExhausted.FAQ_ONLY
+    )
+
+    async def ask(query: Query) -> Reply:
+        event = analysed(analyzer, query, "answer-eval")
+        memory = ConversationMemory(conversation_id=event.conversation_id, user_id="answer-eval")
+        decision = policy.decide(event, memory)
+        composed = await composer.compose(event, decision, flags, reply_language(event, memory))
+        usage = composed.usage
+        if usage.cached or usage.prompt_tokens:
+            spend.calls += 0 if usage.cached else 1
+            spend.cached += 1 if usage.cached else 0
+            spend.prompt_tokens += usage.prompt_tokens
+            spend.completion_tokens += usage.completion_tokens
+            spend.cost_usd += usage.cost_usd
+        spend.picked += composed.decision.reason.value == "model_chosen"
+        decided = composed.decision.outcome
+        if not isinstance(decided, Answer):
+            return Reply("escalated")
+        return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
+
+    return ask, generator
 
 
 class Stack:
@@ -217,7 +310,18 @@ async def measure(ask: Callable[[Query], Awaitable[Reply]], sets: Sequence[str])
     return measured
 
 
-async def run(stack: bool, sets: Sequence[str], thresholds: Sequence[float]) -> dict[str, Any]:
+async def run(
+    stack: bool, sets: Sequence[str], thresholds: Sequence[float], choice_model: str | None = None
+) -> dict[str, Any]:
+    if choice_model is not None:
+        spend = ModelSpend()
+        ask, generator = await model_choice(PolicySettings(), choice_model, spend)
+        try:
+            measured = await measure(ask, sets)
+        finally:
+            await generator.close()
+        print(f"model choice ({choice_model}): {spend.summary()}")
+        return {"via": "in-process", "model_choice": choice_model, "spend": spend.summary(), "sets": measured}
     if stack:
         target = Stack(STACK_STATE)
         try:
@@ -239,13 +343,27 @@ def main(
     answer_thresholds: Annotated[
         str, typer.Option(help="In process: the outcomes at each of these answer thresholds.")
     ] = "",
+    model_choice: Annotated[
+        bool,
+        typer.Option(
+            help="In process: clarifications first go to the configured model, as answer mode "
+            "faq_model_choice does (see the module's docstring)."
+        ),
+    ] = False,
+    model: Annotated[str, typer.Option(help="With --model-choice: the model flag's value.")] = "gpt-4o-mini",
 ) -> None:
     """Outcomes of the paraphrase sets, by language; the last line is one JSON object."""
     thresholds = [float(t) for t in answer_thresholds.split(",") if t]
     if stack and thresholds:
         raise typer.BadParameter("the stack answers at its own thresholds", param_hint="--answer-thresholds")
+    if model_choice and (stack or thresholds):
+        raise typer.BadParameter(
+            "in process at the service's thresholds only (for the stack, set its answer_mode flag)",
+            param_hint="--model-choice",
+        )
     chosen = [s for s in sets.split(",") if s]
-    print(json.dumps(asyncio.run(run(stack, chosen, thresholds)), ensure_ascii=False))
+    result = run(stack, chosen, thresholds, model if model_choice else None)
+    print(json.dumps(asyncio.run(result), ensure_ascii=False))
 
 
 if __name__ == "__main__":

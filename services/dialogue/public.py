@@ -7,6 +7,10 @@
   (the `Answer` it decides) with its `PolicySettings` over a `KnowledgeIndex` (held by
   `FixedKnowledge`) of the knowledge base that `seed_knowledge` reads, a fresh `ConversationMemory`,
   `reply_language`, and `outcome_event`, the event the service would publish.
+- The model's pick among a clarification's choices (answer mode `faq_model_choice`, measured by
+  `bench/answer_eval.py --model-choice` against a configured endpoint): `AnswerComposer` over a
+  `Generator` opened from `DialogueSettings`, with the `FlagValues` (`AnswerSource`, `BudgetExhausted`)
+  a turn is composed under.
 - Retrieval measured and tuned on other data (`make faq-bench`, `make doc-bench`, the ablation and the
   confidence fits): `KnowledgeIndex`, `RetrievalWeights` (`LEXICAL_WEIGHTS`, `SEMANTIC_WEIGHTS`),
   `Signal`, `AnswerModel` (`LEXICAL_MODEL`, `SEMANTIC_MODEL`), `AnswerThresholds`, `MatchEvidence`,
@@ -17,6 +21,8 @@
 from __future__ import annotations
 
 from services.dialogue.app import create_app
+from services.dialogue.composer import AnswerComposer
+from services.dialogue.generation import Generator
 from services.dialogue.knowledge.confidence import (
     LEXICAL_MODEL,
     SEMANTIC_MODEL,
@@ -40,6 +46,7 @@ from services.dialogue.policy import Answer, AnswerPolicy, FixedKnowledge, Polic
 from services.dialogue.policy import search as turn_search
 from services.dialogue.responder import outcome_event
 from services.dialogue.settings import DialogueSettings
+from services.dialogue.turn_flags import AnswerSource, BudgetExhausted, FlagValues
 
 __all__ = [
     "LEXICAL_MODEL",
@@ -47,12 +54,17 @@ __all__ = [
     "SEMANTIC_MODEL",
     "SEMANTIC_WEIGHTS",
     "Answer",
+    "AnswerComposer",
     "AnswerModel",
     "AnswerPolicy",
+    "AnswerSource",
     "AnswerThresholds",
+    "BudgetExhausted",
     "ConversationMemory",
     "DialogueSettings",
     "FixedKnowledge",
+    "FlagValues",
+    "Generator",
     "KnowledgeIndex",
     "MatchEvidence",
     "PassageCalibration",
