@@ -405,16 +405,18 @@ class Generator:
 
     async def generate(self, request: GenerationRequest) -> Result:
         """A grounded answer written by the model from `request.context`, or the fallback."""
-        return await self._run(request, self._answering)
+        return await self._run(request, self._answering, self.settings.deadline_seconds)
 
     async def choose(self, request: GenerationRequest) -> Choice:
         """The offered entry (`request.context`, at most a clarification's choices) whose answer alone
         answers the question, None for none, or the fallback."""
-        return await self._run(request, self._choosing)
+        return await self._run(request, self._choosing, self.settings.choice_deadline_seconds)
 
-    async def _run(self, request: GenerationRequest, kind: _Kind[R, C]) -> R | Fallback:
+    async def _run(
+        self, request: GenerationRequest, kind: _Kind[R, C], deadline_seconds: float
+    ) -> R | Fallback:
         started = time.monotonic()
-        result = await self._result(request, kind, started + self.settings.deadline_seconds)
+        result = await self._result(request, kind, started + deadline_seconds)
         if isinstance(result, Fallback):
             outcome, reason = "fallback", result.reason.value
         else:

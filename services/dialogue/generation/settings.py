@@ -29,6 +29,12 @@ class GenerationSettings(BaseSettings):
     deadline_seconds: float = Field(
         default=12.0, gt=0, description="Whole generation, retries included; then the FAQ answer."
     )
+    choice_deadline_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A pick among a clarification's choices (answer mode faq_model_choice), retries "
+        "included; then the clarification, which is ready and safe, so it waits less than an answer.",
+    )
     breaker_failure_threshold: int = Field(default=5, gt=0, description="Failed generations in a row.")
     breaker_reset_seconds: float = Field(default=30.0, gt=0, description="Open time before a trial call.")
 

@@ -176,3 +176,23 @@ async def test_without_an_endpoint_nothing_is_asked(llm: OpenAITestServer) -> No
     assert isinstance(result, Fallback)
     assert result.reason is FallbackReason.NOT_CONFIGURED
     assert llm.requests == []
+
+
+async def test_a_pick_waits_only_its_own_shorter_deadline_where_an_answer_still_waits(
+    llm: OpenAITestServer,
+) -> None:
+    """The clarification is ready and safe, so a slow endpoint gives it after `choice_deadline_seconds`
+    while an answer, which has only the FAQ text to fall back on, still waits its own deadline."""
+    generator = await open_generator(
+        llm, timeout_seconds=5.0, deadline_seconds=5.0, choice_deadline_seconds=0.3, max_retries=0
+    )
+    llm.script = Scripts.picks("faq-vpn")
+    llm.latency = 1.0
+
+    slow = await generator.choose(offer("vpn on my phone"))
+    assert isinstance(slow, Fallback)
+    assert slow.reason is FallbackReason.TIMEOUT
+
+    llm.script = Scripts.grounded
+    answered = await generator.generate(ask(conversation_id="answer"))
+    assert not isinstance(answered, Fallback)
