@@ -14,9 +14,10 @@ from __future__ import annotations
 
 MAX_MESSAGE_CHARS = 4000
 """A user's message (`ChatRequested.text`) as the gateway accepts and publishes it (cut to this after
-redaction), and every text made from it: nlp's normalised and redacted forms (cut back to this when
-normalisation or a placeholder lengthened them), the question an answer or escalation repeats, a
-token or entity found in it; also an agent's reply and a template message of dialogue's."""
+redaction, never inside a placeholder: `helpdesk.text.pii.cut_redacted`), and every text made from it:
+nlp's normalised and redacted forms (cut back to this the same way when normalisation or a placeholder
+lengthened them), the question an answer or escalation repeats, a token or entity found in it; also an
+agent's reply and a template message of dialogue's."""
 MAX_COMMENT_CHARS = 1000
 """A feedback comment, as the gateway's feedback API accepts it."""
 

@@ -28,15 +28,16 @@ from helpdesk.events import (
     Rating,
     utcnow,
 )
-from helpdesk.text.pii import redact_text
+from helpdesk.text.pii import cut_redacted, redact_text
 
 
 def at_rest(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """The only form of what a person wrote (a user's message, an agent's reply, a feedback comment) that
     the gateway stores or publishes: personal data replaced by typed placeholders. The raw words stay in
     the request that carried them. Cut to `limit`, since a placeholder can be longer than what it
-    replaces ("a@b.co" becomes "[EMAIL]") and the events keep their length limits."""
-    return redact_text(text)[:limit]
+    replaces ("a@b.co" becomes "[EMAIL]") and the events keep their length limits; a placeholder across
+    the cut is left out whole, never kept as "[EMA"."""
+    return cut_redacted(redact_text(text), limit)
 
 
 class TurnStatus(StrEnum):

@@ -43,10 +43,20 @@ do not match (see tests/unit/helpdesk/test_pii_detection.py).
 The finders are grouped by what they look for: `contact.py` (e-mail, phone, IP address),
 `check_digits.py` (payment cards, My Number, IBAN), `keyword_numbers.py` (passports and bank accounts,
 named by a word nearby), `addresses.py` (postal codes and address lines); `redaction.py` runs them in
-order of precedence and replaces what they find.
+order of precedence, replaces what they find, and cuts a redacted text to a length bound without
+splitting a placeholder (`cut_redacted`).
 """
 
-from helpdesk.text.pii.redaction import find_sensitive, redact, redact_text
+from helpdesk.text.pii.redaction import cut_redacted, find_sensitive, redact, redact_text
 from helpdesk.text.pii.spans import PLACEHOLDERS, SENSITIVE, KeptSpans, Span
 
-__all__ = ["PLACEHOLDERS", "SENSITIVE", "KeptSpans", "Span", "find_sensitive", "redact", "redact_text"]
+__all__ = [
+    "PLACEHOLDERS",
+    "SENSITIVE",
+    "KeptSpans",
+    "Span",
+    "cut_redacted",
+    "find_sensitive",
+    "redact",
+    "redact_text",
+]

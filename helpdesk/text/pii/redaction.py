@@ -14,6 +14,7 @@ from helpdesk.text.pii.view import DetectionView
 
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 _PLACEHOLDER_TYPES = {placeholder: kind for kind, placeholder in PLACEHOLDERS.items()}
+_LONGEST_PLACEHOLDER = max(len(p) for p in PLACEHOLDERS.values())
 
 
 def _placeholders(text: str) -> Iterator[Span]:
@@ -85,3 +86,17 @@ def redact(text: str, spans: list[Span]) -> str:
 def redact_text(text: str) -> str:
     """`text` with its personal data replaced, in one call."""
     return redact(text, find_sensitive(text))
+
+
+def cut_redacted(text: str, limit: int) -> str:
+    """Redacted `text` cut to at most `limit` characters, never inside a placeholder: one the cut would
+    split is left out whole, since its first half ("[EMA") is no longer recognised as personal data and
+    would reach readers and models as if the user had written it. Only the placeholders near the cut
+    are looked at, so this costs the same however long the text."""
+    if len(text) <= limit:
+        return text
+    near = max(0, limit - _LONGEST_PLACEHOLDER + 1)
+    for found in _PLACEHOLDER.finditer(text, near, limit + _LONGEST_PLACEHOLDER):
+        if found.start() < limit < found.end():
+            return text[: found.start()]
+    return text[:limit]

@@ -9,8 +9,9 @@ text, and so does everything the analysis hands on.
 Each text it hands on is held to `MAX_MESSAGE_CHARS`, the bound of the message itself: redaction can
 lengthen a text ("a@b.co" becomes "[EMAIL]") and so can NFKC (one ligature "ﷺ" is 18 characters), and
 the `chat.analyzed` contract keeps its texts within that bound. The whole text is redacted before it is
-cut, so a cut never leaves part of a phone number or address unrecognised; entities past the cut are
-left out with the text they were in.
+cut, so a cut never leaves part of a phone number or address unrecognised, and the cut never splits a
+placeholder (`cut_redacted`: one across the bound is left out whole, never kept as "[EMA"); entities
+past the cut are left out with the text they were in.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date
 from helpdesk.events import MAX_MESSAGE_CHARS, OUT_OF_SCOPE, Entity, Intent, Language
 from helpdesk.text import detect_language, normalise
 from helpdesk.text.injection import check_injection
-from helpdesk.text.pii import redact, redact_text
+from helpdesk.text.pii import cut_redacted, redact, redact_text
 from services.nlp.pipeline.entities import find_spans, to_entities
 from services.nlp.pipeline.intents import IntentClassifier
 from services.nlp.pipeline.tokenise import tokens
@@ -60,12 +61,12 @@ class Analyzer:
         self.analyze("こんにちは、明日の15時に03-1234-5678へ電話してください。", "ja")
 
     def analyze(self, text: str, locale_hint: str | None = None) -> Analysis:
-        written = redact_text(text)[:MAX_MESSAGE_CHARS]
+        written = cut_redacted(redact_text(text), MAX_MESSAGE_CHARS)
         normalised = normalise(written)
         language = detect_language(normalised, locale_hint)
         spans = find_spans(normalised, self._today())
-        redacted = redact(normalised, spans)[:MAX_MESSAGE_CHARS]
-        spans = [span for span in spans if span.end <= MAX_MESSAGE_CHARS]
+        redacted = cut_redacted(redact(normalised, spans), MAX_MESSAGE_CHARS)
+        spans = [span for span in spans if span.end <= len(redacted)]
         if self.classifier is None:
             intent, out_of_scope = Intent(name=OUT_OF_SCOPE, confidence=0.0), True
         else:

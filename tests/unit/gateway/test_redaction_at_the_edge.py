@@ -77,3 +77,15 @@ def test_nothing_the_gateway_stores_or_publishes_holds_raw_personal_data() -> No
             for item, match in found_in(everything_kept(g), planted)
         ]
         assert not leaks, "\n".join(leaks)
+
+
+def test_a_placeholder_across_the_length_bound_is_left_out_whole() -> None:
+    """Ten addresses grow by one character each when redacted, which pushes the last one's "[EMAIL]"
+    across the message bound: it is left out whole, never published as "[EMA"."""
+    message = "a@b.co " * 10 + "y" * 3915 + " a@b.co"
+    with gateway() as g:
+        answered = g.client.post("/v1/chat", json={"message": message}, headers=g.auth())
+        assert answered.status_code == 200, answered.text
+        request = g.published(ChatRequested)[-1]
+        assert isinstance(request, ChatRequested)
+        assert request.text == "[EMAIL] " * 10 + "y" * 3915 + " "

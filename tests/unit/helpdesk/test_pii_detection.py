@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.events import EntityType
-from helpdesk.text.pii import find_sensitive, redact_text
+from helpdesk.text.pii import PLACEHOLDERS, cut_redacted, find_sensitive, redact_text
 from tests.support.pii.comparisons import counted_comparisons
 
 
@@ -336,3 +336,21 @@ class TestLongDigitRuns:
         filler = " ".join(["1/2"] * 400)
         text = f"{filler} card 4111 1111 1111 1111 and my number 1234 5678 9018 {filler}"
         assert kinds(text) == [EntityType.CARD_NUMBER, EntityType.MY_NUMBER]
+
+
+class TestCuttingRedactedText:
+    @pytest.mark.parametrize("placeholder", sorted(PLACEHOLDERS.values()))
+    def test_a_placeholder_across_the_cut_is_left_out_whole_at_every_split(self, placeholder: str) -> None:
+        before = "ask " * 5
+        text = before + placeholder + " now"
+        for inside in range(1, len(placeholder)):
+            assert cut_redacted(text, len(before) + inside) == before
+
+    def test_a_placeholder_ending_at_the_cut_or_a_text_within_the_limit_is_kept(self) -> None:
+        assert cut_redacted("call [PHONE] now", 12) == "call [PHONE]"
+        assert cut_redacted("call [PHONE]", 12) == "call [PHONE]"
+        assert cut_redacted("call [PHONE]", 100) == "call [PHONE]"
+
+    def test_ordinary_text_and_a_bracket_that_is_no_placeholder_are_cut_where_asked(self) -> None:
+        assert cut_redacted("see [note] here", 7) == "see [no"
+        assert cut_redacted("[EMAIL] [EMAIL] plain words", 20) == "[EMAIL] [EMAIL] plai"
