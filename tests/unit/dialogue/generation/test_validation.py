@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
+import re
+import re._parser as regex_parser
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from services.dialogue.generation.validation import Rejection, check, strings
+from services.dialogue.generation import validation
+from services.dialogue.generation.validation import ModelAnswer, Rejection, check, parse, strings
 
 SYSTEM = "You are the helpdesk assistant.\nAnswer using ONLY the FAQ entries given to you.\nMarker X1"
 PROVIDED = {"faq-1", "faq-2"}
@@ -109,3 +115,133 @@ def test_an_output_nested_too_deep_is_invalid_not_an_error() -> None:
 
     assert answer is None
     assert rejection is Rejection.INVALID_OUTPUT
+
+
+FENCED_ANSWER = '{"answer": "Do this.", "citations": ["faq-1"]}'
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        FENCED_ANSWER,
+        f"```{FENCED_ANSWER}```",
+        f"```json{FENCED_ANSWER}```",
+        f"```\n{FENCED_ANSWER}\n```",
+        f"```json\n{FENCED_ANSWER}\n```",
+        f"  \n ```json \n\t{FENCED_ANSWER}  \n```\n\n ",
+        f"\n\n{FENCED_ANSWER}\n\n",
+        f"```json\n{FENCED_ANSWER}\n```\u3000\u00a0",
+    ],
+    ids=[
+        "bare",
+        "fenced",
+        "json-fenced",
+        "fenced-lines",
+        "json-fenced-lines",
+        "whitespace-around",
+        "unfenced-whitespace",
+        "unicode-whitespace",
+    ],
+)
+def test_a_model_answer_is_read_with_or_without_a_fence(content: str) -> None:
+    answer = parse(content)
+    assert answer is not None
+    assert answer.answer == "Do this."
+    assert answer.citations == ["faq-1"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"```json\n{FENCED_ANSWER}",
+        f"{FENCED_ANSWER}\n```",
+        f"```JSON\n{FENCED_ANSWER}\n```",
+        f"Here you go: ```json\n{FENCED_ANSWER}\n```",
+        f"```json\n{FENCED_ANSWER}\n``` and more",
+        "```",
+        "`````",
+        "``````",
+    ],
+    ids=[
+        "opening-only",
+        "closing-only",
+        "upper-case-tag",
+        "text-before",
+        "text-after",
+        "one-fence",
+        "overlapping-fences",
+        "empty-fence",
+    ],
+)
+def test_an_answer_with_a_fence_at_one_end_only_or_text_outside_it_is_not_read(content: str) -> None:
+    assert parse(content) is None
+
+
+# The fence as it was read before: its result is the reference for every input below.
+_FENCE_BEFORE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def _as_read_before(content: str) -> ModelAnswer | None:
+    fenced = _FENCE_BEFORE.match(content)
+    try:
+        data = json.loads(fenced.group(1) if fenced else content.strip())
+        return ModelAnswer.model_validate(data) if isinstance(data, dict) else None
+    except (ValueError, ValidationError):
+        return None
+
+
+def test_generated_fences_and_whitespace_are_read_as_before() -> None:
+    """Seeded: every mix of fences, tags, whitespace and stray backticks around an answer."""
+    rng = random.Random(7)
+    pieces = [
+        "```",
+        "`",
+        "json",
+        "JSON",
+        " ",
+        "\n",
+        "\t",
+        "\u3000",
+        "x",
+        '"',
+        FENCED_ANSWER,
+        '{"answer": "```"}',
+    ]
+    for _ in range(3000):
+        content = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert parse(content) == _as_read_before(content), repr(content)
+
+
+def _unbounded_repeats(parsed: Any) -> int:
+    """Repeats without an upper bound (`*`, `+`, `{n,}`, lazy or not) in a parsed pattern. An anchored
+    match costs the text's length times the ways its repeats can share the same characters: with one
+    unbounded repeat it is linear, with two that can match the same run (`\\s*` beside `.*?`) each
+    end of the one is tried against each end of the other: the fence as it was took time cubic in a
+    whitespace run's length."""
+    found = 0
+    for op, av in parsed:
+        if op in (regex_parser.MAX_REPEAT, regex_parser.MIN_REPEAT, regex_parser.POSSESSIVE_REPEAT):
+            _, high, sub = av
+            found += (high == regex_parser.MAXREPEAT) + _unbounded_repeats(sub)
+        elif op is regex_parser.SUBPATTERN:
+            found += _unbounded_repeats(av[3])
+        elif op is regex_parser.BRANCH:
+            found += sum(_unbounded_repeats(branch) for branch in av[1])
+    return found
+
+
+def test_the_fence_is_read_with_one_unbounded_repeat() -> None:
+    assert _unbounded_repeats(regex_parser.parse(_FENCE_BEFORE.pattern)) == 5
+    assert _unbounded_repeats(regex_parser.parse(validation._FENCE.pattern)) == 1
+
+
+def test_an_output_of_long_whitespace_runs_is_read() -> None:
+    """The shapes that made the old fence slow: long whitespace runs inside and around a fence
+    (the reference above takes about 40 s of CPU on each of the last two, so the outcomes are written
+    out)."""
+    run = " \n\t" * 1_400
+    answer = parse(f"```json{run}{FENCED_ANSWER}{run}```{run}")
+    assert answer is not None
+    assert answer.answer == "Do this."
+    assert parse(f"```{run}x") is None
+    assert parse(f"```{run}``") is None
