@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from pydantic import ValidationError
+
 from helpdesk.dapr.ports import ETagMismatch, KeyValueStore
 from helpdesk.dapr.state import Records
 from helpdesk.events import (
@@ -20,7 +22,7 @@ from helpdesk.logging import get_logger
 from helpdesk.telemetry import STAGE_SECONDS
 from services.dialogue.composer import AnswerComposer
 from services.dialogue.decision_metrics import DECISIONS, RETRIEVAL_CONFIDENCE
-from services.dialogue.memory import ConversationMemory, RememberedTurn
+from services.dialogue.memory import ConversationMemory, RememberedTurn, problems
 from services.dialogue.policy import Answer, AnswerPolicy, Decision, reply_language
 from services.dialogue.turn_flags import TurnFlags
 
@@ -95,11 +97,22 @@ def remember(
 
 
 def stored_outcome(memory: ConversationMemory, event: ChatAnalyzed) -> Outcome | None:
+    """The outcome stored for a redelivered turn, or None when it is no longer kept or was stored
+    before the events had their bounds and no longer fits them: it was published then, and a copy
+    today's consumers would refuse is not worth dead-lettering the turn over."""
     stored = memory.outcome_of(event.turn_id)
     if stored is None:
         return None
     model = ChatEscalated if stored.topic == ChatEscalated.topic.value else ChatAnswered
-    return model.model_validate(stored.event)
+    try:
+        return model.model_validate(stored.event)
+    except ValidationError as exc:
+        _log.warning(
+            "stored_outcome_dropped",
+            conversation_id=str(event.conversation_id),
+            problems=problems(exc),
+        )
+        return None
 
 
 def _record(decision: Decision) -> None:

@@ -1,18 +1,33 @@
-"""The responder's use of the state store: two calls per turn, and exactly one outcome per turn when
-deliveries race for a new conversation."""
+"""The responder's use of the state store: two calls per turn, exactly one outcome per turn when
+deliveries race for a new conversation, and conversations kept from before the events' bounds still
+read (repaired, or their pending clarification dropped), never a reason to dead-letter a turn."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from structlog.testing import capture_logs
 
 from helpdesk.dapr.ports import Stored
-from helpdesk.events import ChatAnswered
+from helpdesk.events import (
+    MAX_ANSWER_CHARS,
+    MAX_CHOICE_CHARS,
+    MAX_CLARIFIED_CHOICES,
+    MAX_FAQ_ID_CHARS,
+    MAX_MESSAGE_CHARS,
+    ChatAnswered,
+    Choice,
+)
 from helpdesk.memory_ports import MemoryStateStore, memory_runtime
 from services.dialogue.composer import AnswerComposer
 from services.dialogue.knowledge.index import KnowledgeIndex
-from services.dialogue.memory import ConversationMemory
+from services.dialogue.memory import ConversationMemory, PendingClarification
 from services.dialogue.policy import AnswerPolicy, FixedKnowledge
 from services.dialogue.responder import Responder, conversation_records
 from services.dialogue.settings import DialogueSettings
@@ -132,3 +147,129 @@ async def test_a_first_turn_that_loses_the_create_to_another_turn_is_answered_af
     assert [t.turn_id for t in memory.turns] == [other.turn_id, first.turn_id]
     assert memory.already_answered(first.turn_id)
     assert memory.already_answered(other.turn_id)
+
+
+def stored_before_the_bounds(conversation_id: uuid.UUID, clarification: dict[str, Any]) -> bytes:
+    """A conversation as dialogue wrote it before the events had bounds: one clarifying turn asked,
+    its pending clarification as given."""
+    asked_in = str(uuid.uuid4())
+    return json.dumps(
+        {
+            "conversation_id": str(conversation_id),
+            "user_id": "user-1",
+            "language": "en",
+            "turns": [
+                {"turn_id": asked_in, "question": "q" * 6000, "answer": "Which one?", "mode": "clarify"}
+            ],
+            "clarification": {"asked_in": asked_in, **clarification},
+            "outcomes": [],
+            "answered_turn_ids": [asked_in],
+        }
+    ).encode()
+
+
+async def test_a_pending_clarification_kept_before_the_bounds_is_shortened_and_resolved(
+    default_index: KnowledgeIndex,
+) -> None:
+    """Labels and question longer than today's bounds: shortened with the events' one helper, so the
+    pick is answered and its `Clarified` carries the shortened texts."""
+    store = WatchedStore()
+    conversation_id = uuid.uuid4()
+    old = {
+        "question": "Q" * (MAX_MESSAGE_CHARS + 2000),
+        "choices": [
+            {"faq_id": "it-password-reset", "question": "P" * (MAX_CHOICE_CHARS + 500)},
+            {"faq_id": "hr-payday", "question": "D" * (MAX_CHOICE_CHARS + 500)},
+        ],
+    }
+    await store.save(f"conversation:{conversation_id}", stored_before_the_bounds(conversation_id, old))
+    responder = responder_on(store, default_index)
+
+    outcome = await responder.respond(analyzed("the first one", conversation_id=conversation_id))
+
+    assert isinstance(outcome, ChatAnswered)
+    assert outcome.cited_faq_ids == ["it-password-reset"]
+    assert outcome.clarified is not None
+    assert outcome.clarified.question == "Q" * (MAX_MESSAGE_CHARS - 1) + "…"
+    assert [c.question for c in outcome.clarified.choices] == [
+        "P" * (MAX_CHOICE_CHARS - 1) + "…",
+        "D" * (MAX_CHOICE_CHARS - 1) + "…",
+    ]
+    assert (await memory_of(store, conversation_id)).already_answered(outcome.turn_id)
+
+
+@pytest.mark.parametrize(
+    "clarification",
+    [
+        {"question": "Q", "choices": [{"faq_id": "x" * (MAX_FAQ_ID_CHARS + 1), "question": "secret words"}]},
+        {
+            "question": "Q",
+            "choices": [{"faq_id": "hr-payday", "question": "secret words"}] * (MAX_CLARIFIED_CHOICES + 1),
+        },
+        {"question": "secret words", "choices": [{"question": "no id"}]},
+        {"choices": [{"faq_id": "hr-payday", "question": "secret words"}]},
+        {"question": "secret words", "choices": "not a list"},
+    ],
+    ids=["id-too-long", "too-many-choices", "choice-without-id", "no-question", "malformed"],
+)
+async def test_a_pending_clarification_that_cannot_be_repaired_is_dropped_and_the_turn_answered(
+    default_index: KnowledgeIndex, clarification: dict[str, Any]
+) -> None:
+    store = WatchedStore()
+    conversation_id = uuid.uuid4()
+    await store.save(
+        f"conversation:{conversation_id}", stored_before_the_bounds(conversation_id, clarification)
+    )
+    responder = responder_on(store, default_index)
+
+    with capture_logs() as logs:
+        outcome = await responder.respond(
+            analyzed("How do I reset my password?", conversation_id=conversation_id)
+        )
+
+    assert isinstance(outcome, ChatAnswered)
+    assert outcome.clarified is None
+    [dropped] = [log for log in logs if log["event"] == "stored_clarification_dropped"]
+    assert dropped["log_level"] == "warning"
+    assert dropped["conversation_id"] == str(conversation_id)
+    assert dropped["problems"]
+    assert "secret" not in repr(dropped)
+    memory = await memory_of(store, conversation_id)
+    assert memory.already_answered(outcome.turn_id)
+    assert len(memory.turns) == 2
+
+
+async def test_a_stored_outcome_kept_before_the_bounds_is_not_republished_on_a_redelivery(
+    default_index: KnowledgeIndex,
+) -> None:
+    """Its turn was answered then; republishing it would break today's contract, so a redelivery
+    acknowledges the turn as answered long ago instead of failing on it."""
+    store = WatchedStore()
+    responder = responder_on(store, default_index)
+    event = analyzed("How do I reset my password?")
+    await responder.respond(event)
+    key = f"conversation:{event.conversation_id}"
+    stored = await store.get(key)
+    assert stored is not None
+    record = json.loads(stored.value)
+    record["outcomes"][0]["event"]["answer"] = "a" * (MAX_ANSWER_CHARS + 1)
+    await store.save(key, json.dumps(record).encode())
+
+    with capture_logs() as logs:
+        assert await responder.respond(event) is None
+
+    assert [log["event"] for log in logs if log["log_level"] == "warning"] == ["stored_outcome_dropped"]
+
+
+def test_what_dialogue_writes_is_held_to_the_bounds() -> None:
+    asked_in = uuid.uuid4()
+    choice = Choice(faq_id="hr-payday", question="When is payday?")
+    PendingClarification(
+        choices=[choice] * MAX_CLARIFIED_CHOICES, question="q" * MAX_MESSAGE_CHARS, asked_in=asked_in
+    )
+    with pytest.raises(ValidationError):
+        PendingClarification(choices=[choice], question="q" * (MAX_MESSAGE_CHARS + 1), asked_in=asked_in)
+    with pytest.raises(ValidationError):
+        PendingClarification(choices=[choice] * (MAX_CLARIFIED_CHOICES + 1), question="q", asked_in=asked_in)
+    with pytest.raises(ValidationError):
+        Choice(faq_id="hr-payday", question="c" * (MAX_CHOICE_CHARS + 1))
