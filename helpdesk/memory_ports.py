@@ -59,6 +59,18 @@ class MemoryStateStore:
         for key, value in values.items():
             await self.save(key, value)
 
+    async def save_many_if_unchanged(self, values: dict[str, tuple[bytes, str]]) -> None:
+        """Like the sidecar: each key written on its own, `ETagMismatch` when any had changed."""
+        changed = {
+            key for key, (_, etag) in values.items() if (s := self.data.get(key)) is None or s.etag != etag
+        }
+        for key, (value, _) in values.items():
+            if key not in changed:
+                self.writes += 1
+                self.data[key] = Stored(value, str(next(self._versions)))
+        if changed:
+            raise ETagMismatch(", ".join(sorted(changed)))
+
     async def delete_many(self, keys: list[str]) -> None:
         for key in keys:
             self.data.pop(key, None)

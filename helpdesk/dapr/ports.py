@@ -53,6 +53,13 @@ class KeyValueStore(Protocol):
         """Write several keys in one call, without etags (each key on its own: not a transaction)."""
         ...
 
+    async def save_many_if_unchanged(self, values: dict[str, tuple[bytes, str]]) -> None:
+        """Write several keys in one call, each only if unchanged since its etag (the second of its
+        pair) was read; `ETagMismatch` when any had changed. Each key is written on its own, not in a
+        transaction, so the others may be written all the same: re-read them and write what is still
+        due."""
+        ...
+
     async def delete_many(self, keys: list[str]) -> None:
         """Delete several keys in one call; absent keys are no error."""
         ...

@@ -126,6 +126,34 @@ class DaprStateStore:
         except _ERRORS as exc:
             raise SidecarUnavailable("state store: bulk save failed") from exc
 
+    async def save_many_if_unchanged(self, values: dict[str, tuple[bytes, str]]) -> None:
+        """One bulk save whose items each carry their etag (first-write): the sidecar writes each on its
+        own and answers 409 when any etag no longer matched."""
+        if not values:
+            return
+        body = orjson.dumps(
+            [
+                {
+                    "key": key,
+                    "value": orjson.Fragment(value),
+                    "etag": etag,
+                    "options": {"concurrency": "first-write"},
+                }
+                for key, (value, etag) in values.items()
+            ]
+        )
+        try:
+            async with self._sidecar.http.post(
+                self._base, data=body, headers={"content-type": "application/json"}, timeout=self._timeout
+            ) as r:
+                if r.status == 204:
+                    return
+                if r.status == 409:
+                    raise ETagMismatch(f"{len(values)} keys, one or more changed")
+                raise SidecarUnavailable(f"state store: bulk save with etags answered {r.status}")
+        except _ERRORS as exc:
+            raise SidecarUnavailable("state store: bulk save with etags failed") from exc
+
     async def delete_many(self, keys: list[str]) -> None:
         """One transaction of deletes: without etags nothing in it can be refused, so the caveat about
         Redis transactions through Dapr (no rollback on a failed etag) does not arise."""

@@ -4,7 +4,6 @@ is handled once). Every change is an etag-checked read-modify-write."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Collection
 from uuid import UUID
 
@@ -57,17 +56,32 @@ class CandidateStore:
     ) -> None:
         """Note on each approved wording whether its entry's knowledge file lists it itself (as an
         import just saw): such a wording is the file's, and withdrawing it leaves the entry as it is.
-        Only the candidates whose note changes are written."""
-        for flag, wordings in ((True, listed), (False, unlisted)):
-            for wording in wordings:
-
-                def note(current: Candidate, flag: bool = flag) -> Candidate | None:
-                    if current.status is not CandidateStatus.APPROVED or current.listed_by_file is flag:
-                        return None
-                    return current.model_copy(update={"listed_by_file": flag})
-
-                with contextlib.suppress(CandidateNotFound):
-                    await self.change(wording.candidate_id, note)
+        A file may hold hundreds of wordings, so they are read in one bulk get and the candidates whose
+        note changes written in one bulk save with their etags: two state calls however many. When
+        one of them changed meanwhile, the ones that save carried are read again and what is still due
+        written (a candidate noted already is left alone, one no longer approved or gone is skipped)."""
+        flags = {w.candidate_id: True for w in listed} | {w.candidate_id: False for w in unlisted}
+        due = {_candidate_key(candidate_id): flag for candidate_id, flag in flags.items()}
+        for _ in range(16):
+            found = await self._state.get_many(list(due))
+            noted: dict[str, tuple[bytes, str]] = {}
+            for key, flag in due.items():
+                stored = found.get(key)
+                if stored is None:
+                    continue
+                current = Candidate.model_validate_json(stored.value)
+                if current.status is not CandidateStatus.APPROVED or current.listed_by_file is flag:
+                    continue
+                updated = current.model_copy(update={"listed_by_file": flag})
+                noted[key] = (updated.model_dump_json().encode(), stored.etag)
+            if not noted:
+                return
+            try:
+                await self._state.save_many_if_unchanged(noted)
+                return
+            except ETagMismatch:
+                due = {key: due[key] for key in noted}
+        raise ETagMismatch(f"{len(due)} candidates kept changing")
 
     async def create(self, candidate: Candidate) -> None:
         await self._state.create(_candidate_key(candidate.id), candidate.model_dump_json().encode())
