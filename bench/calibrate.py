@@ -42,7 +42,6 @@ from bench.faq_bench import Query, read_queries
 from bench.questions import analysed
 from helpdesk.knowledge.files import read_entries
 from services.dialogue.public import (
-    FEATURES,
     LEXICAL_MODEL,
     SEMANTIC_MODEL,
     AnswerModel,
@@ -218,10 +217,11 @@ def fitted(
     labels = np.array([o.relevant[0] for o in observed], dtype=int)
     model = LogisticRegression(C=c, max_iter=2000).fit(features(observed, 0), labels)
     weights = [round(float(w), 2) for w in model.coef_[0]]
+    names = ("log_odds", "coverage", "similarity", "out_of_scope", "intent", "semantic_agrees")
     return replace(
         base,
         intercept=round(float(model.intercept_[0]), 2),
-        **dict(zip(FEATURES, weights, strict=True)),
+        **dict(zip(names, weights, strict=True)),
         thresholds=thresholds,
     )
 
@@ -284,7 +284,16 @@ def main(
 
 
 def vars_of(model: AnswerModel) -> dict[str, Any]:
-    fields = ("intercept", *FEATURES, "tau")
+    fields = (
+        "intercept",
+        "log_odds",
+        "coverage",
+        "similarity",
+        "out_of_scope",
+        "intent",
+        "semantic_agrees",
+        "tau",
+    )
     out: dict[str, Any] = {f: getattr(model, f) for f in fields}
     t = model.thresholds
     out["thresholds"] = {"answer": t.answer, "clarify": t.clarify, "choice_ratio": t.choice_ratio}

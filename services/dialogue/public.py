@@ -13,10 +13,9 @@
   a turn is composed under.
 - Retrieval measured and tuned on other data (`make faq-bench`, `make doc-bench`, the ablation and the
   confidence fits): `KnowledgeIndex`, `RetrievalWeights` (`LEXICAL_WEIGHTS`, `SEMANTIC_WEIGHTS`),
-  `Signal`, `AnswerModel` (`LEXICAL_MODEL`, `SEMANTIC_MODEL`; its `FEATURES`), `AnswerThresholds`,
-  `MatchEvidence`, `PassageWeights`, `PassageCalibration`, `PassageEvidence`; the sentence encoder as
-  the service loads it (`load_sentence_encoder`, `SemanticSpace`), and an index as a replica builds it
-  (`deployed_index`).
+  `Signal`, `AnswerModel` (`LEXICAL_MODEL`, `SEMANTIC_MODEL`), `AnswerThresholds`, `MatchEvidence`,
+  `PassageWeights`, `PassageCalibration`, `PassageEvidence`; the sentence encoder as the service loads
+  it (`load_sentence_encoder`, `SemanticSpace`), and an index as a replica builds it (`deployed_index`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from services.dialogue.app import create_app
 from services.dialogue.composer import AnswerComposer
 from services.dialogue.generation import Generator
 from services.dialogue.knowledge.confidence import (
-    FEATURES,
     LEXICAL_MODEL,
     SEMANTIC_MODEL,
     AnswerModel,
@@ -51,7 +49,6 @@ from services.dialogue.settings import DialogueSettings
 from services.dialogue.turn_flags import AnswerSource, BudgetExhausted, FlagValues
 
 __all__ = [
-    "FEATURES",
     "LEXICAL_MODEL",
     "LEXICAL_WEIGHTS",
     "SEMANTIC_MODEL",

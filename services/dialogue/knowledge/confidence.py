@@ -14,11 +14,7 @@ services already compute:
   but not ahead is a near-duplicate wording of another need);
 - nlp's out-of-scope flag;
 - intent agreement: nlp's intent confidence when the entry lists that intent;
-- the semantic ranker agreeing: the sentence vectors alone put the same entry first;
-- how many content words the question has (at most `COUNTED_TERMS` counted): the same lead and coverage
-  are more telling over six words than over two, where one shared word can carry a near miss;
-- whether the question is Japanese: scores of Japanese questions (MeCab lemmas and character n-grams)
-  run on another scale than English ones, so the same evidence is worth less there.
+- the semantic ranker agreeing: the sentence vectors alone put the same entry first.
 
 `bench/calibrate.py` fits the coefficients on the bilingual evaluation and tuning sets of the default
 knowledge base (bench/data/kb-eval.jsonl and kb-tune.jsonl; questions it cannot answer count as "not
@@ -35,11 +31,6 @@ from dataclasses import dataclass
 
 LOGIT_FLOOR = 1e-6
 """Keeps the log-odds of a share of exactly 0 or 1 finite."""
-
-
-COUNTED_TERMS = 8
-"""Content words counted for the answer model: beyond this a longer message is not more specific, and
-the bound keeps a rambling message from buying confidence with its length."""
 
 
 def log_odds(share: float) -> float:
@@ -62,12 +53,8 @@ class MatchEvidence:
     """The sentence vectors alone rank the hit's entry first (always False without the encoder)."""
     margin: float = 0.0
     """(score - the best other topic's score) / score; logged, not weighed (the share holds it)."""
-    terms: int = 0
-    """The question's content words (filler dropped), as it was searched."""
-    japanese: bool = False
-    """The question was searched as Japanese."""
 
-    def features(self) -> tuple[float, ...]:
+    def features(self) -> tuple[float, float, float, float, float, float]:
         return (
             log_odds(self.share),
             self.coverage,
@@ -75,22 +62,10 @@ class MatchEvidence:
             float(self.out_of_scope),
             self.intent,
             float(self.semantic_agrees),
-            float(min(self.terms, COUNTED_TERMS)),
-            float(self.japanese),
         )
 
 
-FEATURES = (
-    "log_odds",
-    "coverage",
-    "similarity",
-    "out_of_scope",
-    "intent",
-    "semantic_agrees",
-    "terms",
-    "japanese",
-)
-"""The answer model's weights, in the order of `MatchEvidence.features`."""
+FEATURES = ("log_odds", "coverage", "similarity", "out_of_scope", "intent", "semantic_agrees")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,34 +88,36 @@ class AnswerModel:
     out_of_scope: float
     intent: float
     semantic_agrees: float
-    terms: float
-    japanese: float
     tau: float
     """How sharply the softmax over scores is taken (per point of score)."""
     thresholds: AnswerThresholds
 
     def probability(self, evidence: MatchEvidence) -> float:
-        weights = tuple(getattr(self, name) for name in FEATURES)
+        weights = (
+            self.log_odds,
+            self.coverage,
+            self.similarity,
+            self.out_of_scope,
+            self.intent,
+            self.semantic_agrees,
+        )
         z = self.intercept + sum(w * x for w, x in zip(weights, evidence.features(), strict=True))
         return 1.0 / (1.0 + math.exp(-z))
 
 
 SEMANTIC_MODEL = AnswerModel(
-    intercept=-3.53,
-    log_odds=0.47,
-    coverage=2.28,
-    similarity=-0.56,
-    out_of_scope=-0.46,
-    intent=1.73,
-    semantic_agrees=0.68,
-    terms=0.32,
-    japanese=-0.58,
+    intercept=-2.09,
+    log_odds=0.48,
+    coverage=2.07,
+    similarity=-0.99,
+    out_of_scope=-0.44,
+    intent=1.6,
+    semantic_agrees=0.72,
     tau=0.4,
-    thresholds=AnswerThresholds(answer=0.85, clarify=0.15, choice_ratio=0.1),
+    thresholds=AnswerThresholds(answer=0.88, clarify=0.15, choice_ratio=0.1),
 )
 """With the multilingual sentence encoder: `python -m bench.calibrate` (2026-12-06, 392 questions, the
-default knowledge base with ten alternatives per entry and language; the question's length and
-language added as signals)."""
+default knowledge base with ten alternatives per entry and language)."""
 
 LEXICAL_MODEL = AnswerModel(
     intercept=-1.0,
@@ -150,11 +127,8 @@ LEXICAL_MODEL = AnswerModel(
     out_of_scope=-0.31,
     intent=1.13,
     semantic_agrees=0.0,
-    terms=0.0,
-    japanese=0.0,
     tau=0.4,
     thresholds=AnswerThresholds(answer=0.92, clarify=0.2, choice_ratio=0.1),
 )
 """Lexical only: `python -m bench.calibrate --no-semantic` (2026-12-06, the same sets and knowledge base;
-the intent also multiplies the score here). Fitted with the question's length and language too, the
-rule's point fell (53.5 % right against 55.3 %), so this model leaves them out (weights 0)."""
+the intent also multiplies the score here)."""

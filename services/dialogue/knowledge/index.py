@@ -362,8 +362,6 @@ class KnowledgeIndex:
                 else 0.0,
                 semantic_agrees=int(topic[i]) == known.semantic_topic,
                 margin=max(0.0, lead / float(scores[i])) if rank == 0 else 0.0,
-                terms=len(known.terms),
-                japanese=language is Language.JA,
             )
             hits.append(
                 Hit(

@@ -131,7 +131,7 @@ def test_a_clarification_is_answered_by_number_or_ordinal(
         ("VPN", "the one where it doesn't connect", "it-vpn-troubleshoot"),
         ("password", "I forgot it", "it-password-reset"),
         ("printer", "paper jam", "it-printer-problem"),
-        ("wi-fi", "the guest one", "it-wifi-guest"),
+        ("wifi", "the guest one", "it-wifi-guest"),
         ("VPNについて", "接続できない方", "it-vpn-troubleshoot"),
         ("VPNについて", "スマホで使いたい", "it-vpn-mobile"),
         ("パスワード", "忘れてしまった", "it-password-reset"),

@@ -9,7 +9,6 @@ import pytest
 from helpdesk.events import Language
 from helpdesk.knowledge.entries import parse_entry
 from services.dialogue.knowledge.analysis import QUESTIONS_KEPT, index_terms, question_terms
-from services.dialogue.knowledge.confidence import COUNTED_TERMS, SEMANTIC_MODEL, MatchEvidence
 from services.dialogue.knowledge.index import KnowledgeIndex
 
 
@@ -141,31 +140,6 @@ def test_hits_expose_entries_scores_and_the_evidence_of_the_confidence(default_i
     assert retrieval.evidence is not None
     assert 0.0 <= retrieval.evidence.coverage <= 1.0
     assert retrieval.hits[0].language is Language.EN
-
-
-def test_the_evidence_counts_the_question_s_content_words_and_its_language(
-    default_index: KnowledgeIndex,
-) -> None:
-    english = default_index.search("how do I reset my forgotten password", Language.EN)
-    japanese = default_index.search("パスワードを忘れてログインできません", Language.JA)
-    assert english.evidence is not None
-    assert japanese.evidence is not None
-    assert english.evidence.terms == len(english.terms) >= 2
-    assert japanese.evidence.terms == len(japanese.terms) >= 2
-    assert not english.evidence.japanese
-    assert japanese.evidence.japanese
-
-
-def test_a_rambling_message_buys_no_confidence_with_its_length() -> None:
-    """Beyond `COUNTED_TERMS` content words, more words are not more evidence: the same match with
-    8 or 80 words has the same probability."""
-    model = SEMANTIC_MODEL
-    short, counted, rambling = (
-        MatchEvidence(share=0.9, coverage=0.8, similarity=0.5, semantic_agrees=True, terms=terms)
-        for terms in (2, COUNTED_TERMS, 10 * COUNTED_TERMS)
-    )
-    assert model.probability(counted) == model.probability(rambling)
-    assert model.probability(short) != model.probability(counted)
 
 
 def test_an_entry_in_one_language_is_found_from_the_other_through_shared_latin_words() -> None:
