@@ -19,8 +19,9 @@ With `--stack` every question is sent to `POST /v1/chat` of the stack `.run/stac
 gateway, nlp, dialogue and the evaluator through their sidecars), each as the first turn of its own
 conversation, one at a time, and the reply's mode, citations and choices are read. In process, the
 same turn goes through nlp's `Analyzer` (the intent model as deployed) and dialogue's `AnswerPolicy`
-over the index a replica builds (`deployed_index`), which is what `make eval` does. kb-heldout.jsonl is
-measured here and never tuned on (bench/calibrate.py fits on kb-eval and kb-tune only).
+over the index a replica builds (`deployed_index`), which is what `make eval` does. kb-heldout.jsonl and
+kb-fresh.jsonl (written by another author) are measured here and never tuned on (bench/calibrate.py fits
+on kb-eval and kb-tune only).
 
 Outcomes: for a question with relevant entries, `right` (an answer citing one of them), `wrong` (an
 answer citing another), `clarify_right` (choices that include one), `clarify_miss`, `handoff` (an
@@ -66,7 +67,7 @@ from services.nlp.public import Analyzer, NlpSettings, load_intent_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
-SETS = ("kb-heldout", "kb-eval", "kb-tune")
+SETS = ("kb-fresh", "kb-heldout", "kb-eval", "kb-tune")
 STACK_STATE = ROOT / ".run" / "stack.json"
 ANSWERED = (AnswerMode.FAQ, AnswerMode.LLM)
 HANDOFF_LIMIT = "handoff-limit"
