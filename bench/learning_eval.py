@@ -29,6 +29,8 @@ Runs, the answer thresholds and the calibrated model untouched:
   recurring questions of a service desk).
 - `tune-again`: users resolve kb-tune once and kb-tune is asked again: the run the refusal's
   parameters may be chosen on (kb-heldout must not be).
+- `fresh` and `fresh-repeat`: as `tune` and `repeat`, with kb-fresh (another author's wording) in
+  kb-heldout's place.
 kb-eval is measured after each as a check on what the learned wordings do to other questions.
 The last line printed is one JSON object.
 """
@@ -82,6 +84,8 @@ RUNS = {
     "tune": ("kb-tune", "kb-heldout"),
     "repeat": ("kb-heldout", "kb-heldout"),
     "tune-again": ("kb-tune", "kb-tune"),
+    "fresh": ("kb-tune", "kb-fresh"),
+    "fresh-repeat": ("kb-fresh", "kb-fresh"),
 }
 """Each run: the set users resolve, the set asked afterwards (kb-eval is asked after every run too)."""
 
