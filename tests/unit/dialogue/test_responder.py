@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from structlog.testing import capture_logs
 
 from helpdesk.dapr.ports import Stored
 from helpdesk.events import (
@@ -25,6 +24,8 @@ from helpdesk.events import (
     Choice,
 )
 from helpdesk.memory_ports import MemoryStateStore, memory_runtime
+from services.dialogue import memory as memory_module
+from services.dialogue import responder as responder_module
 from services.dialogue.composer import AnswerComposer
 from services.dialogue.knowledge.index import KnowledgeIndex
 from services.dialogue.memory import ConversationMemory, PendingClarification
@@ -32,6 +33,7 @@ from services.dialogue.policy import AnswerPolicy, FixedKnowledge
 from services.dialogue.responder import Responder, conversation_records
 from services.dialogue.settings import DialogueSettings
 from services.dialogue.turn_flags import TurnFlags
+from tests.support.logs import captured_logs
 from tests.unit.dialogue.conftest import analyzed
 
 
@@ -213,7 +215,7 @@ async def test_a_pending_clarification_kept_before_the_bounds_is_shortened_and_r
     ids=["id-too-long", "too-many-choices", "choice-without-id", "no-question", "malformed"],
 )
 async def test_a_pending_clarification_that_cannot_be_repaired_is_dropped_and_the_turn_answered(
-    default_index: KnowledgeIndex, clarification: dict[str, Any]
+    default_index: KnowledgeIndex, clarification: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = WatchedStore()
     conversation_id = uuid.uuid4()
@@ -222,7 +224,7 @@ async def test_a_pending_clarification_that_cannot_be_repaired_is_dropped_and_th
     )
     responder = responder_on(store, default_index)
 
-    with capture_logs() as logs:
+    with captured_logs(monkeypatch, memory_module) as logs:
         outcome = await responder.respond(
             analyzed("How do I reset my password?", conversation_id=conversation_id)
         )
@@ -240,7 +242,7 @@ async def test_a_pending_clarification_that_cannot_be_repaired_is_dropped_and_th
 
 
 async def test_a_stored_outcome_kept_before_the_bounds_is_not_republished_on_a_redelivery(
-    default_index: KnowledgeIndex,
+    default_index: KnowledgeIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its turn was answered then; republishing it would break today's contract, so a redelivery
     acknowledges the turn as answered long ago instead of failing on it."""
@@ -255,7 +257,7 @@ async def test_a_stored_outcome_kept_before_the_bounds_is_not_republished_on_a_r
     record["outcomes"][0]["event"]["answer"] = "a" * (MAX_ANSWER_CHARS + 1)
     await store.save(key, json.dumps(record).encode())
 
-    with capture_logs() as logs:
+    with captured_logs(monkeypatch, responder_module) as logs:
         assert await responder.respond(event) is None
 
     assert [log["event"] for log in logs if log["log_level"] == "warning"] == ["stored_outcome_dropped"]
