@@ -9,6 +9,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from helpdesk.dapr.sidecar import Sidecar
@@ -17,7 +18,7 @@ from helpdesk.events import MAX_CHOICE_CHARS, MAX_FAQ_ID_CHARS, MAX_MESSAGE_CHAR
 from helpdesk.settings import ServiceSettings
 from helpdesk_ops.devstack import Stack
 from services.dialogue.settings import DialogueSettings
-from tests.support.stack import client_for, eventually
+from tests.support.stack import client_for, eventually, log_records
 
 pytestmark = pytest.mark.integration
 
@@ -55,28 +56,25 @@ async def overwrite_memory(stack: Stack, conversation_id: str, clarification: di
         await sidecar.close()
 
 
-def dialogue_log(stack: Stack) -> list[dict[str, Any]]:
-    lines = []
-    for replica in stack.of("dialogue"):
-        for line in (stack.log_dir / f"{replica.name}.log").read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                try:
-                    lines.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    return lines
+async def stored_before_the_bounds(
+    client: httpx.AsyncClient, stack: Stack, clarification: dict[str, Any]
+) -> str:
+    """A conversation whose stored memory then holds `clarification` as pending, as a record written
+    before the bounds could hold it."""
+    first = await client.post("/v1/chat", json={"message": "How do I reset my password?"})
+    assert first.status_code == 200, first.text
+    conversation_id: str = first.json()["conversation_id"]
+    await overwrite_memory(stack, conversation_id, clarification)
+    return conversation_id
 
 
 async def test_a_pending_clarification_kept_before_the_bounds_is_shortened_and_the_pick_answered(
     stack: Stack,
 ) -> None:
     async with client_for(stack) as client:
-        first = await client.post("/v1/chat", json={"message": "How do I reset my password?"})
-        assert first.status_code == 200, first.text
-        conversation_id = first.json()["conversation_id"]
-        await overwrite_memory(
+        conversation_id = await stored_before_the_bounds(
+            client,
             stack,
-            conversation_id,
             {
                 "question": "Q" * (MAX_MESSAGE_CHARS + 2000),
                 "choices": [
@@ -99,12 +97,9 @@ async def test_a_pending_clarification_that_cannot_be_repaired_is_dropped_and_th
     stack: Stack,
 ) -> None:
     async with client_for(stack) as client:
-        first = await client.post("/v1/chat", json={"message": "How do I reset my password?"})
-        assert first.status_code == 200, first.text
-        conversation_id = first.json()["conversation_id"]
-        await overwrite_memory(
+        conversation_id = await stored_before_the_bounds(
+            client,
             stack,
-            conversation_id,
             {
                 "question": "secret words",
                 "choices": [{"faq_id": "x" * (MAX_FAQ_ID_CHARS + 1), "question": "secret words"}],
@@ -121,7 +116,7 @@ async def test_a_pending_clarification_that_cannot_be_repaired_is_dropped_and_th
     async def warned() -> list[dict[str, Any]]:
         return [
             line
-            for line in dialogue_log(stack)
+            for line in log_records(stack, "dialogue")
             if line.get("event") == "stored_clarification_dropped"
             and line.get("conversation_id") == conversation_id
         ]

@@ -5,22 +5,18 @@ not offered, fails or is too slow. No turn is lost either way."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from helpdesk.events import Language
-from helpdesk.flags import config_key
 from helpdesk.knowledge.entries import FaqEntry
 from helpdesk_ops.devstack import Stack
 from services.dialogue.public import seed_knowledge
 from tests.support.openai_server import OpenAITestServer, Scripts
-from tests.support.stack import client_for, eventually, metric_total, running_stack
+from tests.support.stack import client_for, eventually, metric_total, model_stack
 
 pytestmark = pytest.mark.integration
 
@@ -33,29 +29,16 @@ AMBIGUOUS = "password"
 async def choice_stack(
     openai_server: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    dialogue = {
-        "OPENAI_BASE_URL": openai_server.base_url,
-        "HELPDESK_GENERATION__CACHE_TTL_SECONDS": "0",
-        "HELPDESK_GENERATION__USER_DAILY_TOKEN_BUDGET": "0",
-        "HELPDESK_GENERATION__CONVERSATION_TOKEN_BUDGET": "0",
-        "HELPDESK_GENERATION__DEADLINE_SECONDS": "4",
-        "HELPDESK_LLM__TIMEOUT_SECONDS": "2",
-        "HELPDESK_LLM__MAX_RETRIES": "1",
-    }
-    gateway = {"HELPDESK_RATE_LIMIT_PER_USER": "100000", "HELPDESK_RATE_LIMIT_PER_KEY": "100000"}
-    async with running_stack(
+    async with model_stack(
         Path(tmp_path_factory.mktemp("model-choice-stack")),
-        extra_env={"dialogue": dialogue, "gateway": gateway},
-        secrets_extra={"openai-api-key": "sk-model-choice"},
+        openai_server.base_url,
+        "faq_model_choice",
+        {
+            "HELPDESK_GENERATION__DEADLINE_SECONDS": "4",
+            "HELPDESK_LLM__TIMEOUT_SECONDS": "2",
+            "HELPDESK_LLM__MAX_RETRIES": "1",
+        },
     ) as stack:
-        client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
-        try:
-            await client.set(
-                config_key("answer_mode"),
-                f"{json.dumps({'value': 'faq_model_choice'})}||{uuid.uuid4().int % 10**9}",
-            )
-        finally:
-            await client.aclose()
         yield stack
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import httpx
@@ -11,20 +10,9 @@ import pytest
 
 from helpdesk_ops.devstack import Stack
 from tests.support.events import chat_requested, envelope
-from tests.support.stack import client_for, eventually, publish
+from tests.support.stack import client_for, eventually, log_records, publish
 
 pytestmark = pytest.mark.integration
-
-
-def _log_lines(stack: Stack, name: str) -> list[dict[str, object]]:
-    lines = []
-    for line in (stack.log_dir / f"{name}.log").read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            try:
-                lines.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return lines
 
 
 async def test_hello_crosses_all_four_services_under_one_trace(stack: Stack) -> None:
@@ -40,11 +28,9 @@ async def test_hello_crosses_all_four_services_under_one_trace(stack: Stack) -> 
     async def seen_everywhere() -> dict[str, set[str]]:
         traces: dict[str, set[str]] = {}
         for service in ("gateway", "nlp", "dialogue"):
-            names = [r.name for r in stack.of(service)]
             found = {
                 str(line["trace_id"])
-                for name in names
-                for line in _log_lines(stack, name)
+                for line in log_records(stack, service)
                 if line.get("turn_id") == turn_id and "trace_id" in line
             }
             traces[service] = found

@@ -10,22 +10,18 @@ rules, still passes. The last test does the same through the running stack in an
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from helpdesk.events import Language
-from helpdesk.flags import config_key
 from helpdesk_ops.devstack import Stack
 from services.dialogue.generation import Fallback, FallbackReason, FaqContext, Generated
 from services.dialogue.generation.leaks import skeleton
 from tests.support.openai_server import Disguises, OpenAITestServer, ReceivedRequest, Script, Scripts, _reply
-from tests.support.stack import client_for, eventually, running_stack
+from tests.support.stack import client_for, eventually, model_stack
 from tests.unit.dialogue.generation.support import FAQ_JA, ask, open_generator
 
 EXTRACTION = (
@@ -180,25 +176,9 @@ async def test_a_legitimate_answer_passes(
 async def llm_stack(
     openai_server: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    dialogue = {
-        "OPENAI_BASE_URL": openai_server.base_url,
-        "HELPDESK_GENERATION__CACHE_TTL_SECONDS": "0",
-        "HELPDESK_GENERATION__USER_DAILY_TOKEN_BUDGET": "0",
-        "HELPDESK_GENERATION__CONVERSATION_TOKEN_BUDGET": "0",
-    }
-    gateway = {"HELPDESK_RATE_LIMIT_PER_USER": "100000", "HELPDESK_RATE_LIMIT_PER_KEY": "100000"}
-    async with running_stack(
-        Path(tmp_path_factory.mktemp("leak-stack")),
-        extra_env={"dialogue": dialogue, "gateway": gateway},
-        secrets_extra={"openai-api-key": "sk-security-suite"},
+    async with model_stack(
+        Path(tmp_path_factory.mktemp("leak-stack")), openai_server.base_url, "llm"
     ) as stack:
-        client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
-        try:
-            await client.set(
-                config_key("answer_mode"), f"{json.dumps({'value': 'llm'})}||{uuid.uuid4().int % 10**9}"
-            )
-        finally:
-            await client.aclose()
         yield stack
 
 

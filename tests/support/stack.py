@@ -6,14 +6,17 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import redis.asyncio as aioredis
 from pydantic import BaseModel
 
+from helpdesk.flags import config_key
 from helpdesk.topics import publisher_of
 from helpdesk_ops.cli import _daprd
 from helpdesk_ops.dead_letter_replay import origin
@@ -57,6 +60,53 @@ async def running_stack(
             yield stack
         finally:
             await stack.stop()
+
+
+@asynccontextmanager
+async def model_stack(
+    run_dir: Path,
+    openai_base_url: str,
+    answer_mode: str,
+    dialogue_env: dict[str, str] | None = None,
+) -> AsyncIterator[Stack]:
+    """The stack with dialogue pointed at a local OpenAI-compatible server, answer_mode set for everyone
+    in the configuration store, and neither the response cache nor the token budgets or rate limits in
+    the way of a test's many questions."""
+    dialogue = {
+        "OPENAI_BASE_URL": openai_base_url,
+        "HELPDESK_GENERATION__CACHE_TTL_SECONDS": "0",
+        "HELPDESK_GENERATION__USER_DAILY_TOKEN_BUDGET": "0",
+        "HELPDESK_GENERATION__CONVERSATION_TOKEN_BUDGET": "0",
+        **(dialogue_env or {}),
+    }
+    gateway = {"HELPDESK_RATE_LIMIT_PER_USER": "100000", "HELPDESK_RATE_LIMIT_PER_KEY": "100000"}
+    async with running_stack(
+        run_dir,
+        extra_env={"dialogue": dialogue, "gateway": gateway},
+        secrets_extra={"openai-api-key": "sk-local-model"},
+    ) as stack:
+        client = aioredis.Redis.from_url(f"redis://{stack.redis_address}")
+        try:
+            await client.set(
+                config_key("answer_mode"),
+                f"{json.dumps({'value': answer_mode})}||{uuid.uuid4().int % 10**9}",
+            )
+        finally:
+            await client.aclose()
+        yield stack
+
+
+def log_records(stack: Stack, app: str) -> list[dict[str, Any]]:
+    """The JSON records the app's replicas have logged so far (lines that are not JSON skipped)."""
+    records = []
+    for replica in stack.of(app):
+        for line in (stack.log_dir / f"{replica.name}.log").read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    return records
 
 
 def client_for(
