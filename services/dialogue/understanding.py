@@ -58,9 +58,17 @@ _ORDINALS_EN = {
     "third": 2, "3rd": 2, "three": 2,
 }  # fmt: skip
 _LAST_EN = re.compile(r"\b(?:last|latter|final)\b")
-_NUMBER = re.compile(r"(?<![\d.])([1-9])(?![\d.])")
+_NUMBER = re.compile(r"(?<!\d)(?<!\d\.)([1-9])(?!\d|\.\d)")
+"""A choice's number, also as a list item's ("2.", "no.3"), but not a part of a decimal or version
+("2.5", "1.2")."""
+_NUMBERED = re.compile(r"\b(?:no|nr|num|number)\s*\.?\s*#?\s*[1-9](?!\d)")
+"""A choice named by its number with "no." ("no. 2", "No.3"): a number, not a "no"."""
 _KANJI_NUMBERS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4}
 _ORDINAL_JA = re.compile(r"([一二三四五1-9])\s*(?:番目|番|つ目|個目|こ目|本目)")
+_KANJI_NUMBER_ALONE = re.compile(
+    r"^([一二三四五])(?:です|で(?:お願いします|おねがいします)?|を?お願いします)?[。.！!]?$"
+)
+"""A reply that is a kanji numeral and nothing else (「二」, 「三です」)."""
 _FIRST_JA = re.compile(r"最初|はじめの|初めの|前者|ひとつめ|一つめ")
 _SECOND_JA = re.compile(r"ふたつめ|二つめ")
 _THIRD_JA = re.compile(r"みっつめ|三つめ")
@@ -126,6 +134,8 @@ def rejects_choices(text: str) -> bool:
     lowered = normalise(text).lower()
     if not _is_short(lowered):
         return False
+    if _NUMBERED.search(lowered):
+        return False
     said = re.findall(r"[a-z']+", lowered)
     english = bool(said) and bool(_NONE_WORDS & set(said)) and set(said) <= _NONE_WORDS | _NONE_CONTEXT
     return english or bool(_NONE_JA.search(lowered))
@@ -143,7 +153,7 @@ def chosen_position(text: str, choices: Sequence[str], language: Language) -> in
     count = len(choices)
     position: int | None = None
     if _is_short(lowered):
-        if (m := _ORDINAL_JA.search(lowered)) is not None:
+        if (m := _ORDINAL_JA.search(lowered) or _KANJI_NUMBER_ALONE.match(lowered.strip())) is not None:
             symbol = m.group(1)
             position = _KANJI_NUMBERS[symbol] if symbol in _KANJI_NUMBERS else int(symbol) - 1
         elif _FIRST_JA.search(lowered):

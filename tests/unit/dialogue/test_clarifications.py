@@ -112,9 +112,12 @@ def test_no_to_did_you_mean_hands_the_question_to_a_person(
         ("VPN", "3", 2),
         ("VPN", "the last one", 2),
         ("VPN", "the second one", 1),
+        ("VPN", "2.", 1),
+        ("VPN", "no. 3", 2),
         ("VPNについて", "3番", 2),
         ("VPNについて", "二番目", 1),
         ("VPNについて", "最初の", 0),
+        ("VPNについて", "二", 1),
     ],
 )
 def test_a_clarification_is_answered_by_number_or_ordinal(
