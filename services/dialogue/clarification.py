@@ -10,9 +10,11 @@ The reply is read in this order:
 2. "yes" / 「はい」 to a single choice;
 3. "none of these" / "no" (`None`: the policy hands the question over);
 4. a number or an ordinal ("2", "the second one", 「2番」, 「最初の」);
-5. words that point to one choice: the reply, read together with the question that was asked, is
-   searched, and the choice is taken when it is retrieval's first hit and holds `WORDED_SHARE` of the
-   offered choices' probability ("the one where it doesn't connect", 「スマホで使いたい」);
+5. words that point to one of several choices: the reply, read together with the question that was
+   asked, is searched, and the choice is taken when it is retrieval's first hit and holds
+   `WORDED_SHARE` of the offered choices' probability ("the one where it doesn't connect",
+   「スマホで使いたい」). Not for a single choice: the question that was asked finds that entry first
+   whatever the reply adds ("nah", "hmm"), so only "yes", its label or its words take it;
 6. words of one choice's question (the overlap rule of `understanding.chosen_position`).
 Anything else is not a reply to the clarification but a new question (or a follow-up one, which the
 policy reads together with the question that was asked).
@@ -103,7 +105,7 @@ class ReplyReader:
         position = chosen_position(text, [""] * len(offered), self.language)
         if position is not None:
             return offered[position].faq_id
-        worded = self._worded(text, offered)
+        worded = self._worded(text, offered) if len(offered) > 1 else None
         if worded is not None:
             return worded
         position = chosen_position(text, [c.question for c in offered], self.language)

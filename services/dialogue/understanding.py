@@ -73,18 +73,31 @@ _FIRST_JA = re.compile(r"最初|はじめの|初めの|前者|ひとつめ|一�
 _SECOND_JA = re.compile(r"ふたつめ|二つめ")
 _THIRD_JA = re.compile(r"みっつめ|三つめ")
 _LAST_JA = re.compile(r"最後|後者")
-_NONE_WORDS = frozenset({"no", "nope", "none", "neither", "nothing", "not"})
+_NONE_WORDS = frozenset({"no", "nope", "nah", "none", "neither", "nothing", "not"})
 _NONE_CONTEXT = frozenset(
     {"of", "these", "them", "those", "the", "above", "any", "it", "isn't", "is", "it's", "one", "ones"}
+    | {"that", "this"}
     | {"really", "sorry", "actually", "thanks", "thank", "you"}
 )
 _NONE_JA = re.compile(r"どれでもない|どれも違|いずれでもない|どれもちが|違います|ちがいます|いいえ")
+_NO_JA_ALONE = re.compile(r"^(?:いや|いえ|ちがう|違う|ううん|ちがいます)(?:です|だ|よ)?[\s。.！!、,…]*$")
+"""「いや」, 「違う」 and the like as the whole reply (within a longer one they are often something else:
+「違う方法」)."""
 
-_YES_EN = r"yes|yeah|yep|yup|y|sure|correct|right|exactly|that'?s (?:it|right|the one)"
-_YES_JA = r"はい|ええ|うん|そうです|そう|それです|それ|その通りです"
-_YES = re.compile(
-    rf"^(?:{_YES_EN})(?: (?:please|{_YES_EN}))?$|^(?:{_YES_JA})(?: ?(?:{_YES_JA}|お願いします))?$"
+_YES_WORDS = frozenset(
+    {"yes", "yeah", "yep", "yup", "y", "ya", "yah", "sure", "ok", "okay", "correct", "right", "exactly"}
+    | {"absolutely", "definitely", "indeed", "please", "pls", "plz", "that", "this", "that's", "thats"}
 )
+_YES_CONTEXT = frozenset(
+    {"one", "it", "is", "it's", "its", "the", "thing", "thanks", "thank", "you", "thx", "ty", "much"}
+    | {"great", "perfect"}
+)
+_YES_JA = re.compile(
+    r"^(?:はい|ええ|うん|そう|それ|その通り|お願いします|おねがいします|です|で|ね|よ|ok|okay)+$"
+)
+"""Units that never overlap (「そうです」 is そう + です), so a long run cannot make the match backtrack."""
+YES_CHARACTERS = 40
+"""A longer reply is more than a yes."""
 _PUNCTUATION = re.compile(r"[\s.,!?。、！？]+")
 
 _FOLLOW_UP_EN = re.compile(
@@ -138,12 +151,20 @@ def rejects_choices(text: str) -> bool:
         return False
     said = re.findall(r"[a-z']+", lowered)
     english = bool(said) and bool(_NONE_WORDS & set(said)) and set(said) <= _NONE_WORDS | _NONE_CONTEXT
-    return english or bool(_NONE_JA.search(lowered))
+    return english or bool(_NONE_JA.search(lowered) or _NO_JA_ALONE.match(lowered.strip()))
 
 
 def agrees(text: str) -> bool:
-    """ "Yes" in reply to "Did you mean …?" ("yes", "yep, that's it", 「はい」, 「はい、お願いします」)."""
-    return bool(_YES.match(_PUNCTUATION.sub(" ", normalise(text).lower()).strip()))
+    """ "Yes" in reply to "Did you mean …?" ("yes", "yep, that's it", "yes please, thanks", "that one",
+    「はい」, 「はい、お願いします」, 「それでお願いします」): only words of agreement and courtesy, at
+    least one of agreement ("yes but on my phone" is a new question)."""
+    lowered = _PUNCTUATION.sub(" ", normalise(text).lower()).strip()
+    if len(lowered) > YES_CHARACTERS:
+        return False
+    said = set(lowered.split())
+    if said and said & _YES_WORDS and said <= _YES_WORDS | _YES_CONTEXT:
+        return True
+    return bool(_YES_JA.match(lowered.replace(" ", "")))
 
 
 def chosen_position(text: str, choices: Sequence[str], language: Language) -> int | None:

@@ -8,6 +8,7 @@ import pytest
 
 from helpdesk.events import AnswerMode, EscalationReason, Language
 from services.dialogue import replies
+from services.dialogue.policy import DecisionReason
 from tests.unit.dialogue.conftest import Conversation, answer, escalation
 
 
@@ -81,6 +82,11 @@ def test_a_clarification_offers_at_most_three_choices_the_likely_one_first(
         ("payslip", Language.EN, "yep, that's it", "hr-payslip"),
         ("会社のWi-Fi", Language.JA, "はい", "it-wifi-office"),
         ("会社のWi-Fi", Language.JA, "はい、お願いします", "it-wifi-office"),
+        ("payslip", Language.EN, "sure thing", "hr-payslip"),
+        ("payslip", Language.EN, "that one", "hr-payslip"),
+        ("payslip", Language.EN, "ok", "hr-payslip"),
+        ("会社のWi-Fi", Language.JA, "ok", "it-wifi-office"),
+        ("会社のWi-Fi", Language.JA, "うん、それ", "it-wifi-office"),
     ],
 )
 def test_one_likely_choice_is_asked_as_did_you_mean_and_yes_answers_it(
@@ -96,7 +102,34 @@ def test_one_likely_choice_is_asked_as_did_you_mean_and_yes_answers_it(
     assert unsure_chat.memory.clarification is None
 
 
-@pytest.mark.parametrize(("question", "reply"), [("payslip", "no"), ("会社のWi-Fi", "いいえ")])
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [("payslip", "hmm"), ("payslip", "whatever"), ("会社のWi-Fi", "えーと"), ("会社のWi-Fi", "うーん")],
+)
+def test_a_reply_that_is_neither_yes_nor_no_does_not_take_the_one_choice(
+    unsure_chat: Conversation, question: str, reply: str
+) -> None:
+    """With one choice offered, a reply that names nothing is not a pick of it: the question that was
+    asked plus any words would still find the same entry first."""
+    assert len(answer(unsure_chat.say(question)).choices) == 1
+    decision = unsure_chat.say(reply)
+    assert decision.reason is not DecisionReason.CHOSEN
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("payslip", "no"),
+        ("payslip", "nah"),
+        ("payslip", "nope, not that"),
+        ("会社のWi-Fi", "いいえ"),
+        ("会社のWi-Fi", "いや"),
+        ("会社のWi-Fi", "ちがう"),
+        ("会社のWi-Fi", "違う"),
+        ("会社のWi-Fi", "ううん"),
+        ("会社のWi-Fi", "いえ、違います"),
+    ],
+)
 def test_no_to_did_you_mean_hands_the_question_to_a_person(
     unsure_chat: Conversation, question: str, reply: str
 ) -> None:
