@@ -16,6 +16,8 @@ The reply is read in this order:
    「スマホで使いたい」). Not for a single choice: the question that was asked finds that entry first
    whatever the reply adds ("nah", "hmm"), so only "yes", its label or its words take it;
 6. words of one choice's question (the overlap rule of `understanding.chosen_position`).
+Small talk ("thanks", 「ありがとう」) is never read as words pointing to a choice: read with the question
+asked it would find one of them.
 Anything else is not a reply to the clarification but a new question (or a follow-up one, which the
 policy reads together with the question that was asked).
 """
@@ -31,7 +33,7 @@ from helpdesk.text import normalise
 from services.dialogue.knowledge.index import Hit, Retrieval
 from services.dialogue.knowledge.passage_confidence import PassageEvidence
 from services.dialogue.memory import PendingClarification
-from services.dialogue.understanding import agrees, chosen_position, rejects_choices
+from services.dialogue.understanding import agrees, chosen_position, rejects_choices, smalltalk
 
 PASSAGE_MARGIN = 0.15
 PASSAGE_COVERAGE = 0.05
@@ -105,6 +107,8 @@ class ReplyReader:
         position = chosen_position(text, [""] * len(offered), self.language)
         if position is not None:
             return offered[position].faq_id
+        if smalltalk(text) is not None:
+            return None
         worded = self._worded(text, offered) if len(offered) > 1 else None
         if worded is not None:
             return worded

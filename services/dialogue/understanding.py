@@ -45,6 +45,11 @@ _HUMAN_EN = re.compile(
     r"|^(?:human|agent|operator|representative|real person|live agent|human agent)(?: please)?$"
     r"|\bescalate\b"
 )
+_NEED_SOMEONE = re.compile(
+    r"^(?:i\s+)?(?:need|want)\s+(?:a\s+|an\s+)?(?:person|human|someone|somebody)(?:\s+please)?[\s.!]*$"
+)
+"""The whole message: "I need a person", "need someone!" (with more after it, it is a question about
+someone: "I need a person to approve my expense claim")."""
 _HAND_ME_OVER = re.compile(r"\b(?:connect|transfer|put|pass|hand)\s+me\s+(?:to|through|over)\b")
 _SOMEONE_TO_TALK_TO = re.compile(rf"\b(?:{_PERSON}|service desk|helpdesk)\b")
 _HUMAN_JA = re.compile(
@@ -126,7 +131,12 @@ def smalltalk(text: str) -> Smalltalk | None:
 
 def asks_for_a_person(text: str) -> bool:
     lowered = normalise(text).lower()
-    return bool(_HUMAN_EN.search(lowered) or _asks_to_be_handed_over(lowered) or _HUMAN_JA.search(lowered))
+    return bool(
+        _HUMAN_EN.search(lowered)
+        or _NEED_SOMEONE.match(lowered)
+        or _asks_to_be_handed_over(lowered)
+        or _HUMAN_JA.search(lowered)
+    )
 
 
 def _asks_to_be_handed_over(lowered: str) -> bool:

@@ -140,6 +140,22 @@ def test_no_to_did_you_mean_hands_the_question_to_a_person(
 
 
 @pytest.mark.parametrize(
+    ("question", "reply", "reason"),
+    [
+        ("VPN", "thanks", DecisionReason.SMALLTALK),
+        ("VPNについて", "ありがとう", DecisionReason.SMALLTALK),
+        ("VPN", "I need a person", DecisionReason.USER_ASKED),
+        ("VPNについて", "担当者と話したい", DecisionReason.USER_ASKED),
+    ],
+)
+def test_thanks_or_a_request_for_a_person_is_not_taken_for_a_choice(
+    chat: Conversation, question: str, reply: str, reason: DecisionReason
+) -> None:
+    assert len(answer(chat.say(question)).choices) > 1
+    assert chat.say(reply).reason is reason
+
+
+@pytest.mark.parametrize(
     ("question", "reply", "position"),
     [
         ("VPN", "3", 2),
