@@ -114,45 +114,35 @@ class DaprStateStore:
             raise
 
     async def save_many(self, values: dict[str, bytes]) -> None:
-        if not values:
-            return
-        body = orjson.dumps([{"key": key, "value": orjson.Fragment(value)} for key, value in values.items()])
-        try:
-            async with self._sidecar.http.post(
-                self._base, data=body, headers={"content-type": "application/json"}, timeout=self._timeout
-            ) as r:
-                if r.status != 204:
-                    raise SidecarUnavailable(f"state store: bulk save answered {r.status}")
-        except _ERRORS as exc:
-            raise SidecarUnavailable("state store: bulk save failed") from exc
+        await self._bulk_save([{"key": k, "value": orjson.Fragment(v)} for k, v in values.items()])
 
     async def save_many_if_unchanged(self, values: dict[str, tuple[bytes, str]]) -> None:
         """One bulk save whose items each carry their etag (first-write): the sidecar writes each on its
         own and answers 409 when any etag no longer matched."""
-        if not values:
-            return
-        body = orjson.dumps(
+        await self._bulk_save(
             [
-                {
-                    "key": key,
-                    "value": orjson.Fragment(value),
-                    "etag": etag,
-                    "options": {"concurrency": "first-write"},
-                }
+                {"key": key, "value": orjson.Fragment(value), "etag": etag, "options": _FIRST_WRITE}
                 for key, (value, etag) in values.items()
             ]
         )
+
+    async def _bulk_save(self, items: list[dict[str, Any]]) -> None:
+        if not items:
+            return
         try:
             async with self._sidecar.http.post(
-                self._base, data=body, headers={"content-type": "application/json"}, timeout=self._timeout
+                self._base,
+                data=orjson.dumps(items),
+                headers={"content-type": "application/json"},
+                timeout=self._timeout,
             ) as r:
                 if r.status == 204:
                     return
                 if r.status == 409:
-                    raise ETagMismatch(f"{len(values)} keys, one or more changed")
-                raise SidecarUnavailable(f"state store: bulk save with etags answered {r.status}")
+                    raise ETagMismatch(f"{len(items)} keys, one or more changed")
+                raise SidecarUnavailable(f"state store: bulk save answered {r.status}")
         except _ERRORS as exc:
-            raise SidecarUnavailable("state store: bulk save with etags failed") from exc
+            raise SidecarUnavailable("state store: bulk save failed") from exc
 
     async def delete_many(self, keys: list[str]) -> None:
         """One transaction of deletes: without etags nothing in it can be refused, so the caveat about
