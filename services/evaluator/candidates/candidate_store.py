@@ -19,6 +19,8 @@ from services.evaluator.candidates.candidate import (
 from services.evaluator.candidates.wordings import LearnedWording
 
 INDEX_KEY = "candidates:index"
+CHANGE_ATTEMPTS = 16
+"""Rounds of an etag-checked read-modify-write before giving up on a key that keeps changing."""
 
 
 class CandidateStore:
@@ -62,7 +64,7 @@ class CandidateStore:
         written (a candidate noted already is left alone, one no longer approved or gone is skipped)."""
         flags = {w.candidate_id: True for w in listed} | {w.candidate_id: False for w in unlisted}
         due = {_candidate_key(candidate_id): flag for candidate_id, flag in flags.items()}
-        for _ in range(16):
+        for _ in range(CHANGE_ATTEMPTS):
             found = await self._state.get_many(list(due))
             noted: dict[str, tuple[bytes, str]] = {}
             for key, flag in due.items():
@@ -93,7 +95,7 @@ class CandidateStore:
         """Apply `change` to the stored candidate (None from it: leave it as it is) and return the
         candidate as stored afterwards; `CandidateNotFound` when there is none."""
         key = _candidate_key(candidate_id)
-        for _ in range(16):
+        for _ in range(CHANGE_ATTEMPTS):
             stored = await self._state.get(key)
             if stored is None:
                 raise CandidateNotFound()
@@ -117,7 +119,7 @@ class CandidateStore:
         await self._state.create(_source_key(turn_id), orjson.dumps({"candidate_id": candidate_id}))
 
     async def _update_index(self, change: Callable[[list[str]], list[str] | None]) -> None:
-        for _ in range(16):
+        for _ in range(CHANGE_ATTEMPTS):
             stored = await self._state.get(INDEX_KEY)
             ids: list[str] = orjson.loads(stored.value) if stored else []
             updated = change(ids)
