@@ -9,14 +9,13 @@ policy decided (which is never wrong, only slower):
   on every string of the parsed JSON and on the raw output): a leak, counted as for answers, although
   the user would never see the output;
 - anything but that one object: prose, a list, other or extra keys, a non-string id, an empty id. The
-  object may stand in one code fence (```json ... ```) and nothing else around it;
+  object may stand in one code fence (```json ... ```) and nothing else around it, read as answers are
+  (`validation.loaded`);
 - an id that was not offered (an invented entry, or one an instruction planted in the data named).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,12 +24,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.dialogue.generation.leaks import Leak, LeakCheck, LeakKind
-from services.dialogue.generation.validation import Rejection, strings
+from services.dialogue.generation.validation import Rejection, loaded, strings
 
 MAX_CHOICE_REPLY_CHARS = 1_000
 """Far above `{"id": "<128 characters>"}` in any spacing or fence."""
-
-_ONE_FENCE = re.compile(r"\A```(?:json)?[ \t]*\n(?P<body>[^`]*)\n[ \t]*```\Z")
 
 
 class ChoiceRejection(StrEnum):
@@ -60,17 +57,6 @@ _LEAK_REJECTIONS = {
 }
 
 
-def _parsed(content: str) -> object:
-    """The JSON value the whole output is (or the whole of its one code fence); None otherwise."""
-    raw = content.strip()
-    if fenced := _ONE_FENCE.match(raw):
-        raw = fenced.group("body").strip()
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-
-
 def check_choice(
     content: str,
     *,
@@ -82,7 +68,7 @@ def check_choice(
     """`data`: the texts of the offered entries, given to the model as data."""
     if len(content) > MAX_CHOICE_REPLY_CHARS:
         return CheckedChoice(rejection=ChoiceRejection.INVALID_OUTPUT)
-    parsed = _parsed(content)
+    parsed = loaded(content)
     if leak := LeakCheck(canary, system_prompt, data).find([*strings(parsed), content]):
         return CheckedChoice(rejection=_LEAK_REJECTIONS[leak.kind], leak=leak)
     try:

@@ -76,7 +76,8 @@ class Checked:
 _LEAK_REJECTIONS = {LeakKind.CANARY: Rejection.CANARY_LEAK, LeakKind.PROMPT: Rejection.PROMPT_LEAK}
 
 
-def _load(content: str) -> object:
+def loaded(content: str) -> object:
+    """The JSON value an output is, alone or inside one code fence; None when it is not one."""
     stripped = content.strip()
     fenced = _FENCE.fullmatch(stripped)
     raw = fenced.group(1).strip() if fenced else stripped
@@ -101,7 +102,10 @@ def strings(data: object) -> Iterator[str]:
 
 
 def parse(content: str) -> ModelAnswer | None:
-    data = _load(content)
+    return _answer(loaded(content))
+
+
+def _answer(data: object) -> ModelAnswer | None:
     try:
         return ModelAnswer.model_validate(data) if isinstance(data, dict) else None
     except ValidationError:
@@ -118,10 +122,10 @@ def check(
 ) -> Checked:
     """`data`: the texts given to the model as data (the FAQ entries and passages), which an answer may
     quote even where they read like the rules."""
-    shown = [*strings(_load(content)), content]
-    if leak := LeakCheck(canary, system_prompt, data).find(shown):
+    parsed = loaded(content)
+    if leak := LeakCheck(canary, system_prompt, data).find([*strings(parsed), content]):
         return Checked(None, _LEAK_REJECTIONS[leak.kind], leak)
-    answer = parse(content)
+    answer = _answer(parsed)
     if answer is None:
         return Checked(None, Rejection.INVALID_OUTPUT)
     if answer.answerable and not answer.citations:
