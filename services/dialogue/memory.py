@@ -16,6 +16,7 @@ names the conversation and the fields, never their text. What dialogue writes is
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -86,7 +87,10 @@ def _within_bounds(stored: object) -> object:
 
 def _kept_clarification(stored: object, conversation_id: object) -> PendingClarification | None:
     """The stored pending clarification as it can still be offered, or None when it cannot: the turn
-    is then answered as a new question rather than dead-lettered."""
+    is then answered as a new question rather than dead-lettered. Repaired only when it fails as
+    stored (a record from before the bounds), so reading today's records costs nothing more."""
+    with contextlib.suppress(ValidationError):
+        return PendingClarification.model_validate(stored)
     try:
         return PendingClarification.model_validate(_within_bounds(stored))
     except ValidationError as exc:
