@@ -54,6 +54,7 @@ from services.dialogue.public import (
     AnswerSource,
     BudgetExhausted,
     ConversationMemory,
+    Decision,
     DialogueSettings,
     FixedKnowledge,
     FlagValues,
@@ -115,13 +116,23 @@ def outcome(asked: Asked, reply: Reply) -> str:
 # ---- where the questions go ---------------------------------------------------------------------
 
 
-def in_process(settings: PolicySettings) -> Callable[[Query], Awaitable[Reply]]:
-    analyzer = Analyzer(load_intent_model(NlpSettings()))
+def deployed_policy(settings: PolicySettings) -> AnswerPolicy:
+    """The answer policy over the default knowledge base indexed as a replica indexes it."""
     knowledge = seed_knowledge(ROOT / "knowledge")
-    policy = AnswerPolicy(
+    return AnswerPolicy(
         FixedKnowledge(deployed_index(knowledge.entries.values(), knowledge.kb_version)), settings
     )
-    return asking(analyzer, policy, "answer-eval")
+
+
+def reply_of(decision: Decision) -> Reply:
+    decided = decision.outcome
+    if not isinstance(decided, Answer):
+        return Reply("escalated")
+    return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
+
+
+def in_process(settings: PolicySettings) -> Callable[[Query], Awaitable[Reply]]:
+    return asking(Analyzer(load_intent_model(NlpSettings())), deployed_policy(settings), "answer-eval")
 
 
 def asking(analyzer: Analyzer, policy: AnswerPolicy, user: str) -> Callable[[Query], Awaitable[Reply]]:
@@ -130,10 +141,7 @@ def asking(analyzer: Analyzer, policy: AnswerPolicy, user: str) -> Callable[[Que
     async def ask(query: Query) -> Reply:
         event = analysed(analyzer, query, user)
         memory = ConversationMemory(conversation_id=event.conversation_id, user_id=user)
-        decided = policy.decide(event, memory).outcome
-        if not isinstance(decided, Answer):
-            return Reply("escalated")
-        return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
+        return reply_of(policy.decide(event, memory))
 
     return ask
 
@@ -182,10 +190,7 @@ async def model_choice(
             param_hint="--model-choice",
         )
     analyzer = Analyzer(load_intent_model(NlpSettings()))
-    knowledge = seed_knowledge(ROOT / "knowledge")
-    policy = AnswerPolicy(
-        FixedKnowledge(deployed_index(knowledge.entries.values(), knowledge.kb_version)), settings
-    )
+    policy = deployed_policy(settings)
     composer = AnswerComposer(generator, policy)
     flags = FlagValues(
         AnswerSource.FAQ_MODEL_CHOICE, "answer-eval", "grounded", model, BudgetExhausted.FAQ_ONLY
@@ -204,10 +209,7 @@ async def model_choice(
             spend.completion_tokens += usage.completion_tokens
             spend.cost_usd += usage.cost_usd
         spend.picked += composed.decision.reason.value == "model_chosen"
-        decided = composed.decision.outcome
-        if not isinstance(decided, Answer):
-            return Reply("escalated")
-        return Reply(decided.mode.value, decided.cited_faq_ids, tuple(c.faq_id for c in decided.choices))
+        return reply_of(composed.decision)
 
     return ask, generator
 

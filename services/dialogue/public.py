@@ -4,7 +4,7 @@
 - The service as `helpdesk.serve` starts it, and its settings: `create_app`, `DialogueSettings`.
 - One analysed turn answered as the service answers it (`make eval`, `make doc-bench`, the answer
   model's fit, which searches as a turn does: `turn_search`): `AnswerPolicy`
-  (the `Answer` it decides) with its `PolicySettings` over a `KnowledgeIndex` (held by
+  (the `Decision` and `Answer` it decides) with its `PolicySettings` over a `KnowledgeIndex` (held by
   `FixedKnowledge`) of the knowledge base that `seed_knowledge` reads, a fresh `ConversationMemory`,
   `reply_language`, and `outcome_event`, the event the service would publish.
 - The model's pick among a clarification's choices (answer mode `faq_model_choice`, measured by
@@ -42,7 +42,14 @@ from services.dialogue.knowledge.passage_confidence import PassageCalibration, P
 from services.dialogue.knowledge.passage_search import PassageWeights
 from services.dialogue.knowledge.semantic import SemanticSpace, load_sentence_encoder
 from services.dialogue.memory import ConversationMemory
-from services.dialogue.policy import Answer, AnswerPolicy, FixedKnowledge, PolicySettings, reply_language
+from services.dialogue.policy import (
+    Answer,
+    AnswerPolicy,
+    Decision,
+    FixedKnowledge,
+    PolicySettings,
+    reply_language,
+)
 from services.dialogue.policy import search as turn_search
 from services.dialogue.responder import outcome_event
 from services.dialogue.settings import DialogueSettings
@@ -61,6 +68,7 @@ __all__ = [
     "AnswerThresholds",
     "BudgetExhausted",
     "ConversationMemory",
+    "Decision",
     "DialogueSettings",
     "FixedKnowledge",
     "FlagValues",
