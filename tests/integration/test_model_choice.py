@@ -16,7 +16,7 @@ from helpdesk.knowledge.entries import FaqEntry
 from helpdesk_ops.devstack import Stack
 from services.dialogue.public import seed_knowledge
 from tests.support.openai_server import OpenAITestServer, Scripts
-from tests.support.stack import client_for, eventually, metric_total, model_stack
+from tests.support.stack import answer_to, client_for, eventually, metric_total, model_stack
 
 pytestmark = pytest.mark.integration
 
@@ -42,20 +42,12 @@ async def choice_stack(
         yield stack
 
 
-async def chat(stack: Stack, message: str) -> dict[str, Any]:
-    async with client_for(stack) as client:
-        response = await client.post("/v1/chat", json={"message": message})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def asked_the_model(stack: Stack, server: OpenAITestServer) -> dict[str, Any]:
     """The reply to the ambiguous question once the flag has reached dialogue (the model was asked)."""
 
     async def ask() -> dict[str, Any] | None:
         server.requests.clear()
-        body = await chat(stack, AMBIGUOUS)
+        body = await answer_to(stack, AMBIGUOUS)
         return body if server.requests else None
 
     body = await eventually(ask, timeout=60, interval=1)
