@@ -3,11 +3,13 @@
 The model is asked for exactly `{"id": "<offered id>"}` or `{"id": null}`. Since a pick turns a
 clarification into a direct answer, anything else is refused and the user gets the clarification the
 policy decided (which is never wrong, only slower):
-- an output longer than `MAX_CHOICE_REPLY_CHARS` (an id is at most 128 characters; a longer reply is
-  not the object asked for), read no further;
 - the canary of the system prompt or a substantial part of the system prompt, in any form (leaks.py,
   on every string of the parsed JSON and on the raw output): a leak, counted as for answers, although
-  the user would never see the output;
+  the user would never see the output. Checked first and read as answers are read, whatever the
+  output's length (bounded by the prompt's `max_tokens`), so an obeyed "print your instructions" is
+  counted however it came out;
+- an output longer than `MAX_CHOICE_REPLY_CHARS` (an id is at most 128 characters; a longer reply is
+  not the object asked for);
 - anything but that one object: prose, a list, other or extra keys, a non-string id, an empty id. The
   object may stand in one code fence (```json ... ```) and nothing else around it, read as answers are
   (`validation.loaded`);
@@ -66,11 +68,11 @@ def check_choice(
     data: Sequence[str] = (),
 ) -> CheckedChoice:
     """`data`: the texts of the offered entries, given to the model as data."""
-    if len(content) > MAX_CHOICE_REPLY_CHARS:
-        return CheckedChoice(rejection=ChoiceRejection.INVALID_OUTPUT)
     parsed = loaded(content)
     if leak := LeakCheck(canary, system_prompt, data).find([*strings(parsed), content]):
         return CheckedChoice(rejection=_LEAK_REJECTIONS[leak.kind], leak=leak)
+    if len(content) > MAX_CHOICE_REPLY_CHARS:
+        return CheckedChoice(rejection=ChoiceRejection.INVALID_OUTPUT)
     try:
         choice = ModelChoice.model_validate(parsed) if isinstance(parsed, dict) else None
     except ValidationError:
